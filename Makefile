@@ -1,0 +1,73 @@
+# atomik: the two commands (README.md).
+#   make demo   install what is missing, build Release, run `atomik demo`
+#   make test   install what is missing, build, run every test
+# Other targets: deps, build, release, asan, tsan, format, format-check,
+# tidy, bench, install-python, clean.
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+
+# Debian packages the build, the tests and the tools need.
+PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
+            libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev \
+            python3 python3-dev
+
+.PHONY: all deps demo test build release asan tsan clang format format-check tidy bench clean
+
+all: build
+
+# Installs every missing package with one apt-get call (needs root or sudo).
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "make deps: all packages present"; fi
+
+build: deps
+	cmake --preset dev
+	cmake --build --preset dev -j $(JOBS)
+
+release: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+
+demo: release
+	./build/release/tools/atomik demo
+
+test: build
+	ctest --preset dev -j $(JOBS)
+
+asan: deps
+	cmake --preset asan
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -j $(JOBS)
+
+clang: deps
+	cmake --preset clang
+	cmake --build --preset clang -j $(JOBS)
+	ctest --preset clang -j $(JOBS)
+
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+format:
+	clang-format -i $(SOURCES)
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+tidy: build
+	clang-tidy -p build/dev --quiet $(shell git ls-files 'src/*.cpp' 'tools/*.cpp')
+
+bench: release
+	/usr/bin/python3 bench/report.py build/release
+
+clean:
+	rm -rf build
