@@ -166,7 +166,9 @@ requires DeltaGroup<G, W> &&
   // on this context (which claims a cell, or falls back to the shared cell).
   void accum(W delta) noexcept {
     const detail::ThreadCell& last = detail::tls_last_cell;
-    if (last.context_id == id_ && last.cell != nullptr) [[likely]] {
+    // tls_last_cell only ever caches a real cell (never the shared one), so
+    // one compare decides the fast path.
+    if (last.context_id == id_) [[likely]] {
       static_cast<Cell*>(last.cell)->add(delta);
       return;
     }

@@ -23,6 +23,7 @@
 // later ones share one atomic cell (slower, still exact).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,6 +66,10 @@ class SharedSegment {
   Result<std::uint64_t> delta_count() const;
   std::size_t max_writers() const noexcept;
   bool has_own_cell() const noexcept { return cell_ >= 0; }
+  // This handle's cell (value and count words), or nullptr without one.
+  // Only this handle stores to them.
+  std::atomic<std::uint64_t>* own_value() const noexcept;
+  std::atomic<std::uint64_t>* own_count() const noexcept;
 
  private:
   struct Layout;
@@ -127,8 +132,18 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
   }
 
   // Folds `delta` into this handle's cell. Wait-free.
+  // Cells hold 64-bit words; narrower widths are reduced modulo 2^width
+  // when read.
   void accum(W delta) noexcept {
-    seg_->accum(static_cast<std::uint64_t>(delta));
+    const auto d = static_cast<std::uint64_t>(delta);
+    if (value_ != nullptr) [[likely]] {
+      value_->store(G::combine(value_->load(std::memory_order_relaxed), d),
+                    std::memory_order_release);
+      count_->store(count_->load(std::memory_order_relaxed) + 1,
+                    std::memory_order_release);
+      return;
+    }
+    seg_->accum(d);
   }
   void rollback(W delta) noexcept { accum(G::inverse(delta)); }
 
@@ -152,12 +167,17 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
 
  private:
   explicit SharedContext(std::unique_ptr<detail::SharedSegment> seg)
-      : seg_(std::move(seg)) {}
+      : seg_(std::move(seg)),
+        value_(seg_->own_value()),
+        count_(seg_->own_count()) {}
   static Result<W> narrow(Result<std::uint64_t> r) {
     if (!r.ok()) return r.status();
     return static_cast<W>(*r);
   }
   std::unique_ptr<detail::SharedSegment> seg_;
+  // This handle's cell, inside seg_'s mapping (nullptr: shared cell).
+  std::atomic<std::uint64_t>* value_;
+  std::atomic<std::uint64_t>* count_;
 };
 
 }  // namespace atomik

@@ -58,7 +58,7 @@ bool find_thread_cell(std::uint64_t context_id, ThreadCell* out) {
   });
   if (it == cells.end()) return false;
   *out = *it;
-  tls_last_cell = *it;
+  if (it->cell != nullptr) tls_last_cell = *it;
   return true;
 }
 
@@ -73,7 +73,7 @@ void remember_thread_cell(const ThreadCell& cell) {
     });
   }
   cells.push_back(cell);
-  tls_last_cell = cell;
+  if (cell.cell != nullptr) tls_last_cell = cell;
 }
 
 void register_context(std::uint64_t context_id) {

@@ -404,6 +404,13 @@ Result<std::uint64_t> SharedSegment::delta_count() const {
   return n;
 }
 
+std::atomic<std::uint64_t>* SharedSegment::own_value() const noexcept {
+  return cell_ >= 0 ? &layout_->cells()[cell_].value : nullptr;
+}
+std::atomic<std::uint64_t>* SharedSegment::own_count() const noexcept {
+  return cell_ >= 0 ? &layout_->cells()[cell_].count : nullptr;
+}
+
 std::size_t SharedSegment::max_writers() const noexcept {
   return layout_->max_writers;
 }
