@@ -2,11 +2,14 @@
 // Exit status: 0 success; 1 a data problem (corruption, mismatch, failed
 // check); 2 a usage error (unknown flag, bad number), with a short usage.
 #include <cstdio>
+#include <exception>
 
 #include "atomik/version.hpp"
 #include "cli/commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"atomik: delta-state algebra (load, accum, read, swap)",
                "atomik"};
   app.require_subcommand(1);
@@ -28,4 +31,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Subcommands report failures through exit codes; an exception reaching
+  // here (e.g. std::bad_alloc) is reported, never an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "atomik: fatal: %s\n", e.what());
+    return 1;
+  }
 }

@@ -135,7 +135,7 @@ class [[nodiscard]] Status {
 
  private:
   struct State {
-    Code code;
+    Code code = Code::kOk;
     std::string message;
   };
   Status(Code code, std::string_view context, std::string_view detail);
@@ -153,9 +153,10 @@ class [[nodiscard]] Result {
   // NOLINTNEXTLINE(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {
     ATOMIK_DCHECK(!status_.ok());
-    if (status_.ok())
+    if (status_.ok()) {
       status_ =
           Status::failed_precondition("Result", "built from an OK Status");
+    }
   }
 
   bool ok() const noexcept { return value_.has_value(); }

@@ -51,8 +51,9 @@ class UndoHistory {
     UndoHistory h(max_levels);
     for (W d : undo_deltas) h.ring_[h.undo_n_++] = d;
     // Redo levels sit after the undo levels, nearest first.
-    for (std::size_t i = 0; i < redo_deltas.size(); ++i)
+    for (std::size_t i = 0; i < redo_deltas.size(); ++i) {
       h.ring_[h.undo_n_ + i] = redo_deltas[i];
+    }
     h.redo_n_ = redo_deltas.size();
     return h;
   }
@@ -116,8 +117,9 @@ class UndoHistory {
   // The redo levels, next-to-redo first.
   std::vector<W> redo_deltas() const {
     std::vector<W> out;
-    for (std::size_t i = 0; i < redo_n_; ++i)
+    for (std::size_t i = 0; i < redo_n_; ++i) {
       out.push_back(ring_[slot(undo_n_ + i)]);
+    }
     return out;
   }
 

@@ -4,7 +4,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
+#include <csignal>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,9 +164,10 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::open(
   ATOMIK_RETURN_IF_ERROR(check_name(name));
   const std::string sname(name);
   const int fd = ::shm_open(sname.c_str(), O_RDWR, 0600);
-  if (fd < 0)
+  if (fd < 0) {
     return Status::from_errno("SharedContext::open: segment '" + sname + "'",
                               errno);
+  }
   std::unique_ptr<SharedSegment> seg(new SharedSegment());
   seg->name_ = sname;
   seg->fd_ = fd;  // closed by ~SharedSegment on every path below
@@ -319,9 +320,10 @@ Status SharedSegment::lock() const {
     pthread_mutex_consistent(&layout_->mu);
     return Status();
   }
-  if (rc != 0)
+  if (rc != 0) {
     return Status::from_errno("SharedContext: lock segment '" + name_ + "'",
                               rc);
+  }
   return Status();
 }
 

@@ -54,13 +54,16 @@ Status::Status(const Status& other)
     : state_(other.state_ ? std::make_unique<State>(*other.state_) : nullptr) {}
 
 Status& Status::operator=(const Status& other) {
-  if (this != &other)
+  if (this != &other) {
     state_ = other.state_ ? std::make_unique<State>(*other.state_) : nullptr;
+  }
   return *this;
 }
 
 Status Status::from_errno(std::string_view context, int err) {
-  std::string detail = std::strerror(err);
+  char buf[256];
+  // GNU strerror_r: thread-safe, returns a pointer to the message.
+  std::string detail = ::strerror_r(err, buf, sizeof buf);
   detail += " (errno " + std::to_string(err) + ")";
   Code code = (err == ENOENT) ? Code::kNotFound : Code::kIoError;
   return Status(code, context, detail);

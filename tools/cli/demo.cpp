@@ -38,6 +38,7 @@ DemoResult pattern_fan_in() {
   ctx.load(0);
   std::vector<std::uint64_t> expect(kThreads);
   std::vector<std::thread> ts;
+  ts.reserve(kThreads);
   const auto t0 = std::chrono::steady_clock::now();
   for (unsigned i = 0; i < kThreads; ++i) {
     ts.emplace_back([&, i] {
@@ -102,6 +103,7 @@ DemoResult pattern_epochs() {
   constexpr std::uint64_t kEach = 1'000'000;
   std::atomic<int> running{2};
   std::vector<std::thread> ws;
+  ws.reserve(2);
   for (int w = 0; w < 2; ++w) {
     ws.emplace_back([&] {
       for (std::uint64_t k = 0; k < kEach; ++k) ctx.accum(1);
@@ -123,7 +125,7 @@ DemoResult pattern_epochs() {
                 "each in exactly one epoch",
                 static_cast<unsigned long long>(epochs),
                 static_cast<unsigned long long>(sum),
-                static_cast<unsigned long long>(2 * kEach));
+                static_cast<unsigned long long>(kEach) * 2);
   return {sum == 2 * kEach, buf};
 }
 
