@@ -8,10 +8,13 @@ JOBS  ?= $(shell nproc)
 
 # Debian packages the build, the tests and the tools need.
 PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
-            libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev \
-            python3 python3-dev
+            libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev gnuplot-nox \
+            python3 python3-dev \
+            cython3 python3-pytest python3-numpy \
+            libasio-dev libsodium-dev redis-server redis-tools \
+            libhiredis-dev
 
-.PHONY: all deps demo test build release asan tsan clang format format-check tidy bench clean
+.PHONY: all deps demo test build release asan tsan clang format format-check tidy bench install-python clean
 
 all: build
 
@@ -68,6 +71,13 @@ tidy: build
 
 bench: release
 	/usr/bin/python3 bench/report.py build/release
+
+# Installs the atomik_core Python module (built by `make release`) into
+# Debian python3's site directory for local modules (/usr/local/lib/
+# python3.X/dist-packages, on /usr/bin/python3's sys.path), then imports it.
+install-python: release
+	cmake --install build/release --component python
+	cd / && /usr/bin/python3 -c "import atomik_core; print('installed', atomik_core.__file__)"
 
 clean:
 	rm -rf build

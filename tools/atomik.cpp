@@ -16,6 +16,14 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", atomik::kVersionString);
   int exit_code = 0;
   atomik::cli::add_demo_command(app, &exit_code);
+  atomik::cli::add_bench_command(app, &exit_code);        // issue #5
+  atomik::cli::add_fingerprint_command(app, &exit_code);  // issue #4
+  atomik::cli::add_node_command(app, &exit_code);         // issue #5
+  atomik::cli::add_client_commands(app, &exit_code);      // issue #5
+  atomik::cli::add_wal_commands(app, &exit_code);         // issue #9
+#ifdef ATOMIK_HAVE_REDIS
+  atomik::cli::add_redis_node_command(app, &exit_code);  // issue #6
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,12 +1,22 @@
 // atomik/atomik.hpp: the umbrella header; includes the whole public API.
 #pragma once
 
+#include "atomik/checkpoint.hpp"          // IWYU pragma: export (issue #9)
 #include "atomik/concurrent_context.hpp"  // IWYU pragma: export
 #include "atomik/context.hpp"             // IWYU pragma: export
+#include "atomik/file.hpp"                // IWYU pragma: export (issue #9)
+#include "atomik/fingerprint.hpp"         // IWYU pragma: export
+#include "atomik/frame.hpp"               // IWYU pragma: export (issue #8)
 #include "atomik/group.hpp"               // IWYU pragma: export
+#include "atomik/lww.hpp"                 // IWYU pragma: export (issue #8)
+#include "atomik/message.hpp"             // IWYU pragma: export (issue #8)
+#include "atomik/node.hpp"                // IWYU pragma: export (issue #5)
+#include "atomik/persistent_table.hpp"    // IWYU pragma: export (issue #9)
 #include "atomik/shared_context.hpp"      // IWYU pragma: export
 #include "atomik/status.hpp"              // IWYU pragma: export
+#include "atomik/stream.hpp"              // IWYU pragma: export (issue #8)
 #include "atomik/table.hpp"               // IWYU pragma: export
 #include "atomik/undo.hpp"                // IWYU pragma: export
 #include "atomik/version.hpp"             // IWYU pragma: export
+#include "atomik/wal.hpp"                 // IWYU pragma: export (issue #9)
 #include "atomik/word.hpp"                // IWYU pragma: export

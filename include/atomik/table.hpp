@@ -107,8 +107,9 @@ class DeltaTable {
         }
       }
     }
-    for (const auto& [addr, delta] : deltas)
+    for (const auto& [addr, delta] : deltas) {
       find_or_create(addr, "batch_accum")->accum(delta);
+    }
     return Status();
   }
   // (addr, state) for every state that is not the identity, by address.
@@ -126,8 +127,9 @@ class DeltaTable {
   template <typename F>
   void for_each(F&& f) const {
     if (dense_) {
-      for (std::size_t i = 0; i < contexts_.size(); ++i)
+      for (std::size_t i = 0; i < contexts_.size(); ++i) {
         f(static_cast<Addr>(i), contexts_[i]);
+      }
     } else {
       for (const auto& [a, c] : sparse_) f(a, c);
     }

@@ -4,13 +4,13 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <csignal>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <new>
 #include <string>

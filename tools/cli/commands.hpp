@@ -4,9 +4,24 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace atomik::cli {
 
 void add_demo_command(CLI::App& app, int* exit_code);
+// `atomik bench`: every benchmark workload against its baseline (issue #5).
+void add_bench_command(CLI::App& app, int* exit_code);
+// `atomik fingerprint FILE...` / `--watch FILE` (issue #4).
+void add_fingerprint_command(CLI::App& app, int* exit_code);
+// `atomik node` (issue #5).
+void add_node_command(CLI::App& app, int* exit_code);
+// `atomik accum|read|swap|status` against a node (issue #5).
+void add_client_commands(CLI::App& app, int* exit_code);
+// Demo pattern 5 over three node processes (issue #5); fills *detail.
+bool run_node_cluster_demo(std::string* detail);
+// `atomik wal dump|verify DIR`, `atomik checkpoint verify FILE` (issue #9).
+void add_wal_commands(CLI::App& app, int* exit_code);
+// `atomik redis-node` (issue #6): a table replicated through Redis Streams.
+void add_redis_node_command(CLI::App& app, int* exit_code);
 
 }  // namespace atomik::cli

@@ -1,0 +1,236 @@
+// Replication between two Nodes on loopback (issue #5), against Redis XADD
+// measured in the same run.
+//
+//   BM_ReplicationThroughput: 4 threads accumulate batches into A
+//     (accum_batch, WAL on with the default durability policy, kEveryRecord:
+//     each batch is fdatasynced before it is acknowledged and sent;
+//     concurrent batches share fdatasyncs); the clock stops when B has
+//     applied every delta (B's version vector reaches A's last seq).
+//   BM_RedisXaddBaseline: starts redis-server (Debian) on a free loopback
+//     port, runs `redis-benchmark -P 16 -n 200000 -q XADD s '*' f v`, stops
+//     the server; ops/s. Skipped (with a message) if redis is not installed.
+//   BM_ReplicationLatency: one accum on A, then poll B until the delta is
+//     visible; p50 and p99 over the iterations (includes A's fdatasync).
+//
+// After the benchmarks, a summary line gives the ratio throughput / XADD.
+// Run: build/node-rel/bench/replication_bench --benchmark_min_time=0.01
+#include <benchmark/benchmark.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "atomik/node.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double g_repl_rate = 0;
+double g_redis_rate = 0;
+double g_p50_us = 0;
+double g_p99_us = 0;
+
+struct Pair {
+  std::filesystem::path dir;
+  std::unique_ptr<atomik::Node> a, b;
+  Pair() {
+    dir = std::filesystem::temp_directory_path() /
+          ("atomik-repl-bench-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    atomik::NodeOptions o;
+    o.listen = "127.0.0.1:0";
+    o.log = false;
+    o.storage.num_contexts = 4096;  // a dense table; durability: default
+    o.data_dir = (dir / "a").string();
+    a = std::move(*atomik::Node::start(o));
+    o.data_dir = (dir / "b").string();
+    o.peers = {a->listen_address()};
+    b = std::move(*atomik::Node::start(o));
+    // Wait (bounded) for the connection.
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (a->status().peers.empty() && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~Pair() {
+    a.reset();
+    b.reset();
+    std::filesystem::remove_all(dir);
+  }
+  atomik::Seq b_mark() const { return b->version_vector().get(a->origin()); }
+};
+
+void BM_ReplicationThroughput(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  Pair p;
+  std::mt19937_64 g(1);
+  std::vector<atomik::FrameRecord> recs(batch);
+  for (auto& r : recs) r = {static_cast<atomik::Addr>(g() % 4096), g()};
+  atomik::Seq sent = 0;
+  std::uint64_t total = 0;
+  double secs = 0;
+  for (auto _ : state) {
+    // 4 producer threads x 16 batches per iteration (concurrent batches share
+    // fdatasyncs: group commit), then wait for B to hold all of them.
+    const auto t0 = Clock::now();
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> producers;
+    for (int t = 0; t < 4; ++t) {
+      producers.emplace_back([&] {
+        for (int k = 0; k < 16; ++k)
+          if (!p.a->accum_batch(recs).ok()) failed.store(true);
+      });
+    }
+    for (auto& t : producers) t.join();
+    if (failed.load()) {
+      state.SkipWithError("accum_batch failed");
+      return;
+    }
+    sent += 64 * batch;
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (p.b_mark() < sent && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    if (p.b_mark() < sent) {
+      state.SkipWithError("B did not catch up within 60 s");
+      return;
+    }
+    secs += std::chrono::duration<double>(Clock::now() - t0).count();
+    total += 64 * batch;
+  }
+  if (p.a->digest() != p.b->digest()) state.SkipWithError("digests differ");
+  const double rate = static_cast<double>(total) / secs;
+  state.counters["deltas_per_s"] = rate;
+  state.SetItemsProcessed(static_cast<std::int64_t>(total));
+  g_repl_rate = std::max(g_repl_rate, rate);
+}
+BENCHMARK(BM_ReplicationThroughput)
+    ->Arg(16384)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+  ::pclose(f);
+  return out;
+}
+
+void BM_RedisXaddBaseline(benchmark::State& state) {
+  if (std::system("command -v redis-server >/dev/null && command -v "
+                  "redis-benchmark >/dev/null") != 0) {
+    state.SkipWithError("redis-server/redis-benchmark not installed");
+    return;
+  }
+  const std::uint16_t port = free_port();
+  const std::string ps = std::to_string(port);
+  const auto tmp =
+      std::filesystem::temp_directory_path() / ("atomik-redis-" + ps);
+  std::filesystem::create_directories(tmp);
+  run("redis-server --port " + ps +
+      " --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
+      "--pidfile " +
+      (tmp / "redis.pid").string() + " --logfile " +
+      (tmp / "redis.log").string() + " --dir " + tmp.string());
+  // Wait (bounded) until it answers.
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (run("redis-cli -p " + ps + " ping 2>/dev/null").find("PONG") ==
+             std::string::npos &&
+         Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  double best = 0;
+  for (auto _ : state) {
+    const std::string out =
+        run("redis-benchmark -p " + ps +
+            " -P 16 -n 200000 -q XADD s '*' f v 2>/dev/null");
+    // "XADD s * f v: 812345.69 requests per second, p50=..."
+    const auto colon = out.rfind(": ");
+    const double rate =
+        colon == std::string::npos ? 0 : std::atof(out.c_str() + colon + 2);
+    best = std::max(best, rate);
+  }
+  run("redis-cli -p " + ps + " shutdown nosave >/dev/null 2>&1");
+  std::filesystem::remove_all(tmp);
+  if (best <= 0) {
+    state.SkipWithError("could not parse redis-benchmark output");
+    return;
+  }
+  state.counters["ops_per_s"] = best;
+  g_redis_rate = best;
+}
+BENCHMARK(BM_RedisXaddBaseline)
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_ReplicationLatency(benchmark::State& state) {
+  Pair p;
+  std::vector<double> us;
+  std::uint64_t v = 0;
+  for (auto _ : state) {
+    ++v;
+    const auto t0 = Clock::now();
+    if (!p.a->accum(7, v ^ (v - 1)).ok()) {
+      state.SkipWithError("accum failed");
+      return;
+    }
+    const auto deadline = t0 + std::chrono::seconds(10);
+    while (p.b->read(7).value_or(0) != v && Clock::now() < deadline) {
+    }
+    us.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  if (us.empty()) return;
+  g_p50_us = us[us.size() / 2];
+  g_p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  state.counters["p50_us"] = g_p50_us;
+  state.counters["p99_us"] = g_p99_us;
+}
+BENCHMARK(BM_ReplicationLatency)
+    ->Iterations(2000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Registered last: prints the ratio of the figures measured above.
+void BM_ReplicationSummary(benchmark::State& state) {
+  for (auto _ : state) {
+  }
+  if (g_repl_rate > 0 && g_redis_rate > 0) {
+    state.counters["ratio_vs_redis"] = g_repl_rate / g_redis_rate;
+    std::printf(
+        "summary: replication %.2f M deltas/s (target >= 10 M); redis XADD "
+        "-P16 %.3f M ops/s; ratio %.1fx (target >= 10x); accum-on-A to "
+        "visible-on-B p50 %.0f us, p99 %.0f us\n",
+        g_repl_rate / 1e6, g_redis_rate / 1e6, g_repl_rate / g_redis_rate,
+        g_p50_us, g_p99_us);
+  }
+}
+BENCHMARK(BM_ReplicationSummary)->Iterations(1);
+
+}  // namespace

@@ -1,0 +1,231 @@
+// atomik/node.hpp: Node, a replica that replicates a PersistentTable over TCP
+// (and optionally UDP), and NodeClient, the client of a running node.
+//
+// A Node owns a PersistentTable in `data_dir` and a DeltaStream mirror of it
+// (version vector, retained log, digest). It listens on `listen` (127.0.0.1
+// by default), connects to every `peers` address (reconnecting with capped
+// exponential backoff) and sends each locally acknowledged delta to every
+// connected peer as framed batches (atomik/frame.hpp inside the packets of
+// docs/format/node_protocol.md). On connect and every `sync_interval_ms`,
+// peers exchange version vectors and digests and send each other what the
+// other lacks from the retained log. Deltas from peers go: transport ->
+// codec (packet, MAC, frame checksum) -> sync (exactly-once, in order per
+// origin) -> storage (WAL) -> table. With a 32-byte shared key every packet
+// carries a keyed BLAKE2b tag; bad, unauthenticated and replayed packets are
+// dropped and counted (NodeStats) and never change state. docs/protocol.md
+// describes the protocol, its limits and what each bad input gets.
+//
+//   atomik::NodeOptions o;
+//   o.data_dir = "/tmp/a";
+//   o.listen = "127.0.0.1:0";                 // port 0: pick a free port
+//   auto a = atomik::Node::start(o).value();
+//   o.data_dir = "/tmp/b";
+//   o.peers = {a->listen_address()};
+//   auto b = atomik::Node::start(o).value();
+//   a->accum(7, 0xFF);                        // durable on a, then sent to b
+//   // ... b->read(7) becomes 0xFF, b->digest() == a->digest()
+//
+//   auto c = atomik::NodeClient::connect(a->listen_address()).value();
+//   c->accum(7, 0x01);                        // returns once acknowledged
+//
+// Thread safety: every Node and NodeClient method may be called from any
+// thread. A Node runs one network thread of its own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "atomik/frame.hpp"
+#include "atomik/persistent_table.hpp"
+#include "atomik/status.hpp"
+#include "atomik/stream.hpp"
+
+namespace atomik {
+
+// The CLI's default node address.
+inline constexpr const char* kDefaultNodeAddress = "127.0.0.1:7400";
+// See NodeOptions::storage.
+inline constexpr std::uint64_t kDigestOnDemandMax = std::uint64_t{1} << 20;
+// Length of the shared key (bytes).
+inline constexpr std::size_t kNodeKeySize = 32;
+
+struct NodeOptions {
+  std::string data_dir = kDefaultDataDir;
+  // HOST:PORT to listen on (TCP, and UDP with `udp`); port 0 picks one.
+  std::string listen = "127.0.0.1:0";
+  // HOST:PORT of peers to connect to (and, with `udp`, to send datagrams to).
+  std::vector<std::string> peers;
+  // Empty (no authentication) or kNodeKeySize bytes shared by all nodes and
+  // clients.
+  std::vector<std::byte> key;
+  // Send live deltas as UDP datagrams to the peers (loss is repaired by the
+  // version-vector catch-up over TCP).
+  bool udp = false;
+  // Durability of the table (SyncPolicy::kEveryRecord by default) and its
+  // shape: storage.num_contexts > 0 gives a dense table (faster); dense
+  // tables of at most kDigestOnDemandMax addresses compute the digest when
+  // asked (O(table), once per sync) instead of updating it per delta.
+  PersistentOptions storage;
+  // Version vector + digest exchange period.
+  std::uint32_t sync_interval_ms = 1000;
+  // Reconnect backoff: starts at min, doubles per failure, capped at max.
+  std::uint32_t reconnect_min_ms = 50;
+  std::uint32_t reconnect_max_ms = 2000;
+  // Largest packet body accepted or sent (a delta frame, a snapshot).
+  std::size_t max_packet_bytes = std::size_t{4} << 20;
+  // Per connection: above half of it live deltas are not queued (the peer
+  // catches up later); above all of it the connection is closed.
+  std::size_t max_queued_bytes = std::size_t{64} << 20;
+  // Simultaneous connections (accepted + outgoing); more are refused.
+  std::size_t max_connections = 64;
+  // A connection that has not completed its handshake in this time is closed.
+  std::uint32_t handshake_timeout_ms = 5000;
+  // Deltas retained per origin for catch-up (a power of two >= 1024).
+  std::uint64_t retain_per_origin = std::uint64_t{1} << 16;
+  // Records per delta frame sent.
+  std::uint32_t max_frame_records = 65536;
+  // Log rejected input and connection events to stderr.
+  bool log = true;
+};
+
+// Counters of what the node received and what it did about it.
+struct NodeStats {
+  std::uint64_t packets_in = 0;        // packets accepted (MAC and checks ok)
+  std::uint64_t packets_out = 0;       // packets queued for sending
+  std::uint64_t deltas_local = 0;      // local deltas acknowledged
+  std::uint64_t deltas_applied = 0;    // remote deltas applied (first time)
+  std::uint64_t deltas_duplicate = 0;  // remote deltas already applied
+  std::uint64_t frames_gap = 0;        // frames dropped: they skip seqs
+  std::uint64_t rejected_bad_header = 0;   // bad magic/version/type/reserved
+  std::uint64_t rejected_oversized = 0;    // length above max_packet_bytes
+  std::uint64_t rejected_bad_mac = 0;      // missing or wrong tag
+  std::uint64_t rejected_replay = 0;       // counter not above the last one
+  std::uint64_t rejected_malformed = 0;    // bad body (frame checksum, ...)
+  std::uint64_t rejected_truncated = 0;    // connection ended mid-packet
+  std::uint64_t rejected_connections = 0;  // over max_connections
+  std::uint64_t handshake_failures = 0;
+  std::uint64_t slow_peer_skips = 0;  // live batches not queued (full)
+  std::uint64_t slow_peer_disconnects = 0;
+  std::uint64_t state_transfers_needed = 0;     // catch-up impossible from log
+  std::uint64_t state_transfers_sent = 0;       // SNAPSHOTs sent instead
+  std::uint64_t state_transfers_installed = 0;  // SNAPSHOTs installed here
+  std::uint64_t syncs_sent = 0;
+  std::uint64_t syncs_received = 0;
+  std::uint64_t connects = 0;          // handshakes completed
+  std::uint64_t udp_datagrams_in = 0;  // accepted datagrams
+};
+
+struct PeerStatus {
+  std::string address;     // configured peer, or the remote endpoint
+  bool outgoing = false;   // we connect to it
+  bool connected = false;  // handshake completed
+  OriginId origin = 0;     // the peer's origin id (0: unknown or a client)
+  // Deltas we hold that the peer's last reported version vector lacks.
+  std::uint64_t lag = 0;
+  std::uint64_t queued_bytes = 0;
+};
+
+struct NodeStatus {
+  OriginId origin = 0;
+  std::string listen;  // HOST:PORT actually bound
+  VersionVector version_vector;
+  Digest digest;
+  std::vector<PeerStatus> peers;
+  NodeStats stats;
+  // One JSON object (keys: origin, listen, version_vector, digest, peers,
+  // stats); origins and ids as "0x..." strings.
+  std::string to_json() const;
+  // Human-readable lines: origin, listen, digest, version vector, one line
+  // per peer (connected, origin, lag, queued bytes), non-zero counters.
+  std::string to_text() const;
+};
+
+class Node {
+ public:
+  // Opens the table (recovering it), rebuilds the retained log from the WAL,
+  // binds `listen` and starts the network thread. Fails with
+  // kInvalidArgument (bad address, key length), the table's open error, or
+  // kUnavailable (bind failed); nothing keeps running on failure.
+  static Result<std::unique_ptr<Node>> start(const NodeOptions& options);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // stop().
+  ~Node();
+
+  // A local delta: returns once the table acknowledged it (its SyncPolicy);
+  // then it is sent to the peers. Fails (kOutOfRange address, the table's
+  // I/O error) without sending anything.
+  Status accum(Addr addr, std::uint64_t delta);
+  // accum() of a batch under one durability wait. O(deltas).
+  Status accum_batch(std::span<const FrameRecord> deltas);
+  // The state at addr (0 if never written). Sees remote deltas as soon as
+  // they are applied (possibly before they are durable here).
+  Result<std::uint64_t> read(Addr addr) const;
+  // Closes an epoch of the table (PersistentTable::swap()).
+  Result<EpochState> swap();
+  VersionVector version_vector() const;
+  Digest digest() const;
+  // Every non-zero state, by address. O(table).
+  std::vector<std::pair<Addr, std::uint64_t>> snapshot() const;
+  NodeStatus status() const;
+  NodeStats stats() const;
+  OriginId origin() const;
+  // "127.0.0.1:41234": the bound address (the chosen port when 0 was asked).
+  std::string listen_address() const;
+  std::uint16_t port() const;
+  // Closes every connection, stops the network thread and closes the table.
+  // Idempotent.
+  Status stop();
+
+ private:
+  struct Impl;
+  friend struct NodeConnection;  // src/transport/node.cpp
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A blocking client of a node (what `atomik accum/read/swap/status` use).
+class NodeClient {
+ public:
+  // Connects to HOST:PORT and completes the handshake within timeout_ms.
+  // kUnavailable if nothing answers, kPermissionDenied-like kFailedPrecondition
+  // if the key does not match.
+  static Result<std::unique_ptr<NodeClient>> connect(
+      const std::string& address, std::span<const std::byte> key = {},
+      std::uint32_t timeout_ms = 5000);
+  NodeClient(const NodeClient&) = delete;
+  NodeClient& operator=(const NodeClient&) = delete;
+  ~NodeClient();
+
+  // Returns once the node acknowledged the delta.
+  Status accum(Addr addr, std::uint64_t delta);
+  Result<std::uint64_t> read(Addr addr);
+  // The epoch number closed.
+  Result<std::uint64_t> swap();
+  // The node's NodeStatus::to_json().
+  Result<std::string> status_json();
+  // The node's NodeStatus::to_text().
+  Result<std::string> status_text();
+  // The node's digest and version vector (parsed from status).
+  Result<Digest> digest();
+
+ private:
+  struct Impl;
+  explicit NodeClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a key file: exactly kNodeKeySize raw bytes, or 64 hex digits
+// (whitespace around them ignored). kInvalidArgument otherwise.
+Result<std::vector<std::byte>> read_node_key_file(const std::string& path);
+
+// Splits "HOST:PORT" (port 0..65535). kInvalidArgument otherwise.
+Result<std::pair<std::string, std::uint16_t>> parse_host_port(
+    const std::string& address);
+
+}  // namespace atomik

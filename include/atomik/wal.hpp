@@ -1,0 +1,197 @@
+// atomik/wal.hpp: the write-ahead log: WalWriter (group commit) and
+// read_wal() (recovery with strict and skip modes).
+//
+// A WAL is a directory of checksummed segment files (docs/format/wal.md).
+// WalWriter appends records; concurrent appends share one fdatasync (group
+// commit) and an append returns only once the open's SyncPolicy is met, so a
+// record is *acknowledged* exactly when append() returns OK. read_wal() replays
+// a directory, truncating (and reporting) a torn unsynced tail and treating
+// damage to synced bytes as corruption.
+//
+//   auto w = atomik::WalWriter::open("data", 1, {.sync = SyncPolicy::kGroup});
+//   atomik::WalRecord r{.type = atomik::WalRecordType::kDelta, .origin = 9,
+//                       .seq = 1, .addr = 7, .value = 0xFF};
+//   atomik::Status s = (*w)->append(r).status();   // durable when OK
+//   atomik::RecoveryReport report;
+//   s = atomik::read_wal("data", 1, atomik::RecoveryMode::kStrict,
+//                        [](const atomik::WalRecord&, const atomik::WalPlace&)
+//                        { return atomik::Status(); }, &report);
+//
+// Thread safety: WalWriter's methods may be called from any number of
+// threads at once (that is how group commit batches). read_wal() is a free
+// function over files nobody is writing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "atomik/file.hpp"
+#include "atomik/status.hpp"
+
+namespace atomik {
+
+// Record types. Written to disk; never change or reuse a number.
+// See docs/format/wal.md.
+enum class WalRecordType : std::uint8_t {
+  kDelta = 1,      // accum(addr, value)
+  kLoad = 2,       // load(addr, value)
+  kUndoDelta = 3,  // accum(addr, value), recorded in addr's undo history
+  kUndo = 4,       // undo(addr)
+  kRedo = 5,       // redo(addr)
+  kEpoch = 6,      // value = epoch that the previous checkpoint closed
+  kSyncMark = 7,   // value = offset in this segment known synced
+  kSeal = 8,       // value = its own offset: the segment's last frame
+};
+
+// "delta", "load", ... ; "type(N)" for others.
+const char* to_string(WalRecordType type) noexcept;
+
+// One decoded record. Fields a type does not carry are 0.
+struct WalRecord {
+  WalRecordType type = WalRecordType::kDelta;
+  std::uint64_t origin = 0;
+  std::uint64_t seq = 0;
+  std::uint32_t addr = 0;
+  std::uint64_t value = 0;  // delta, value, epoch or synced offset
+  friend bool operator==(const WalRecord&, const WalRecord&) = default;
+};
+
+// When append() returns (what "acknowledged" means). See docs/format/wal.md.
+enum class SyncPolicy : std::uint8_t {
+  kEveryRecord,  // after an fdatasync covering the record (shared by the
+                 // appends that arrive while one is running)
+  kGroup,        // after an fdatasync covering the record; the log syncs once
+                 // group_records are pending or group_interval_us passed
+  kNone,         // after write(): survives a process crash, not an OS crash
+};
+
+struct WalOptions {
+  SyncPolicy sync = SyncPolicy::kEveryRecord;
+  std::uint32_t group_records = 4096;      // kGroup: sync at this many pending
+  std::uint32_t group_interval_us = 1000;  // kGroup: or this long after the
+                                           // first pending record
+  std::uint64_t segment_bytes = 64 << 20;  // roll once a segment reaches this
+  // Backpressure: append_async() blocks while this many bytes wait to be
+  // written (so a fast appender cannot outrun the disk without bound).
+  std::uint64_t max_pending_bytes = 8 << 20;
+  FileSystem* fs = nullptr;  // nullptr: FileSystem::posix()
+};
+
+// A position in the log: records are numbered 1, 2, 3... per writer.
+using Lsn = std::uint64_t;
+
+struct WalWriterStats {
+  std::uint64_t records = 0;   // appended
+  std::uint64_t syncs = 0;     // fdatasync calls on segment data
+  std::uint64_t batches = 0;   // write() batches
+  std::uint64_t bytes = 0;     // bytes written, headers and marks included
+  std::uint64_t segments = 0;  // segments created
+};
+
+class WalWriter {
+ public:
+  // Creates segment `segment_number` in `dir` (which must exist; the file must
+  // not, or be empty), writes and syncs its header and the directory, and
+  // starts the background flusher. Fails with kInvalidArgument on bad
+  // options, kFailedPrecondition if the segment already holds data, or the
+  // I/O error; nothing is left behind but possibly an empty file.
+  static Result<std::unique_ptr<WalWriter>> open(const std::string& dir,
+                                                 std::uint64_t segment_number,
+                                                 const WalOptions& options);
+  WalWriter(const WalWriter&) = delete;
+  WalWriter& operator=(const WalWriter&) = delete;
+  // Closes (see close()); errors are dropped, call close() to see them.
+  ~WalWriter();
+
+  // Appends `record` and returns once the SyncPolicy is met: OK means
+  // acknowledged. On failure the record is not acknowledged (it may or may
+  // not be recovered) and the writer is failed: every later call returns the
+  // same error (a failed fdatasync is never retried). kInvalidArgument for a
+  // kSyncMark record (the writer owns those).
+  Result<Lsn> append(const WalRecord& record);
+  // Queues `record` and returns its Lsn at once; it is acknowledged when
+  // wait_durable(lsn) returns OK or durable_lsn() >= lsn.
+  Result<Lsn> append_async(const WalRecord& record);
+  // Blocks until `lsn` is acknowledged (or the writer failed: the error).
+  Status wait_durable(Lsn lsn);
+  // Forces everything appended so far to be written and fdatasynced now.
+  Status sync();
+  // Highest acknowledged Lsn (a lock-free read).
+  Lsn durable_lsn() const noexcept;
+  // Syncs the current segment, seals it (closing SYNC_MARK) and starts the
+  // next one; returns its number. Records appended afterwards go there.
+  Result<std::uint64_t> roll();
+  // Number of the segment being written.
+  std::uint64_t current_segment() const;
+  // Writes everything, seals the segment, syncs and stops the flusher.
+  // Later appends fail with kFailedPrecondition. Idempotent.
+  Status close();
+  WalWriterStats stats() const;
+
+ private:
+  struct Impl;
+  explicit WalWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// How read_wal() treats damage to synced data.
+enum class RecoveryMode : std::uint8_t {
+  kStrict,  // stop at the first bad record: kCorruption naming file, offset
+  kSkip,    // drop it, resynchronise, continue; everything dropped reported
+};
+
+// Where a record was read.
+struct WalPlace {
+  std::string file;  // segment path
+  std::uint64_t segment = 0;
+  std::uint64_t offset = 0;
+};
+
+struct RecoveryReport {
+  std::uint64_t segments = 0;         // segment files read
+  std::uint64_t records_ok = 0;       // frames that passed their checks
+  std::uint64_t records_dropped = 0;  // damaged regions skipped (kSkip)
+  std::uint64_t bytes_dropped = 0;    // bytes in them
+  std::optional<WalPlace> first_bad;  // first corruption (kSkip)
+  // A torn unsynced tail in the last segment (expected after a crash): not
+  // an error; the bytes from torn->offset to the end were not replayed.
+  std::optional<WalPlace> torn;
+  std::uint64_t torn_bytes = 0;
+  std::uint64_t last_segment = 0;  // 0 when there is none
+  std::uint64_t last_end = 0;      // end of the last good frame in it
+  bool last_sealed = false;        // the last segment ends with its seal
+  std::vector<std::uint64_t> covered_segments;  // < first_segment: stale
+  std::vector<std::string> problems;  // one line per problem, in order
+  // Filled by PersistentTable: records skipped as duplicates.
+  std::uint64_t duplicates = 0;
+  // A one-line summary, e.g. "3 segments, 120 records ok, ...".
+  std::string summary() const;
+};
+
+// Called for every good record, in log order; a non-OK return stops reading
+// with that status.
+using WalVisitor =
+    std::function<Status(const WalRecord& record, const WalPlace& place)>;
+
+// Reads the segments of `dir` numbered >= `first_segment` in order (see
+// docs/format/wal.md "Reader rules") and calls `visit` for every good record
+// (sync marks and epochs included). Fills `*report`. Returns OK also after a
+// torn tail or, in kSkip, after dropped records (all in the report);
+// kCorruption (naming file and offset) in kStrict, or for a missing segment;
+// kUnimplemented for an unknown version or record type; the I/O error.
+// Cost O(total bytes).
+Status read_wal(const std::string& dir, std::uint64_t first_segment,
+                RecoveryMode mode, const WalVisitor& visit,
+                RecoveryReport* report, FileSystem* fs = nullptr);
+
+// "0000000000000007.wal".
+std::string wal_segment_name(std::uint64_t segment_number);
+// Segment numbers present in `dir`, ascending (other files are ignored).
+Result<std::vector<std::uint64_t>> list_wal_segments(const std::string& dir,
+                                                     FileSystem* fs = nullptr);
+
+}  // namespace atomik

@@ -1,0 +1,167 @@
+// WAL record encoding (docs/format/wal.md).
+#include "codec/wal_record.hpp"
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include <cstdio>
+
+namespace atomik::walfmt {
+
+std::uint32_t checksum32(std::span<const std::byte> data) noexcept {
+  return static_cast<std::uint32_t>(XXH3_64bits(data.data(), data.size()));
+}
+
+std::uint64_t checksum64(std::span<const std::byte> data) noexcept {
+  return XXH3_64bits(data.data(), data.size());
+}
+
+std::uint32_t payload_size(std::uint8_t type) noexcept {
+  switch (static_cast<WalRecordType>(type)) {
+    case WalRecordType::kDelta:
+    case WalRecordType::kLoad:
+    case WalRecordType::kUndoDelta:
+      return 28;
+    case WalRecordType::kUndo:
+    case WalRecordType::kRedo:
+      return 20;
+    case WalRecordType::kEpoch:
+    case WalRecordType::kSyncMark:
+    case WalRecordType::kSeal:
+      return 8;
+  }
+  return 0;
+}
+
+std::string hex(std::uint64_t v, int digits) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%0*llx", digits,
+                static_cast<unsigned long long>(v));
+  return buf;
+}
+
+void append_header(std::vector<std::byte>& out, std::uint64_t number) {
+  const std::size_t at = out.size();
+  out.resize(at + kHeaderSize);
+  std::byte* p = out.data() + at;
+  std::memcpy(p, kSegmentMagic, 8);
+  store_le<std::uint32_t>(p + 8, kVersion);
+  store_le<std::uint32_t>(p + 12, 0);
+  store_le<std::uint64_t>(p + 16, number);
+  store_le<std::uint32_t>(p + 24, 0);
+  store_le<std::uint32_t>(p + 28, checksum32({p, 28}));
+}
+
+std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept {
+  const auto type = static_cast<std::uint8_t>(r.type);
+  const std::uint32_t len = payload_size(type);
+  ATOMIK_DCHECK(len != 0);
+  store_le<std::uint32_t>(p + 4, len);
+  p[8] = static_cast<std::byte>(type);
+  std::byte* q = p + kFrameHeadSize;
+  if (len == 8) {
+    store_le<std::uint64_t>(q, r.value);
+  } else {
+    store_le<std::uint64_t>(q, r.origin);
+    store_le<std::uint64_t>(q + 8, r.seq);
+    store_le<std::uint32_t>(q + 16, r.addr);
+    if (len == 28) store_le<std::uint64_t>(q + 20, r.value);
+  }
+  store_le<std::uint32_t>(p, checksum32({p + 4, 5 + std::size_t{len}}));
+  return kFrameHeadSize + len;
+}
+
+void append_frame(std::vector<std::byte>& out, const WalRecord& r) {
+  const std::size_t at = out.size();
+  out.resize(at + kFrameHeadSize +
+             payload_size(static_cast<std::uint8_t>(r.type)));
+  write_frame(out.data() + at, r);
+}
+
+FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
+                         WalRecord* rec, std::size_t* size, std::string* why) {
+  const std::size_t left = data.size() - off;
+  if (left < kFrameHeadSize) {
+    *why = "frame head needs 9 bytes, " + std::to_string(left) + " left";
+    return FrameResult::kBad;
+  }
+  const std::byte* p = data.data() + off;
+  const auto len = load_le<std::uint32_t>(p + 4);
+  if (len > kMaxPayload) {
+    *why = "length " + std::to_string(len) + " > limit " +
+           std::to_string(kMaxPayload);
+    return FrameResult::kBad;
+  }
+  if (left - kFrameHeadSize < len) {
+    *why = "payload of " + std::to_string(len) + " bytes, " +
+           std::to_string(left - kFrameHeadSize) + " left";
+    return FrameResult::kBad;
+  }
+  const auto stored = load_le<std::uint32_t>(p);
+  const std::uint32_t computed = checksum32({p + 4, 5 + std::size_t{len}});
+  if (stored != computed) {
+    *why = "checksum mismatch (stored " + hex(stored, 8) + ", computed " +
+           hex(computed, 8) + ")";
+    return FrameResult::kBad;
+  }
+  const auto type = static_cast<std::uint8_t>(p[8]);
+  const std::uint32_t want = payload_size(type);
+  if (want == 0) {
+    *why = "unknown record type " + std::to_string(type);
+    return FrameResult::kUnknownType;
+  }
+  if (len != want) {
+    *why = "length " + std::to_string(len) + " for type " +
+           std::to_string(type) + ", expected " + std::to_string(want);
+    return FrameResult::kBad;
+  }
+  const std::byte* q = p + kFrameHeadSize;
+  WalRecord r;
+  r.type = static_cast<WalRecordType>(type);
+  if (len == 8) {
+    r.value = load_le<std::uint64_t>(q);
+  } else {
+    r.origin = load_le<std::uint64_t>(q);
+    r.seq = load_le<std::uint64_t>(q + 8);
+    r.addr = load_le<std::uint32_t>(q + 16);
+    if (len == 28) r.value = load_le<std::uint64_t>(q + 20);
+  }
+  *rec = r;
+  *size = kFrameHeadSize + len;
+  return FrameResult::kGood;
+}
+
+std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
+                         bool* bad_version) {
+  *bad_version = false;
+  if (data.size() < kHeaderSize) {
+    return "segment header needs 32 bytes, file has " +
+           std::to_string(data.size());
+  }
+  const std::byte* p = data.data();
+  if (std::memcmp(p, kSegmentMagic, 8) != 0) {
+    return "bad magic (not a WAL segment)";
+  }
+  const auto stored = load_le<std::uint32_t>(p + 28);
+  const std::uint32_t computed = checksum32({p, 28});
+  if (stored != computed) {
+    return "header checksum mismatch (stored " + hex(stored, 8) +
+           ", computed " + hex(computed, 8) + ")";
+  }
+  const auto version = load_le<std::uint32_t>(p + 8);
+  if (version != kVersion) {
+    *bad_version = true;
+    return "segment version " + std::to_string(version) +
+           ", this build reads " + std::to_string(kVersion);
+  }
+  if (load_le<std::uint32_t>(p + 12) != 0 ||
+      load_le<std::uint32_t>(p + 24) != 0) {
+    return "header flags/reserved not 0";
+  }
+  *number = load_le<std::uint64_t>(p + 16);
+  return "";
+}
+
+}  // namespace atomik::walfmt

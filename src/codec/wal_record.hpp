@@ -1,0 +1,103 @@
+// WAL record encoding (docs/format/wal.md). Private to src/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "atomik/wal.hpp"
+
+namespace atomik::walfmt {
+
+// Written to disk; never change. See docs/format/wal.md.
+inline constexpr char kSegmentMagic[8] = {'A', 'T', 'M', 'K',
+                                          'W', 'A', 'L', '\0'};
+inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::size_t kHeaderSize = 32;
+inline constexpr std::size_t kFrameHeadSize = 9;  // checksum, length, type
+// The largest payload a reader considers before checking the type.
+inline constexpr std::uint32_t kMaxPayload = 1 << 16;
+inline constexpr std::size_t kDeltaFrameSize = kFrameHeadSize + 28;
+inline constexpr std::size_t kMarkFrameSize = kFrameHeadSize + 8;
+
+template <typename T>
+inline T load_le(const std::byte* p) noexcept {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+inline void store_le(std::byte* p, T v) noexcept {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Low 32 bits of XXH3-64 of `data`.
+std::uint32_t checksum32(std::span<const std::byte> data) noexcept;
+std::uint64_t checksum64(std::span<const std::byte> data) noexcept;
+
+// Payload size fixed for `type`; 0 for an unknown type.
+std::uint32_t payload_size(std::uint8_t type) noexcept;
+
+// Appends the 32-byte header of segment `number` to `out`.
+void append_header(std::vector<std::byte>& out, std::uint64_t number);
+// Appends one frame for `r` to `out`. `r.type` must be known (DCHECK).
+void append_frame(std::vector<std::byte>& out, const WalRecord& r);
+// Writes one frame for `r` at `p` (payload_size + 9 bytes available).
+std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept;
+
+// Payload sizes by type (0: unknown), for the inline fast path.
+inline constexpr std::uint8_t kPayloadSize[9] = {0,  28, 28, 28, 20,
+                                                 20, 8,  8,  8};
+
+// The reader's fast path: true and *rec, *size set if data[off] holds a good
+// frame of a known type; false otherwise (call decode_frame for why).
+inline bool decode_good_frame(std::span<const std::byte> data, std::size_t off,
+                              WalRecord* rec, std::size_t* size) noexcept {
+  const std::size_t left = data.size() - off;
+  if (left < kFrameHeadSize) return false;
+  const std::byte* p = data.data() + off;
+  // Streams through mapped pages: fetch ahead of the loads below.
+  __builtin_prefetch(p + 1024);
+  const auto len = load_le<std::uint32_t>(p + 4);
+  const auto type = static_cast<std::uint8_t>(p[8]);
+  if (type >= sizeof kPayloadSize || len != kPayloadSize[type] || len == 0 ||
+      left - kFrameHeadSize < len) {
+    return false;
+  }
+  if (load_le<std::uint32_t>(p) != checksum32({p + 4, 5 + std::size_t{len}})) {
+    return false;
+  }
+  const std::byte* q = p + kFrameHeadSize;
+  rec->type = static_cast<WalRecordType>(type);
+  if (len == 8) {
+    rec->origin = 0;
+    rec->seq = 0;
+    rec->addr = 0;
+    rec->value = load_le<std::uint64_t>(q);
+  } else {
+    rec->origin = load_le<std::uint64_t>(q);
+    rec->seq = load_le<std::uint64_t>(q + 8);
+    rec->addr = load_le<std::uint32_t>(q + 16);
+    rec->value = len == 28 ? load_le<std::uint64_t>(q + 20) : 0;
+  }
+  *size = kFrameHeadSize + len;
+  return true;
+}
+
+enum class FrameResult : std::uint8_t { kGood, kBad, kUnknownType };
+// Decodes the frame at data[off]. kGood: *rec and *size set. kBad or
+// kUnknownType: *why says what is wrong.
+FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
+                         WalRecord* rec, std::size_t* size, std::string* why);
+
+// Checks a segment header; "" if good, else what is wrong. Sets *number.
+// Returns kUnimplemented-worthy text prefixed "version" for another version.
+std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
+                         bool* bad_version);
+
+std::string hex(std::uint64_t v, int digits);
+
+}  // namespace atomik::walfmt

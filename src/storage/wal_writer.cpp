@@ -1,0 +1,360 @@
+// WalWriter: group commit through one background flusher thread.
+//
+// Appenders encode their frame into a shared buffer under mu_ and wait (per
+// SyncPolicy) for the flusher. The flusher swaps the buffer out, write()s it
+// with one call, fdatasyncs once for the whole batch, and wakes everyone the
+// batch covered. While it syncs, new appends collect in the other buffer:
+// that is the group commit. The first SYNC_MARK frame of a batch states how
+// far the segment was synced before it (docs/format/wal.md).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "atomik/wal.hpp"
+#include "codec/wal_record.hpp"
+
+namespace atomik {
+
+using Clock = std::chrono::steady_clock;
+
+struct WalWriter::Impl {
+  FileSystem* fs = nullptr;
+  std::string dir;
+  WalOptions opt;
+
+  std::mutex mu;
+  std::condition_variable work_cv;  // the flusher waits here
+  std::condition_variable done_cv;  // appenders wait here
+  // Pending frames; the first kMarkFrameSize bytes are room for a SYNC_MARK.
+  std::vector<std::byte> buf;
+  std::vector<std::byte> spare;
+  std::uint64_t pending = 0;
+  std::uint64_t blocked = 0;  // appenders waiting for room in buf
+  Clock::time_point first_pending;
+  Lsn appended = 0;
+  Lsn synced = 0;             // covered by a completed fdatasync
+  std::atomic<Lsn> acked{0};  // acknowledged (per policy)
+  Lsn sync_target = 0;        // sync() wants everything up to here
+  std::uint64_t roll_requests = 0;
+  std::uint64_t rolls_done = 0;
+  bool closing = false;
+  bool stopped = false;
+  Status error;  // sticky
+  WalWriterStats stats;
+  std::atomic<std::uint64_t> segment{0};
+  std::thread flusher;
+
+  // Owned by the flusher thread (and by open()/close() when it is not running).
+  std::unique_ptr<WritableFile> file;
+  std::uint64_t synced_offset = 0;
+  std::uint64_t marked_offset = 0;
+  // Flusher-side counters, folded into stats under mu.
+  std::uint64_t f_syncs = 0, f_batches = 0, f_bytes = 0, f_segments = 0;
+
+  std::string path(std::uint64_t n) const {
+    return dir + "/" + wal_segment_name(n);
+  }
+
+  void reset_buffer(std::vector<std::byte>& b) {
+    b.clear();
+    b.resize(walfmt::kMarkFrameSize);
+  }
+
+  Status start_segment(std::uint64_t n) {
+    const std::string p = path(n);
+    auto f = fs->open_writable(p, /*truncate=*/false);
+    if (!f.ok()) return f.status();
+    if ((*f)->size() != 0) {
+      return Status::failed_precondition(
+          "WalWriter: segment '" + p + "'",
+          "already holds " + std::to_string((*f)->size()) + " bytes");
+    }
+    std::vector<std::byte> h;
+    walfmt::append_header(h, n);
+    ATOMIK_RETURN_IF_ERROR((*f)->append(h));
+    ATOMIK_RETURN_IF_ERROR((*f)->sync());
+    ATOMIK_RETURN_IF_ERROR(fs->sync_dir(dir));
+    file = std::move(*f);
+    segment.store(n);
+    synced_offset = marked_offset = walfmt::kHeaderSize;
+    f_bytes += h.size();
+    ++f_syncs;
+    ++f_segments;
+    return Status();
+  }
+
+  Status sync_file() {
+    ATOMIK_RETURN_IF_ERROR(file->sync());
+    ++f_syncs;
+    synced_offset = file->size();
+    return Status();
+  }
+
+  // Writes the closing SYNC_MARK (its value is its own offset) and syncs.
+  Status seal() {
+    if (synced_offset != file->size()) ATOMIK_RETURN_IF_ERROR(sync_file());
+    std::vector<std::byte> m;
+    walfmt::append_frame(
+        m, WalRecord{.type = WalRecordType::kSeal, .value = file->size()});
+    ATOMIK_RETURN_IF_ERROR(file->append(m));
+    f_bytes += m.size();
+    marked_offset = synced_offset;
+    return sync_file();
+  }
+
+  Status write_batch(std::vector<std::byte>& batch) {
+    std::size_t start = walfmt::kMarkFrameSize;
+    if (synced_offset > marked_offset) {
+      walfmt::write_frame(
+          batch.data(),
+          WalRecord{.type = WalRecordType::kSyncMark, .value = synced_offset});
+      marked_offset = synced_offset;
+      start = 0;
+    }
+    const std::span<const std::byte> out =
+        std::span<const std::byte>(batch).subspan(start);
+    ++f_batches;
+    f_bytes += out.size();
+    return file->append(out);
+  }
+
+  bool due(Clock::time_point now) const {
+    if (closing || roll_requests > rolls_done || sync_target > synced) {
+      return true;
+    }
+    if (pending == 0) return false;
+    if (opt.sync != SyncPolicy::kGroup) return true;
+    if (buf.size() >= opt.max_pending_bytes) return true;
+    return pending >= opt.group_records ||
+           now >=
+               first_pending + std::chrono::microseconds(opt.group_interval_us);
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lk(mu);
+    for (;;) {
+      while (!due(Clock::now())) {
+        if (pending > 0 && opt.sync == SyncPolicy::kGroup) {
+          work_cv.wait_until(lk, first_pending + std::chrono::microseconds(
+                                                     opt.group_interval_us));
+        } else {
+          work_cv.wait(lk);
+        }
+      }
+      std::vector<std::byte> batch;
+      batch.swap(buf);
+      buf.swap(spare);
+      reset_buffer(buf);
+      if (blocked > 0) done_cv.notify_all();  // room in buf again
+      const Lsn hi = appended;
+      const std::uint64_t n = pending;
+      pending = 0;
+      const bool do_close = closing;
+      const std::uint64_t roll_req = roll_requests;
+      const bool do_roll = roll_req > rolls_done && !do_close;
+      const bool want_sync = opt.sync != SyncPolicy::kNone ||
+                             sync_target > synced || do_close || do_roll;
+      lk.unlock();
+
+      Status st;
+      if (n > 0) st = write_batch(batch);
+      if (st.ok() && want_sync && synced_offset != file->size()) {
+        st = sync_file();
+      }
+      bool rolled = false;
+      if (st.ok() &&
+          (do_close || do_roll || file->size() >= opt.segment_bytes)) {
+        st = seal();
+        if (st.ok() && !do_close) {
+          st = file->close();
+          if (st.ok()) st = start_segment(segment.load() + 1);
+          rolled = st.ok();
+        }
+      }
+      if (st.ok() && do_close) st = file->close();
+
+      lk.lock();
+      spare.swap(batch);
+      stats.syncs += f_syncs;
+      stats.batches += f_batches;
+      stats.bytes += f_bytes;
+      stats.segments += f_segments;
+      f_syncs = f_batches = f_bytes = f_segments = 0;
+      if (!st.ok()) {
+        error = st;
+        stopped = true;
+        done_cv.notify_all();
+        return;
+      }
+      if (want_sync || rolled) synced = hi;
+      acked.store(opt.sync == SyncPolicy::kNone ? hi : synced,
+                  std::memory_order_release);
+      if (do_roll && rolled) rolls_done = roll_req;
+      if (do_close) {
+        stopped = true;
+        done_cv.notify_all();
+        return;
+      }
+      done_cv.notify_all();
+    }
+  }
+
+  Status failed_or_closed() const {
+    if (!error.ok()) return error;
+    return Status::failed_precondition("WalWriter", "log is closed");
+  }
+};
+
+WalWriter::WalWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+WalWriter::~WalWriter() {
+  if (impl_) (void)close();
+}
+
+Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& dir,
+                                                   std::uint64_t segment_number,
+                                                   const WalOptions& options) {
+  if (segment_number == 0) {
+    return Status::invalid_argument("WalWriter::open", "segment number 0");
+  }
+  if (options.sync == SyncPolicy::kGroup && options.group_records == 0) {
+    return Status::invalid_argument("WalWriter::open", "group_records is 0");
+  }
+  if (options.max_pending_bytes < 4096) {
+    return Status::invalid_argument(
+        "WalWriter::open", "max_pending_bytes " +
+                               std::to_string(options.max_pending_bytes) +
+                               " < 4096");
+  }
+  if (options.segment_bytes < 4096) {
+    return Status::invalid_argument(
+        "WalWriter::open",
+        "segment_bytes " + std::to_string(options.segment_bytes) + " < 4096");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->fs = options.fs != nullptr ? options.fs : &FileSystem::posix();
+  impl->dir = dir;
+  impl->opt = options;
+  impl->reset_buffer(impl->buf);
+  impl->reset_buffer(impl->spare);
+  ATOMIK_RETURN_IF_ERROR(impl->start_segment(segment_number));
+  impl->stats.syncs = impl->f_syncs;
+  impl->stats.bytes = impl->f_bytes;
+  impl->stats.segments = impl->f_segments;
+  impl->f_syncs = impl->f_bytes = impl->f_segments = 0;
+  Impl* raw = impl.get();
+  impl->flusher = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<WalWriter>(new WalWriter(std::move(impl)));
+}
+
+Result<Lsn> WalWriter::append_async(const WalRecord& record) {
+  const auto type = static_cast<std::uint8_t>(record.type);
+  const std::uint32_t len = walfmt::payload_size(type);
+  if (len == 0 || record.type == WalRecordType::kSyncMark ||
+      record.type == WalRecordType::kSeal) {
+    return Status::invalid_argument(
+        "WalWriter::append", "record type " + std::to_string(type) +
+                                 " cannot be appended (sync marks belong to "
+                                 "the writer)");
+  }
+  Impl& m = *impl_;
+  std::unique_lock<std::mutex> lk(m.mu);
+  if (m.stopped || m.closing || !m.error.ok()) return m.failed_or_closed();
+  if (m.buf.size() >= m.opt.max_pending_bytes) {
+    ++m.blocked;
+    m.work_cv.notify_one();
+    m.done_cv.wait(lk, [&] {
+      return m.buf.size() < m.opt.max_pending_bytes || m.stopped || m.closing ||
+             !m.error.ok();
+    });
+    --m.blocked;
+    if (m.stopped || m.closing || !m.error.ok()) return m.failed_or_closed();
+  }
+  const std::size_t at = m.buf.size();
+  m.buf.resize(at + walfmt::kFrameHeadSize + len);
+  walfmt::write_frame(m.buf.data() + at, record);
+  if (m.pending == 0 && m.opt.sync == SyncPolicy::kGroup) {
+    m.first_pending = Clock::now();
+  }
+  ++m.pending;
+  ++m.stats.records;
+  const Lsn lsn = ++m.appended;
+  if (m.opt.sync != SyncPolicy::kGroup || m.pending == 1 ||
+      m.pending == m.opt.group_records) {
+    m.work_cv.notify_one();
+  }
+  return lsn;
+}
+
+Status WalWriter::wait_durable(Lsn lsn) {
+  Impl& m = *impl_;
+  if (m.acked.load(std::memory_order_acquire) >= lsn) return Status();
+  std::unique_lock<std::mutex> lk(m.mu);
+  m.done_cv.wait(lk, [&] {
+    return m.acked.load(std::memory_order_relaxed) >= lsn || m.stopped;
+  });
+  if (m.acked.load(std::memory_order_relaxed) >= lsn) return Status();
+  return m.failed_or_closed();
+}
+
+Result<Lsn> WalWriter::append(const WalRecord& record) {
+  Result<Lsn> lsn = append_async(record);
+  if (!lsn.ok()) return lsn;
+  ATOMIK_RETURN_IF_ERROR(wait_durable(*lsn));
+  return lsn;
+}
+
+Status WalWriter::sync() {
+  Impl& m = *impl_;
+  std::unique_lock<std::mutex> lk(m.mu);
+  if (m.stopped || !m.error.ok()) return m.failed_or_closed();
+  const Lsn target = m.appended;
+  if (m.synced >= target) return Status();
+  if (m.sync_target < target) m.sync_target = target;
+  m.work_cv.notify_one();
+  m.done_cv.wait(lk, [&] { return m.synced >= target || m.stopped; });
+  if (m.synced >= target) return Status();
+  return m.failed_or_closed();
+}
+
+Lsn WalWriter::durable_lsn() const noexcept {
+  return impl_->acked.load(std::memory_order_acquire);
+}
+
+Result<std::uint64_t> WalWriter::roll() {
+  Impl& m = *impl_;
+  std::unique_lock<std::mutex> lk(m.mu);
+  if (m.stopped || m.closing || !m.error.ok()) return m.failed_or_closed();
+  const std::uint64_t want = ++m.roll_requests;
+  m.work_cv.notify_one();
+  m.done_cv.wait(lk, [&] { return m.rolls_done >= want || m.stopped; });
+  if (m.rolls_done >= want) return m.segment.load();
+  return m.failed_or_closed();
+}
+
+std::uint64_t WalWriter::current_segment() const {
+  return impl_->segment.load();
+}
+
+Status WalWriter::close() {
+  Impl& m = *impl_;
+  {
+    std::unique_lock<std::mutex> lk(m.mu);
+    if (!m.closing) {
+      m.closing = true;
+      m.work_cv.notify_one();
+    }
+  }
+  if (m.flusher.joinable()) m.flusher.join();
+  std::unique_lock<std::mutex> lk(m.mu);
+  return m.error;
+}
+
+WalWriterStats WalWriter::stats() const {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace atomik

@@ -1,0 +1,360 @@
+// Node protocol packets: see packet.hpp and docs/format/node_protocol.md.
+#include "transport/packet.hpp"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "codec/byte_order.hpp"
+
+namespace atomik::transport {
+namespace {
+
+using codec::load_le;
+using codec::store_le;
+
+constexpr char kSessionLabel[] = "AKNP-session";
+
+std::string num(std::uint64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+HeaderError parse_header(std::span<const std::byte, kPacketHeaderSize> b,
+                         std::uint32_t max_body, PacketHeader* out,
+                         std::string* why) {
+  const std::uint32_t magic = load_le<std::uint32_t>(b.data());
+  if (magic != kPacketMagic) {
+    *why = "magic: expected 0x" + codec::hex64(kPacketMagic).substr(10) +
+           ", got 0x" + codec::hex64(magic).substr(10);
+    return HeaderError::kBadHeader;
+  }
+  const auto version = static_cast<std::uint8_t>(b[4]);
+  if (version != kPacketVersion) {
+    *why = "version: expected 1, got " + num(version);
+    return HeaderError::kBadHeader;
+  }
+  const auto type = static_cast<std::uint8_t>(b[5]);
+  if (type < 1 || type > 6) {
+    *why = "type: expected 1..6, got " + num(type);
+    return HeaderError::kBadHeader;
+  }
+  const auto tag_len = load_le<std::uint16_t>(b.data() + 6);
+  if (tag_len != 0 && tag_len != kTagSize) {
+    *why = "tag_len: expected 0 or 32, got " + num(tag_len);
+    return HeaderError::kBadHeader;
+  }
+  const auto body_len = load_le<std::uint32_t>(b.data() + 8);
+  const auto reserved = load_le<std::uint32_t>(b.data() + 12);
+  if (reserved != 0) {
+    *why = "reserved: expected 0, got " + num(reserved);
+    return HeaderError::kBadHeader;
+  }
+  if (body_len > max_body) {
+    *why = "body_len " + num(body_len) + " > limit " + num(max_body);
+    return HeaderError::kOversized;
+  }
+  out->type = static_cast<PacketType>(type);
+  out->tag_len = tag_len;
+  out->body_len = body_len;
+  out->counter = load_le<std::uint64_t>(b.data() + 16);
+  return HeaderError::kNone;
+}
+
+void write_header(const PacketHeader& h,
+                  std::span<std::byte, kPacketHeaderSize> out) {
+  store_le<std::uint32_t>(out.data(), kPacketMagic);
+  out[4] = static_cast<std::byte>(kPacketVersion);
+  out[5] = static_cast<std::byte>(h.type);
+  store_le<std::uint16_t>(out.data() + 6, h.tag_len);
+  store_le<std::uint32_t>(out.data() + 8, h.body_len);
+  store_le<std::uint32_t>(out.data() + 12, 0);
+  store_le<std::uint64_t>(out.data() + 16, h.counter);
+}
+
+Tag compute_tag(const Key& key, Direction dir,
+                std::span<const std::byte> header,
+                std::span<const std::byte> body,
+                std::span<const std::byte> extra) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st,
+                          reinterpret_cast<const unsigned char*>(key.data()),
+                          key.size(), kTagSize);
+  const auto d = static_cast<unsigned char>(dir);
+  crypto_generichash_update(&st, &d, 1);
+  crypto_generichash_update(
+      &st, reinterpret_cast<const unsigned char*>(header.data()),
+      header.size());
+  crypto_generichash_update(
+      &st, reinterpret_cast<const unsigned char*>(body.data()), body.size());
+  if (!extra.empty()) {
+    crypto_generichash_update(
+        &st, reinterpret_cast<const unsigned char*>(extra.data()),
+        extra.size());
+  }
+  Tag t{};
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(t.data()),
+                           t.size());
+  return t;
+}
+
+bool tag_equal(std::span<const std::byte> a, std::span<const std::byte> b) {
+  if (a.size() != b.size()) return false;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Key session_key(const Key& shared, const Nonce& connector,
+                const Nonce& acceptor) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st,
+                          reinterpret_cast<const unsigned char*>(shared.data()),
+                          shared.size(), kKeySize);
+  crypto_generichash_update(
+      &st, reinterpret_cast<const unsigned char*>(kSessionLabel),
+      sizeof kSessionLabel - 1);
+  crypto_generichash_update(
+      &st, reinterpret_cast<const unsigned char*>(connector.data()),
+      connector.size());
+  crypto_generichash_update(
+      &st, reinterpret_cast<const unsigned char*>(acceptor.data()),
+      acceptor.size());
+  Key k{};
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(k.data()),
+                           k.size());
+  return k;
+}
+
+Nonce random_nonce() {
+  static const int init = sodium_init();
+  (void)init;
+  Nonce n{};
+  randombytes_buf(n.data(), n.size());
+  return n;
+}
+
+std::vector<std::byte> encode_hello(const Hello& h) {
+  std::vector<std::byte> b(kHelloBodySize);
+  store_le<std::uint16_t>(b.data(), h.version);
+  store_le<std::uint16_t>(b.data() + 2, h.flags);
+  store_le<std::uint32_t>(b.data() + 4, 0);
+  store_le<std::uint64_t>(b.data() + 8, h.origin);
+  std::memcpy(b.data() + 16, h.nonce.data(), kNonceSize);
+  return b;
+}
+
+Result<Hello> decode_hello(std::span<const std::byte> b) {
+  if (b.size() != kHelloBodySize) {
+    return Status::corruption(
+        "HELLO", "body of " + num(b.size()) + " bytes, expected 32");
+  }
+  Hello h;
+  h.version = load_le<std::uint16_t>(b.data());
+  h.flags = load_le<std::uint16_t>(b.data() + 2);
+  if (h.version != kPacketVersion) {
+    return Status::unimplemented(
+        "HELLO", "protocol version " + num(h.version) + ", expected 1");
+  }
+  if ((h.flags & ~kHelloFlagClient) != 0 ||
+      load_le<std::uint32_t>(b.data() + 4) != 0) {
+    return Status::corruption("HELLO", "unknown flags or reserved bits set");
+  }
+  h.origin = load_le<std::uint64_t>(b.data() + 8);
+  const bool client = (h.flags & kHelloFlagClient) != 0;
+  if (client != (h.origin == 0)) {
+    return Status::corruption("HELLO", "origin must be 0 exactly for a client");
+  }
+  std::memcpy(h.nonce.data(), b.data() + 16, kNonceSize);
+  return h;
+}
+
+std::vector<std::byte> encode_sync(const SyncBody& s) {
+  const auto& e = s.vv.entries();
+  std::vector<std::byte> b(kSyncFixedSize + kSyncEntrySize * e.size());
+  b[0] = static_cast<std::byte>(s.reply_wanted ? 1 : 0);
+  store_le<std::uint64_t>(b.data() + 8, s.digest.lo);
+  store_le<std::uint64_t>(b.data() + 16, s.digest.hi);
+  store_le<std::uint32_t>(b.data() + 4, static_cast<std::uint32_t>(e.size()));
+  std::size_t at = kSyncFixedSize;
+  for (const auto& [o, m] : e) {
+    store_le<std::uint64_t>(b.data() + at, o);
+    store_le<std::uint64_t>(b.data() + at + 8, m);
+    at += kSyncEntrySize;
+  }
+  return b;
+}
+
+Result<SyncBody> decode_sync(std::span<const std::byte> b) {
+  if (b.size() < kSyncFixedSize) {
+    return Status::corruption(
+        "SYNC", "body of " + num(b.size()) + " bytes, expected >= 24");
+  }
+  const auto flags = static_cast<std::uint8_t>(b[0]);
+  if (flags > 1 || b[1] != std::byte{0} || b[2] != std::byte{0} ||
+      b[3] != std::byte{0}) {
+    return Status::corruption("SYNC", "unknown flags or reserved bits set");
+  }
+  const auto n = load_le<std::uint32_t>(b.data() + 4);
+  if (b.size() != kSyncFixedSize + kSyncEntrySize * std::uint64_t{n}) {
+    return Status::corruption(
+        "SYNC", "count " + num(n) + " needs " +
+                    num(kSyncFixedSize + kSyncEntrySize * std::uint64_t{n}) +
+                    " bytes, body has " + num(b.size()));
+  }
+  SyncBody s;
+  s.reply_wanted = flags == 1;
+  s.digest.lo = load_le<std::uint64_t>(b.data() + 8);
+  s.digest.hi = load_le<std::uint64_t>(b.data() + 16);
+  OriginId prev = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::byte* p = b.data() + kSyncFixedSize + kSyncEntrySize * i;
+    const auto o = load_le<std::uint64_t>(p);
+    const auto m = load_le<std::uint64_t>(p + 8);
+    if ((i > 0 && o <= prev) || m == 0) {
+      return Status::corruption("SYNC", "entry " + num(i) +
+                                            ": origins must ascend and marks "
+                                            "be nonzero");
+    }
+    prev = o;
+    s.vv.set(o, m);
+  }
+  return s;
+}
+
+std::vector<std::byte> encode_request(const Request& r) {
+  std::vector<std::byte> b(kRequestBodySize);
+  b[0] = static_cast<std::byte>(r.op);
+  store_le<std::uint32_t>(b.data() + 4, r.addr);
+  store_le<std::uint64_t>(b.data() + 8, r.value);
+  store_le<std::uint64_t>(b.data() + 16, r.id);
+  return b;
+}
+
+Result<Request> decode_request(std::span<const std::byte> b) {
+  if (b.size() != kRequestBodySize) {
+    return Status::corruption(
+        "REQUEST", "body of " + num(b.size()) + " bytes, expected 24");
+  }
+  const auto op = static_cast<std::uint8_t>(b[0]);
+  if (op < 1 || op > 5 || b[1] != std::byte{0} || b[2] != std::byte{0} ||
+      b[3] != std::byte{0}) {
+    return Status::corruption(
+        "REQUEST", "op " + num(op) + " unknown or reserved bytes set");
+  }
+  Request r;
+  r.op = static_cast<RequestOp>(op);
+  r.addr = load_le<std::uint32_t>(b.data() + 4);
+  r.value = load_le<std::uint64_t>(b.data() + 8);
+  r.id = load_le<std::uint64_t>(b.data() + 16);
+  return r;
+}
+
+std::vector<std::byte> encode_response(const Response& r) {
+  std::vector<std::byte> b(kResponseFixedSize + r.text.size());
+  store_le<std::uint64_t>(b.data(), r.id);
+  b[8] = static_cast<std::byte>(r.code);
+  store_le<std::uint64_t>(b.data() + 16, r.value);
+  if (!r.text.empty())
+    std::memcpy(b.data() + kResponseFixedSize, r.text.data(), r.text.size());
+  return b;
+}
+
+Result<Response> decode_response(std::span<const std::byte> b) {
+  if (b.size() < kResponseFixedSize) {
+    return Status::corruption(
+        "RESPONSE", "body of " + num(b.size()) + " bytes, expected >= 24");
+  }
+  Response r;
+  r.id = load_le<std::uint64_t>(b.data());
+  r.code = static_cast<std::uint8_t>(b[8]);
+  r.value = load_le<std::uint64_t>(b.data() + 16);
+  r.text.assign(reinterpret_cast<const char*>(b.data()) + kResponseFixedSize,
+                b.size() - kResponseFixedSize);
+  return r;
+}
+
+std::vector<std::byte> encode_snapshot(const SnapshotBody& s) {
+  std::vector<std::byte> b(kSnapshotFixedSize + 12 * s.states.size() +
+                           16 * s.marks.size());
+  store_le<std::uint32_t>(b.data(),
+                          static_cast<std::uint32_t>(s.states.size()));
+  store_le<std::uint32_t>(b.data() + 4,
+                          static_cast<std::uint32_t>(s.marks.size()));
+  store_le<std::uint64_t>(b.data() + 8, s.digest.lo);
+  store_le<std::uint64_t>(b.data() + 16, s.digest.hi);
+  std::size_t at = kSnapshotFixedSize;
+  for (const auto& [a, v] : s.states) {
+    store_le<std::uint32_t>(b.data() + at, a);
+    store_le<std::uint64_t>(b.data() + at + 4, v);
+    at += 12;
+  }
+  for (const auto& [o, m] : s.marks) {
+    store_le<std::uint64_t>(b.data() + at, o);
+    store_le<std::uint64_t>(b.data() + at + 8, m);
+    at += 16;
+  }
+  return b;
+}
+
+Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
+  if (b.size() < kSnapshotFixedSize) {
+    return Status::corruption(
+        "SNAPSHOT", "body of " + num(b.size()) + " bytes, expected >= 24");
+  }
+  const std::uint64_t ns = load_le<std::uint32_t>(b.data());
+  const std::uint64_t nm = load_le<std::uint32_t>(b.data() + 4);
+  const std::uint64_t want = kSnapshotFixedSize + 12 * ns + 16 * nm;
+  if (b.size() != want) {
+    return Status::corruption(
+        "SNAPSHOT", num(ns) + " states and " + num(nm) + " marks need " +
+                        num(want) + " bytes, body has " + num(b.size()));
+  }
+  SnapshotBody s;
+  s.digest.lo = load_le<std::uint64_t>(b.data() + 8);
+  s.digest.hi = load_le<std::uint64_t>(b.data() + 16);
+  std::size_t at = kSnapshotFixedSize;
+  s.states.reserve(static_cast<std::size_t>(ns));
+  for (std::uint64_t i = 0; i < ns; ++i, at += 12) {
+    const auto a = load_le<std::uint32_t>(b.data() + at);
+    const auto v = load_le<std::uint64_t>(b.data() + at + 4);
+    if ((i > 0 && a <= s.states.back().first) || v == 0) {
+      return Status::corruption("SNAPSHOT",
+                                "state " + num(i) +
+                                    ": addresses must ascend, values be "
+                                    "nonzero");
+    }
+    s.states.emplace_back(a, v);
+  }
+  for (std::uint64_t i = 0; i < nm; ++i, at += 16) {
+    const auto o = load_le<std::uint64_t>(b.data() + at);
+    const auto m = load_le<std::uint64_t>(b.data() + at + 8);
+    if ((i > 0 && o <= s.marks.back().first) || m == 0) {
+      return Status::corruption(
+          "SNAPSHOT",
+          "mark " + num(i) + ": origins must ascend, marks be nonzero");
+    }
+    s.marks.emplace_back(o, m);
+  }
+  return s;
+}
+
+std::vector<std::byte> seal_packet(PacketType type, std::uint64_t counter,
+                                   std::span<const std::byte> body,
+                                   const Key* key, Direction dir,
+                                   std::span<const std::byte> extra) {
+  const std::size_t tag_len = key != nullptr ? kTagSize : 0;
+  std::vector<std::byte> out(kPacketHeaderSize + body.size() + tag_len);
+  PacketHeader h{type, static_cast<std::uint16_t>(tag_len),
+                 static_cast<std::uint32_t>(body.size()), counter};
+  write_header(h, std::span<std::byte, kPacketHeaderSize>(out.data(),
+                                                          kPacketHeaderSize));
+  if (!body.empty())
+    std::memcpy(out.data() + kPacketHeaderSize, body.data(), body.size());
+  if (key != nullptr) {
+    const Tag t =
+        compute_tag(*key, dir, {out.data(), kPacketHeaderSize}, body, extra);
+    std::memcpy(out.data() + kPacketHeaderSize + body.size(), t.data(),
+                kTagSize);
+  }
+  return out;
+}
+
+}  // namespace atomik::transport

@@ -1,0 +1,409 @@
+// WalWriter and read_wal(): format vector, round trips, group commit,
+// segment rolls, torn tails versus corruption (docs/format/wal.md).
+#include "atomik/wal.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "codec/wal_record.hpp"
+#include "storage_test_util.hpp"
+#include "test_seed.hpp"
+
+namespace atomik {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::read_bytes;
+using testing::TempDir;
+using testing::write_bytes;
+
+WalRecord delta(std::uint64_t seq, std::uint32_t addr, std::uint64_t d) {
+  return WalRecord{.type = WalRecordType::kDelta,
+                   .origin = 0x0102030405060708,
+                   .seq = seq,
+                   .addr = addr,
+                   .value = d};
+}
+
+// Reads `dir` and returns the non-mark records.
+std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
+                                RecoveryReport* report, Status* status) {
+  std::vector<WalRecord> out;
+  *status = read_wal(
+      dir, 1, mode,
+      [&](const WalRecord& r, const WalPlace&) {
+        if (r.type != WalRecordType::kSyncMark &&
+            r.type != WalRecordType::kSeal)
+          out.push_back(r);
+        return Status();
+      },
+      report);
+  return out;
+}
+
+TEST(WalFormatTest, MatchesCheckedInVector) {
+  TempDir dir;
+  auto w = WalWriter::open(dir.path(), 1, {});
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  ASSERT_TRUE((*w)->append(delta(1, 7, 0xff)).ok());
+  ASSERT_TRUE((*w)->close().ok());
+  const auto got = read_bytes(dir.sub("0000000000000001.wal"));
+  const std::string vec =
+      std::string(ATOMIK_TEST_VECTORS_DIR) + "/wal_segment_v1.bin";
+  if (std::getenv("ATOMIK_REGEN_VECTORS") != nullptr) write_bytes(vec, got);
+  EXPECT_EQ(got, read_bytes(vec));
+  ASSERT_EQ(got.size(), 32u + 37u + 17u);
+  // Hand-checked fields (docs/format/wal.md, worked example).
+  EXPECT_EQ(std::memcmp(got.data(), "ATMKWAL\0", 8), 0);
+  EXPECT_EQ(walfmt::load_le<std::uint32_t>(got.data() + 36), 28u);  // length
+  EXPECT_EQ(got[40], std::byte{1});                                 // DELTA
+  EXPECT_EQ(walfmt::load_le<std::uint64_t>(got.data() + 41),
+            0x0102030405060708u);
+  EXPECT_EQ(got[69 + 8], std::byte{8});  // SEAL
+  EXPECT_EQ(walfmt::load_le<std::uint64_t>(got.data() + 78), 69u);
+}
+
+TEST(WalWriterTest, RoundTripsEveryRecordType) {
+  TempDir dir;
+  std::vector<WalRecord> want = {
+      delta(1, 1, 0xAA),
+      {.type = WalRecordType::kLoad,
+       .origin = 5,
+       .seq = 2,
+       .addr = 3,
+       .value = 9},
+      {.type = WalRecordType::kUndoDelta,
+       .origin = 5,
+       .seq = 3,
+       .addr = 3,
+       .value = 1},
+      {.type = WalRecordType::kUndo, .origin = 5, .seq = 4, .addr = 3},
+      {.type = WalRecordType::kRedo, .origin = 5, .seq = 5, .addr = 3},
+      {.type = WalRecordType::kEpoch, .value = 12},
+  };
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    for (const auto& r : want) ASSERT_TRUE((*w)->append(r).ok());
+  }
+  RecoveryReport rep;
+  Status s;
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s), want);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(rep.records_ok, want.size());
+  EXPECT_FALSE(rep.torn);
+  EXPECT_TRUE(rep.last_sealed);
+}
+
+TEST(WalWriterTest, RejectsSyncMarkRecords) {
+  TempDir dir;
+  auto w = WalWriter::open(dir.path(), 1, {});
+  ASSERT_TRUE(w.ok());
+  auto r = (*w)->append(WalRecord{.type = WalRecordType::kSyncMark});
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  r = (*w)->append(WalRecord{.type = WalRecordType::kSeal});
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+}
+
+TEST(WalWriterTest, RefusesSegmentThatHoldsData) {
+  TempDir dir;
+  { ASSERT_TRUE(WalWriter::open(dir.path(), 4, {}).ok()); }
+  auto again = WalWriter::open(dir.path(), 4, {});
+  EXPECT_EQ(again.status().code(), Code::kFailedPrecondition);
+}
+
+TEST(WalWriterTest, GroupPolicySharesOneSyncAmongManyRecords) {
+  TempDir dir;
+  WalOptions o{.sync = SyncPolicy::kGroup,
+               .group_records = 100,
+               .group_interval_us = 60'000'000};  // only the count triggers
+  auto w = WalWriter::open(dir.path(), 1, o);
+  ASSERT_TRUE(w.ok());
+  const std::uint64_t before = (*w)->stats().syncs;
+  Lsn last = 0;
+  for (std::uint64_t i = 1; i <= 100; ++i)
+    last = *(*w)->append_async(delta(i, 0, i));
+  ASSERT_TRUE((*w)->wait_durable(last).ok());
+  EXPECT_EQ((*w)->durable_lsn(), 100u);
+  EXPECT_EQ((*w)->stats().syncs - before, 1u);
+}
+
+TEST(WalWriterTest, FullBufferBlocksTheAppenderUntilWritten) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1,
+                             {.sync = SyncPolicy::kGroup,
+                              .group_records = 1u << 30,
+                              .group_interval_us = 60'000'000,
+                              .max_pending_bytes = 4096});
+    ASSERT_TRUE(w.ok());
+    // 1000 records = 37 KB: only the full buffer can trigger the writes.
+    for (std::uint64_t i = 1; i <= 1000; ++i)
+      ASSERT_TRUE((*w)->append_async(delta(i, 0, i)).ok());
+    EXPECT_GE((*w)->stats().batches, 8u);
+    ASSERT_TRUE((*w)->sync().ok());
+  }
+  RecoveryReport rep;
+  Status s;
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s).size(),
+            1000u);
+  EXPECT_TRUE(s.ok());
+}
+
+TEST(WalWriterTest, ConcurrentAppendsAreAllAcknowledgedAndRecovered) {
+  TempDir dir;
+  constexpr int kThreads = 4;
+  constexpr std::uint64_t kEach = 200;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {.sync = SyncPolicy::kEveryRecord});
+    ASSERT_TRUE(w.ok());
+    std::vector<std::thread> ts;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+      ts.emplace_back([&, t] {
+        for (std::uint64_t i = 1; i <= kEach; ++i) {
+          WalRecord r = delta(i, static_cast<std::uint32_t>(t), i);
+          r.origin = static_cast<std::uint64_t>(t);
+          if (!(*w)->append(r).ok()) ++failures;
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ((*w)->stats().records, kThreads * kEach);
+  }
+  RecoveryReport rep;
+  Status s;
+  auto recs = read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(recs.size(), kThreads * kEach);
+  // Per origin, seqs arrive in order.
+  std::vector<std::uint64_t> next(kThreads, 1);
+  for (const auto& r : recs) EXPECT_EQ(r.seq, next[r.origin]++);
+}
+
+TEST(WalWriterTest, RollsSegmentsAtTheSizeLimit) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(
+        dir.path(), 1, {.sync = SyncPolicy::kNone, .segment_bytes = 4096});
+    ASSERT_TRUE(w.ok());
+    for (std::uint64_t i = 1; i <= 1000; ++i)
+      ASSERT_TRUE((*w)->append(delta(i, 0, i)).ok());
+    EXPECT_GT((*w)->current_segment(), 5u);
+  }
+  auto segs = list_wal_segments(dir.path());
+  ASSERT_TRUE(segs.ok());
+  EXPECT_GT(segs->size(), 5u);
+  RecoveryReport rep;
+  Status s;
+  auto recs = read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(recs.size(), 1000u);
+  for (std::uint64_t i = 0; i < 1000; ++i) EXPECT_EQ(recs[i].seq, i + 1);
+  EXPECT_EQ(rep.segments, segs->size());
+}
+
+TEST(WalWriterTest, ExplicitRollStartsTheNextSegment) {
+  TempDir dir;
+  auto w = WalWriter::open(dir.path(), 3, {});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->append(delta(1, 0, 1)).ok());
+  auto n = (*w)->roll();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 4u);
+  ASSERT_TRUE((*w)->append(delta(2, 0, 2)).ok());
+  ASSERT_TRUE((*w)->close().ok());
+  RecoveryReport rep;
+  std::vector<std::uint64_t> segs_of;
+  ASSERT_TRUE(read_wal(
+                  dir.path(), 3, RecoveryMode::kStrict,
+                  [&](const WalRecord& r, const WalPlace& p) {
+                    if (r.type == WalRecordType::kDelta)
+                      segs_of.push_back(p.segment);
+                    return Status();
+                  },
+                  &rep)
+                  .ok());
+  EXPECT_EQ(segs_of, (std::vector<std::uint64_t>{3, 4}));
+}
+
+TEST(WalReaderTest, TornTailInLastSegmentIsReportedNotAnError) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    for (std::uint64_t i = 1; i <= 3; ++i)
+      ASSERT_TRUE((*w)->append(delta(i, 0, i)).ok());
+  }
+  // Cut the seal and half of the last record: what a crash mid-write leaves.
+  const std::string path = dir.sub("0000000000000001.wal");
+  auto b = read_bytes(path);
+  const std::size_t cut = b.size() - 17 - 20;
+  b.resize(cut);
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  auto recs = read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(recs.size(), 2u);
+  ASSERT_TRUE(rep.torn.has_value());
+  EXPECT_EQ(rep.torn->offset, cut - 17);
+  EXPECT_EQ(rep.torn_bytes, 17u);
+  EXPECT_FALSE(rep.first_bad.has_value());
+}
+
+TEST(WalReaderTest, DamageToSyncedDataIsCorruptionInStrictMode) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    for (std::uint64_t i = 1; i <= 3; ++i)
+      ASSERT_TRUE((*w)->append(delta(i, 0, i)).ok());
+  }
+  const std::string path = dir.sub("0000000000000001.wal");
+  auto b = read_bytes(path);
+  // Record 1 is at 32; the next batch starts with a sync mark covering it.
+  b[32 + 20] ^= std::byte{0x40};
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("0000000000000001.wal"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("offset 32"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("checksum mismatch"));
+}
+
+TEST(WalReaderTest, SkipModeDropsTheDamagedRecordAndReportsIt) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    for (std::uint64_t i = 1; i <= 3; ++i)
+      ASSERT_TRUE((*w)->append(delta(i, 0, i)).ok());
+  }
+  const std::string path = dir.sub("0000000000000001.wal");
+  auto b = read_bytes(path);
+  b[32 + 20] ^= std::byte{0x40};
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  auto recs = read_all(dir.path(), RecoveryMode::kSkip, &rep, &s);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].seq, 2u);
+  EXPECT_EQ(rep.records_dropped, 1u);
+  EXPECT_EQ(rep.bytes_dropped, 37u);
+  ASSERT_TRUE(rep.first_bad.has_value());
+  EXPECT_EQ(rep.first_bad->offset, 32u);
+  EXPECT_FALSE(rep.torn.has_value());
+}
+
+TEST(WalReaderTest, TruncatedNonLastSegmentIsCorruption) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->append(delta(1, 0, 1)).ok());
+    ASSERT_TRUE((*w)->append(delta(2, 0, 2)).ok());
+    ASSERT_TRUE((*w)->roll().ok());
+    ASSERT_TRUE((*w)->append(delta(3, 0, 3)).ok());
+  }
+  const std::string path = dir.sub("0000000000000001.wal");
+  auto b = read_bytes(path);
+  b.resize(b.size() - 17);  // drop the seal: ends on a frame boundary
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("closing sync mark"));
+}
+
+TEST(WalReaderTest, MissingSegmentIsCorruption) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->roll().ok());
+    ASSERT_TRUE((*w)->roll().ok());
+  }
+  std::filesystem::remove(dir.sub("0000000000000002.wal"));
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("segment 2 missing"));
+}
+
+TEST(WalReaderTest, UnknownRecordTypeIsUnimplemented) {
+  TempDir dir;
+  std::vector<std::byte> b;
+  walfmt::append_header(b, 1);
+  std::vector<std::byte> f(9 + 4);
+  walfmt::store_le<std::uint32_t>(f.data() + 4, 4);
+  f[8] = std::byte{99};
+  walfmt::store_le<std::uint32_t>(f.data(),
+                                  walfmt::checksum32({f.data() + 4, 9}));
+  b.insert(b.end(), f.begin(), f.end());
+  write_bytes(dir.sub("0000000000000001.wal"), b);
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kUnimplemented);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("unknown record type 99"));
+}
+
+TEST(WalReaderTest, OtherVersionIsUnimplemented) {
+  TempDir dir;
+  std::vector<std::byte> b;
+  walfmt::append_header(b, 1);
+  walfmt::store_le<std::uint32_t>(b.data() + 8, 2);
+  walfmt::store_le<std::uint32_t>(b.data() + 28,
+                                  walfmt::checksum32({b.data(), 28}));
+  write_bytes(dir.sub("0000000000000001.wal"), b);
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kUnimplemented);
+}
+
+TEST(WalReaderTest, RandomRecordsRoundTripAcrossPolicies) {
+  auto g = testing::rng(9);
+  for (SyncPolicy p :
+       {SyncPolicy::kEveryRecord, SyncPolicy::kGroup, SyncPolicy::kNone}) {
+    TempDir dir;
+    std::vector<WalRecord> want;
+    {
+      auto w = WalWriter::open(dir.path(), 1,
+                               {.sync = p,
+                                .group_records = 16,
+                                .group_interval_us = 200,
+                                .segment_bytes = 8192});
+      ASSERT_TRUE(w.ok());
+      for (std::uint64_t i = 1; i <= 300; ++i) {
+        WalRecord r = delta(i, static_cast<std::uint32_t>(g() % 64), g());
+        r.type = (g() % 4 == 0) ? WalRecordType::kLoad : WalRecordType::kDelta;
+        want.push_back(r);
+        if (g() % 3 == 0) {
+          ASSERT_TRUE((*w)->append(r).ok());
+        } else {
+          ASSERT_TRUE((*w)->append_async(r).ok());
+        }
+      }
+      ASSERT_TRUE((*w)->sync().ok());
+      EXPECT_EQ((*w)->durable_lsn(), 300u);
+    }
+    RecoveryReport rep;
+    Status s;
+    EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s), want);
+    EXPECT_TRUE(s.ok()) << s.to_string();
+  }
+}
+
+}  // namespace
+}  // namespace atomik

@@ -1,0 +1,461 @@
+// `atomik bench`: runs the named workloads of every benchmark binary, prints
+// each figure next to the baseline measured in the same run and their ratio,
+// and writes docs/performance.md-ready Markdown and a PNG plot (gnuplot).
+//
+// The benchmark binaries are Google Benchmark programs built by the release
+// preset in <build>/bench/; they are run as child processes with CSV output
+// (one line per benchmark: name, iterations, real_time, cpu_time, time_unit,
+// bytes_per_second, items_per_second, ...), which is parsed here.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+namespace atomik::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Which rate a comparison reads from a benchmark line.
+enum class Metric { kItems, kBytes, kTime };
+
+// One figure: `subject` against `baseline` from the same binary and run.
+// ratio = subject rate / baseline rate (for kTime: baseline time / subject
+// time, so bigger is better everywhere). `target` is the issue's threshold
+// for the ratio (0: none); `floor` an absolute floor on the subject's rate.
+struct Comparison {
+  const char* workload;  // fan-in, batch accum, fingerprint, ...
+  const char* binary;    // file name in the bench directory
+  const char* subject;   // exact benchmark name
+  const char* baseline;  // exact benchmark name
+  Metric metric;
+  double target;
+  double floor;
+  const char* note;
+};
+
+// Written to docs/performance.md by --markdown; keep names in step with
+// bench/*.cpp (a missing name is reported, never silently skipped).
+const Comparison kComparisons[] = {
+    {"batch accum", "context_bench", "BM_ContextAccumBatch/33554432",
+     "BM_PlainXorReduce/33554432", Metric::kItems, 0.8, 2.0e9,
+     "256 MiB of 64-bit deltas vs a plain XOR-reduce loop"},
+    {"fan-in", "fan_in_bench", "BM_ConcurrentContextWriter/real_time/threads:2",
+     "BM_SharedAtomicFetchXor/real_time/threads:2", Metric::kItems, 10.0, 0,
+     "2 threads, claimed cells vs one shared fetch_xor"},
+    {"fan-in", "fan_in_bench", "BM_ConcurrentContextAccum/real_time/threads:2",
+     "BM_SharedAtomicFetchXor/real_time/threads:2", Metric::kItems, 10.0, 0,
+     "2 threads, accum() vs one shared fetch_xor"},
+    {"fan-in", "fan_in_bench", "BM_ConcurrentContextWriter/real_time/threads:2",
+     "BM_MutexXor/real_time/threads:2", Metric::kItems, 30.0, 0,
+     "2 threads vs a std::mutex"},
+    {"fan-in", "fan_in_bench",
+     "BM_SharedContextProcesses/100000000/iterations:3/manual_time",
+     "BM_ConcurrentContextAccum/real_time/threads:2", Metric::kItems, 0.5, 0,
+     "2 processes (shared memory) vs 2 threads"},
+    {"fingerprint", "fingerprint_bench", "BM_FingerprintFull/1024",
+     "BM_Xxh3_128/1024", Metric::kBytes, 0.9, 0,
+     "full fingerprint of 1 KiB vs XXH3-128"},
+    {"fingerprint", "fingerprint_bench", "BM_FingerprintFull/1048576",
+     "BM_Xxh3_128/1048576", Metric::kBytes, 0.9, 0,
+     "full fingerprint of 1 MiB vs XXH3-128"},
+    {"fingerprint", "fingerprint_bench", "BM_FingerprintFull/268435456",
+     "BM_Xxh3_128/268435456", Metric::kBytes, 0.9, 0,
+     "full fingerprint of 256 MiB vs XXH3-128"},
+    {"fingerprint", "fingerprint_bench", "BM_FingerprintUpdateRange64B_1GiB",
+     "BM_FingerprintFull_1GiB", Metric::kTime, 10000, 0,
+     "update_range of 64 B in 1 GiB vs recomputing it"},
+    {"stream apply", "stream_bench", "BM_StreamApplyMessages/0",
+     "BM_StreamBaselineDecodeTableAccum", Metric::kItems, 0, 50e6,
+     "decode+dedup+apply into 1M addresses (>= 50 M/s)"},
+    {"stream apply", "stream_bench", "BM_StreamApplyMessages/1",
+     "BM_StreamBaselineDecodeTableAccum", Metric::kItems, 0, 30e6,
+     "the same with the digest kept current (>= 30 M/s)"},
+    {"stream apply", "stream_bench", "BM_FrameEncode/4096",
+     "BM_FrameMemcpy/4096", Metric::kBytes, 0, 2e9,
+     "frame encode, 4096 records (>= 2 GB/s)"},
+    {"stream apply", "stream_bench", "BM_FrameDecode/4096",
+     "BM_FrameMemcpy/4096", Metric::kBytes, 0, 2e9,
+     "frame decode, 4096 records (>= 2 GB/s)"},
+    {"WAL", "wal_bench", "BM_WalAppendGroup1ms/real_time",
+     "BM_RawWrite16Sync1ms/real_time", Metric::kItems, 0.5, 0,
+     "16-byte appends, group commit every 1 ms vs raw write() + same syncs"},
+    {"WAL", "wal_bench", "BM_WalRecover/real_time",
+     "BM_RawReadSegments/real_time", Metric::kBytes, 0.5, 0,
+     "recovery (read + verify + apply) vs raw read() of the same files"},
+};
+
+// Benchmarks that compute their own ratio against an external baseline
+// (Redis started by the benchmark): their console output is shown as is.
+const char* const kPassthrough[] = {"replication_bench"};
+
+struct Line {
+  double real_time_ns = 0;
+  double bytes_per_second = 0;
+  double items_per_second = 0;
+};
+
+// Splits one CSV line; benchmark names are quoted and contain no quotes.
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+double to_ns(double t, const std::string& unit) {
+  if (unit == "us") return t * 1e3;
+  if (unit == "ms") return t * 1e6;
+  if (unit == "s") return t * 1e9;
+  return t;
+}
+
+// Runs `binary` with `filter` and returns name -> line. Sets *error on a
+// failure to start or a non-zero exit.
+std::map<std::string, Line> run_binary(const fs::path& binary,
+                                       const std::string& filter,
+                                       const std::string& min_time,
+                                       std::string* error) {
+  std::map<std::string, Line> out;
+  const std::string cmd = "'" + binary.string() + "' --benchmark_format=csv" +
+                          " --benchmark_min_time=" + min_time +
+                          " '--benchmark_filter=" + filter + "' 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    *error = "cannot run " + binary.string();
+    return out;
+  }
+  std::string text;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) text += buf;
+  const int rc = ::pclose(p);
+  if (rc != 0) {
+    *error = binary.filename().string() + " exited with status " +
+             std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : rc);
+  }
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto f = split_csv(line);
+    if (f.size() < 7 || f[0] == "name") continue;
+    Line l;
+    l.real_time_ns = to_ns(std::atof(f[2].c_str()), f[4]);
+    l.bytes_per_second = std::atof(f[5].c_str());
+    l.items_per_second = std::atof(f[6].c_str());
+    out[f[0]] = l;
+  }
+  return out;
+}
+
+// Escapes a benchmark name for a --benchmark_filter regex.
+std::string regex_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string("^$.|?*+()[]{}\\").find(c) != std::string::npos) {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+double rate(const Line& l, Metric m) {
+  switch (m) {
+    case Metric::kItems:
+      return l.items_per_second;
+    case Metric::kBytes:
+      return l.bytes_per_second;
+    case Metric::kTime:
+      return l.real_time_ns > 0 ? 1e9 / l.real_time_ns : 0;
+  }
+  return 0;
+}
+
+std::string human(double v, Metric m) {
+  char buf[64];
+  const char* unit = m == Metric::kBytes  ? "B/s"
+                     : m == Metric::kTime ? "/s"
+                                          : "/s";
+  if (v >= 1e9) {
+    std::snprintf(buf, sizeof buf, "%.2f G%s", v / 1e9, unit);
+  } else if (v >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.2f M%s", v / 1e6, unit);
+  } else if (v >= 1e3) {
+    std::snprintf(buf, sizeof buf, "%.2f k%s", v / 1e3, unit);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f %s", v, unit);
+  }
+  return buf;
+}
+
+// "ratio >= 0.8x", "value >= 50.00 M/s", both, or "-".
+std::string target_text(const Comparison& c) {
+  std::string t;
+  if (c.target > 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "ratio>=%gx", c.target);
+    t = buf;
+  }
+  if (c.floor > 0)
+    t += (t.empty() ? "" : ", ") + (">=" + human(c.floor, c.metric));
+  return t.empty() ? "-" : t;
+}
+
+struct Row {
+  const Comparison* c = nullptr;
+  double subject = 0;
+  double baseline = 0;
+  double ratio = 0;
+  bool met = false;
+  std::string problem;
+};
+
+int run_bench(const std::string& bench_dir_flag, const std::string& only,
+              const std::string& markdown, const std::string& plot,
+              const std::string& min_time) {
+  fs::path dir = bench_dir_flag;
+  if (dir.empty()) {
+    // Default: <build>/bench beside <build>/tools/atomik.
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    dir = self.parent_path().parent_path() / "bench";
+  }
+  if (!fs::is_directory(dir)) {
+    std::fprintf(stderr,
+                 "atomik bench: no benchmark directory %s (build the release "
+                 "preset, or pass --bench-dir)\n",
+                 dir.c_str());
+    return 1;
+  }
+  // Group the wanted names per binary so each binary runs once.
+  std::map<std::string, std::vector<std::string>> wanted;
+  for (const Comparison& c : kComparisons) {
+    if (!only.empty() && only != c.workload) continue;
+    wanted[c.binary].push_back(c.subject);
+    wanted[c.binary].push_back(c.baseline);
+  }
+  if (wanted.empty() && only != "python" && only != "replication") {
+    std::fprintf(stderr, "atomik bench: no workload named '%s'\n",
+                 only.c_str());
+    return 2;
+  }
+  std::map<std::string, std::map<std::string, Line>> results;
+  std::map<std::string, std::string> errors;
+  std::size_t step = 0;
+  for (const auto& [binary, names] : wanted) {
+    ++step;
+    std::string filter;
+    for (const auto& n : names) {
+      // Filter on the name up to its first '/'-argument-free prefix match:
+      // the full name may carry /real_time etc. that the filter also sees.
+      filter += (filter.empty() ? "^(" : "|") + regex_escape(n);
+    }
+    filter += ")$";
+    std::fprintf(stderr, "[%zu/%zu] running %s ...\n", step, wanted.size(),
+                 binary.c_str());
+    std::string error;
+    results[binary] = run_binary(dir / binary, filter, min_time, &error);
+    if (!error.empty()) errors[binary] = error;
+  }
+  std::vector<Row> rows;
+  int failures = 0;
+  for (const Comparison& c : kComparisons) {
+    if (!only.empty() && only != c.workload) continue;
+    Row r;
+    r.c = &c;
+    const auto& res = results[c.binary];
+    auto s = res.find(c.subject);
+    auto b = res.find(c.baseline);
+    if (s == res.end() || b == res.end()) {
+      r.problem =
+          "missing " + std::string(s == res.end() ? c.subject : c.baseline);
+      if (errors.count(c.binary)) r.problem += " (" + errors[c.binary] + ")";
+      ++failures;
+    } else {
+      r.subject = rate(s->second, c.metric);
+      r.baseline = rate(b->second, c.metric);
+      r.ratio = r.baseline > 0 ? r.subject / r.baseline : 0;
+      r.met = (c.target <= 0 || r.ratio >= c.target) &&
+              (c.floor <= 0 || r.subject >= c.floor);
+    }
+    rows.push_back(r);
+  }
+  std::string passthrough;
+  for (const char* binary : kPassthrough) {
+    if (!only.empty() && only != "replication") continue;
+    if (!fs::exists(dir / binary)) {
+      ++failures;
+      passthrough += std::string("missing ") + binary + "\n";
+      continue;
+    }
+    std::fprintf(stderr, "[replication] running %s ...\n", binary);
+    const std::string cmd = "'" + (dir / binary).string() +
+                            "' --benchmark_min_time=" + min_time + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) continue;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) passthrough += buf;
+    if (::pclose(p) != 0) ++failures;
+  }
+  // The Python bindings' benchmark (python/bench.py), when built: it prints
+  // its own Markdown table of ratios to pure Python, measured in its run.
+  std::string python_table;
+#if defined(ATOMIK_PYTHON_BENCH) && defined(ATOMIK_PYTHON_MODULE_DIR)
+  if ((only.empty() || only == "python") && fs::exists(ATOMIK_PYTHON_BENCH) &&
+      fs::exists(ATOMIK_PYTHON_MODULE_DIR)) {
+    std::fprintf(stderr, "[python] running python/bench.py ...\n");
+    const std::string cmd = std::string("PYTHONPATH='") +
+                            ATOMIK_PYTHON_MODULE_DIR + "' /usr/bin/python3 '" +
+                            ATOMIK_PYTHON_BENCH + "' --cpp-bench '" +
+                            (dir / "fingerprint_bench").string() + "' --check";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p != nullptr) {
+      char buf[4096];
+      while (std::fgets(buf, sizeof buf, p) != nullptr) python_table += buf;
+      if (::pclose(p) != 0) {
+        ++failures;
+        python_table += "(python/bench.py: a target was missed or it failed)\n";
+      }
+    }
+  }
+#endif
+  std::printf("%-12s %-48s %14s %14s %8s %8s\n", "workload", "figure", "value",
+              "baseline", "ratio", "target");
+  for (const Row& r : rows) {
+    if (!r.problem.empty()) {
+      std::printf("%-12s %-48s %s\n", r.c->workload, r.c->subject,
+                  r.problem.c_str());
+      continue;
+    }
+    std::printf("%-12s %-48s %14s %14s %7.2fx %12s %s\n", r.c->workload,
+                r.c->subject, human(r.subject, r.c->metric).c_str(),
+                human(r.baseline, r.c->metric).c_str(), r.ratio,
+                target_text(*r.c).c_str(), r.met ? "" : "(below target)");
+  }
+  if (!passthrough.empty()) {
+    std::printf("\nreplication (own baseline: Redis XADD -P 16):\n%s",
+                passthrough.c_str());
+  }
+  if (!python_table.empty())
+    std::printf("\npython bindings:\n%s", python_table.c_str());
+  if (!markdown.empty()) {
+    std::ofstream md(markdown);
+    md << "| Workload | Figure | Value | Baseline (same run) | Ratio | Target "
+          "|\n"
+          "|---|---|---|---|---|---|\n";
+    for (const Row& r : rows) {
+      if (!r.problem.empty()) {
+        md << "| " << r.c->workload << " | `" << r.c->subject << "` | "
+           << r.problem << " | | | |\n";
+        continue;
+      }
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.2f×", r.ratio);
+      md << "| " << r.c->workload << " | " << r.c->note << " (`" << r.c->subject
+         << "`) | " << human(r.subject, r.c->metric) << " | "
+         << human(r.baseline, r.c->metric) << " (`" << r.c->baseline << "`) | "
+         << ratio << " | " << target_text(*r.c) << (r.met ? "" : " (not met)")
+         << " |\n";
+    }
+    if (!passthrough.empty()) {
+      md << "\nReplication (replication_bench, its own Redis baseline):\n\n```\n"
+         << passthrough << "```\n";
+    }
+    if (!python_table.empty())
+      md << "\nPython bindings (python/bench.py):\n\n" << python_table;
+    if (!md) {
+      std::fprintf(stderr, "atomik bench: cannot write %s\n", markdown.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "wrote %s\n", markdown.c_str());
+  }
+  if (!plot.empty()) {
+    const std::string data = plot + ".dat";
+    {
+      std::ofstream d(data);
+      int i = 0;
+      for (const Row& r : rows) {
+        if (r.problem.empty()) {
+          d << i++ << " \"" << r.c->workload << "\\n"
+            << r.c->note << "\" " << r.ratio << " "
+            << (r.c->target > 0 ? r.c->target : 0) << "\n";
+        }
+      }
+    }
+    const std::string gp =
+        "set terminal pngcairo size 1400,700 noenhanced; set output '" + plot +
+        "'; set style fill solid 0.6; set boxwidth 0.6 absolute;"
+        " set logscale y; set yrange [0.1:*]; set xrange [-0.5:" +
+        std::to_string(rows.size()) +
+        "-0.5]; set key top left;"
+        " set ylabel 'ratio to baseline (same run)'; set xtics rotate by -30 "
+        "font ',8'; set grid y; plot '" +
+        data +
+        "' using 1:3:xtic(2) with boxes title 'atomik / baseline', '' using "
+        "1:($4>0?$4:1/0) with points pt 7 ps 1.5 title 'target'";
+    // A script file, not -e: the script's $-columns must not meet a shell.
+    const std::string script = plot + ".gp";
+    std::ofstream(script) << gp << "\n";
+    const std::string cmd = "gnuplot '" + script + "' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::remove(script.c_str());
+    std::remove(data.c_str());
+    if (rc != 0) {
+      std::fprintf(
+          stderr,
+          "atomik bench: gnuplot failed (apt-get install gnuplot-nox)\n");
+      return 1;
+    }
+    std::fprintf(stderr, "wrote %s\n", plot.c_str());
+  }
+  std::fprintf(stderr, "%zu figures, %d missing\n", rows.size(), failures);
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int* exit_code) {
+  struct Options {
+    std::string dir, only, markdown, plot, min_time = "0.2";
+  };
+  static Options o;  // CLI11 binds options to storage that outlives parsing
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Run every benchmark workload and compare with its baseline");
+  cmd->add_option("--bench-dir", o.dir,
+                  "Directory of the benchmark binaries (default: ../bench "
+                  "beside this executable)");
+  cmd->add_option("--workload", o.only, "Run only this workload (e.g. fan-in)");
+  cmd->add_option("--markdown", o.markdown, "Write a Markdown table to FILE");
+  cmd->add_option("--plot", o.plot,
+                  "Write a PNG bar chart of the ratios to FILE");
+  cmd->add_option("--min-time", o.min_time,
+                  "Google Benchmark --benchmark_min_time per benchmark")
+      ->capture_default_str();
+  cmd->callback([exit_code] {
+    *exit_code = run_bench(o.dir, o.only, o.markdown, o.plot, o.min_time);
+  });
+}
+
+}  // namespace atomik::cli
