@@ -53,7 +53,7 @@ class LwwRegister {
     if (set_ && (timestamp < timestamp_ ||
                  (timestamp == timestamp_ && origin <= origin_))) {
       return false;
-}
+    }
     value_ = value;
     timestamp_ = timestamp;
     origin_ = origin;

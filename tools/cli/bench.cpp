@@ -380,7 +380,8 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
          << " |\n";
     }
     if (!passthrough.empty()) {
-      md << "\nReplication (replication_bench, its own Redis baseline):\n\n```\n"
+      md << "\nReplication (replication_bench, its own Redis "
+            "baseline):\n\n```\n"
          << passthrough << "```\n";
     }
     if (!python_table.empty())
