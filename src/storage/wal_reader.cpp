@@ -87,10 +87,12 @@ struct SegmentScan {
     WalPlace place{path, number, 0};  // reused: no string copy per record
     std::size_t off = walfmt::kHeaderSize;
     std::size_t last_good_end = off;
+    std::string bad;  // why a frame is bad; outside the loop: no per-record
+                      // construction on the fast path
     while (off < data.size()) {
       WalRecord rec;
       std::size_t size = 0;
-      std::string bad;
+      bad.clear();
       const walfmt::FrameResult fr =
           walfmt::decode_good_frame(data, off, &rec, &size)
               ? walfmt::FrameResult::kGood
