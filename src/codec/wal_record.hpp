@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "atomik/wal.hpp"
+#include "codec/byte_order.hpp"
 
 // Inline XXH3 for the reader's fast path below: with the frame length a
 // compile-time constant the hash specialises to its 1-3/4-8/9-16/17-128 byte
@@ -31,16 +32,8 @@ inline constexpr std::uint32_t kMaxPayload = 1 << 16;
 inline constexpr std::size_t kDeltaFrameSize = kFrameHeadSize + 28;
 inline constexpr std::size_t kMarkFrameSize = kFrameHeadSize + 8;
 
-template <typename T>
-inline T load_le(const std::byte* p) noexcept {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <typename T>
-inline void store_le(std::byte* p, T v) noexcept {
-  std::memcpy(p, &v, sizeof v);
-}
+using codec::load_le;
+using codec::store_le;
 
 // Low 32 bits of XXH3-64 of `data`.
 std::uint32_t checksum32(std::span<const std::byte> data) noexcept;
