@@ -12,7 +12,15 @@
 //   BM_RawWriteSyncEach      write(16 B) + fdatasync per record (baseline)
 //   BM_RawReadSegments       read() of a WAL directory's files (warm cache)
 //   BM_WalRecover            PersistentTable::open of that directory: read,
-//                            check every checksum, dedup, apply
+//                            check every checksum, dedup, apply (6 M deltas
+//                            appended one by one under group commit, which
+//                            the writer coalesces into DELTA_RUN frames)
+//   BM_RawReadSegmentsRuns   read() of a log written by accum_batch
+//   BM_WalRecoverRuns        PersistentTable::open of it (DELTA_RUN frames of
+//                            1024 deltas, as nodes and Redis replicas write)
+//   BM_RawReadSegmentsSingles, BM_WalRecoverSingles: the worst case, 2 M
+//                            deltas of two interleaved origins, each its
+//                            own 37-byte DELTA frame
 // Run: wal_bench --benchmark_min_time=0.01 (Release build).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -192,10 +200,15 @@ struct DirRemover {
   }
 };
 
-// A table directory with 2 M deltas in 64 MiB segments (built once).
-const std::string& recovery_dir() {
-  static const DirRemover remover{[] {
-    const std::string d = fresh_dir("recover");
+// A table directory (built once per kind, 64 MiB segments) holding deltas
+// appended one at a time under group commit: with `interleave` two origins
+// alternate, so every delta is its own 37-byte DELTA frame (the worst case);
+// without, the writer coalesces them into DELTA_RUN frames, as it does for
+// a table's own accum()s.
+std::string make_recovery_dir(const char* name, bool interleave,
+                              std::uint32_t n) {
+  {
+    const std::string d = fresh_dir(name);
     std::uint64_t origin = 0;
     {
       auto t = atomik::PersistentTable::open(d, {.num_contexts = 1024}).value();
@@ -209,15 +222,50 @@ const std::string& recovery_dir() {
                                       .group_interval_us = 1000,
                                       .segment_bytes = std::uint64_t{64} << 20})
                  .value();
-    atomik::WalRecord r{.type = atomik::WalRecordType::kDelta,
-                        .origin = origin};
-    for (std::uint32_t i = 0; i < 2'000'000; ++i) {
-      r.seq = i + 1;
+    atomik::WalRecord r{.type = atomik::WalRecordType::kDelta};
+    for (std::uint32_t i = 0; i < n; ++i) {
+      r.origin = interleave ? origin + (i & 1) : origin;
+      r.seq = interleave ? i / 2 + 1 : i + 1;
       r.addr = i & 1023;
       r.value = std::uint64_t{i} * 0x9E3779B97F4A7C15ull;
       (void)w->append_async(r);
     }
     (void)w->close();
+    return d;
+  }
+}
+
+const std::string& recovery_dir() {
+  static const DirRemover remover{
+      make_recovery_dir("recover", false, 6'000'000)};
+  return remover.dir;
+}
+const std::string& recovery_singles_dir() {
+  static const DirRemover remover{
+      make_recovery_dir("recover-singles", true, 2'000'000)};
+  return remover.dir;
+}
+
+// A table directory with 6 M deltas logged by accum_batch in batches of
+// 1024 (DELTA_RUN frames; about the same bytes as recovery_dir()).
+const std::string& recovery_runs_dir() {
+  static const DirRemover remover{[] {
+    const std::string d = fresh_dir("recover-runs");
+    auto t = atomik::PersistentTable::open(
+                 d, {.num_contexts = 1024,
+                     .sync = atomik::SyncPolicy::kNone,
+                     .segment_bytes = std::uint64_t{64} << 20})
+                 .value();
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> b(1024);
+    std::uint64_t i = 0;
+    for (int k = 0; k < 6'000'000 / 1024; ++k) {
+      for (auto& [a, v] : b) {
+        a = static_cast<std::uint32_t>(i & 1023);
+        v = i++ * 0x9E3779B97F4A7C15ull;
+      }
+      (void)t->accum_batch(b, /*wait=*/false);
+    }
+    (void)t->close();
     return d;
   }()};
   return remover.dir;
@@ -231,8 +279,8 @@ std::vector<std::string> segment_files(const std::string& dir) {
   return out;
 }
 
-void BM_RawReadSegments(benchmark::State& state) {
-  const auto files = segment_files(recovery_dir());
+void raw_read(benchmark::State& state, const std::string& dir) {
+  const auto files = segment_files(dir);
   std::vector<char> buf(std::size_t{64} << 20);
   std::uint64_t bytes = 0;
   for (auto _ : state) {
@@ -250,8 +298,17 @@ void BM_RawReadSegments(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
 }
 
-void BM_WalRecover(benchmark::State& state) {
-  const std::string& dir = recovery_dir();
+void BM_RawReadSegments(benchmark::State& state) {
+  raw_read(state, recovery_dir());
+}
+void BM_RawReadSegmentsRuns(benchmark::State& state) {
+  raw_read(state, recovery_runs_dir());
+}
+void BM_RawReadSegmentsSingles(benchmark::State& state) {
+  raw_read(state, recovery_singles_dir());
+}
+
+void recover(benchmark::State& state, const std::string& dir) {
   std::uint64_t bytes = 0;
   for (const std::string& f : segment_files(dir)) bytes += fs::file_size(f);
   std::uint64_t records = 0;
@@ -270,6 +327,14 @@ void BM_WalRecover(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(records));
 }
 
+void BM_WalRecover(benchmark::State& state) { recover(state, recovery_dir()); }
+void BM_WalRecoverRuns(benchmark::State& state) {
+  recover(state, recovery_runs_dir());
+}
+void BM_WalRecoverSingles(benchmark::State& state) {
+  recover(state, recovery_singles_dir());
+}
+
 BENCHMARK(BM_RawWrite16Sync1ms)->UseRealTime();
 BENCHMARK(BM_RawBufferedSync1ms)->UseRealTime();
 BENCHMARK(BM_WalAppendGroup1ms)->UseRealTime();
@@ -277,5 +342,9 @@ BENCHMARK(BM_RawWriteSyncEach)->UseRealTime();
 BENCHMARK(BM_WalAppendEveryRecord)->UseRealTime();
 BENCHMARK(BM_RawReadSegments)->UseRealTime();
 BENCHMARK(BM_WalRecover)->UseRealTime();
+BENCHMARK(BM_RawReadSegmentsRuns)->UseRealTime();
+BENCHMARK(BM_WalRecoverRuns)->UseRealTime();
+BENCHMARK(BM_RawReadSegmentsSingles)->UseRealTime();
+BENCHMARK(BM_WalRecoverSingles)->UseRealTime();
 
 }  // namespace

@@ -24,7 +24,8 @@ using testing::write_bytes;
 using State = std::vector<std::pair<std::uint32_t, std::uint64_t>>;
 
 // A small table: a checkpoint (epoch 1) holding two states, then a WAL
-// segment of 8 records (the last one a load). Prefix states are recorded by
+// segment of 8 records (the fifth a batch of 3 deltas in one DELTA_RUN
+// frame, the last one a load). Prefix states are recorded by
 // the end offset of each record in the segment.
 struct Fixture {
   TempDir dir;
@@ -50,6 +51,11 @@ struct Fixture {
         if (i == 7) {
           EXPECT_TRUE(t->load(3, v).ok());
           (void)model.load(3, v);
+        } else if (i == 4) {
+          const std::vector<std::pair<std::uint32_t, std::uint64_t>> b = {
+              {0, v}, {4, v + 1}, {1, v + 2}};
+          EXPECT_TRUE(t->accum_batch(b).ok());
+          for (const auto& [a, d] : b) (void)model.accum(a, d);
         } else {
           EXPECT_TRUE(t->accum(i % 3, v).ok());
           (void)model.accum(i % 3, v);
@@ -69,6 +75,10 @@ struct Fixture {
                       if (r.type == WalRecordType::kDelta ||
                           r.type == WalRecordType::kLoad)
                         record_end.push_back(p.offset + 37);
+                      return Status();
+                    },
+                    [&](const WalDeltaRun& r, const WalPlace& p) {
+                      record_end.push_back(p.offset + 9 + 20 + 12 * r.count);
                       return Status();
                     },
                     &rep)

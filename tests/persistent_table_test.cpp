@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 #include "atomik/table.hpp"
@@ -116,6 +117,101 @@ TEST(PersistentTableTest, ReplayingTheSameWalTwiceChangesNothing) {
   auto t = open_ok(dir.path());
   EXPECT_EQ(snap(*t), want);
   EXPECT_EQ(t->recovery_report().duplicates, 20u);
+}
+
+TEST(PersistentTableTest, BatchesAreLoggedAsRunsAndRecoverExactly) {
+  TempDir dir;
+  auto model = DeltaTable<>::sparse();
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> b;
+  for (std::uint32_t i = 0; i < 5000; ++i) b.emplace_back(i % 13, i * 7 + 1);
+  {
+    auto t = open_ok(dir.path());
+    auto first = t->accum_batch(b);
+    ASSERT_TRUE(first.ok()) << first.status().to_string();
+    EXPECT_EQ(*first, 1u);
+    // A remote batch that overlaps one applied before: only its tail is new.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> r1 = {{1, 0x10},
+                                                               {2, 0x20}};
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> r2 = {
+        {1, 0x10}, {2, 0x20}, {3, 0x30}};
+    EXPECT_EQ(*t->apply_batch(77, 1, r1), 2u);
+    EXPECT_EQ(*t->apply_batch(77, 1, r2), 1u);
+    ASSERT_TRUE(t->close().ok());
+    EXPECT_EQ(t->wal_stats().records, 5003u);
+  }
+  for (const auto& [a, d] : b) (void)model.accum(a, d);
+  (void)model.accum(1, 0x10);
+  (void)model.accum(2, 0x20);
+  (void)model.accum(3, 0x30);
+  auto t = open_ok(dir.path());
+  EXPECT_EQ(snap(*t), model.snapshot());
+  EXPECT_EQ(t->recovery_report().records_ok, 5003u);
+  EXPECT_EQ(t->recovery_report().duplicates, 0u);
+  std::map<std::uint64_t, std::uint64_t> vv;
+  for (const auto& [o, k] : t->version_vector()) vv[o] = k;
+  EXPECT_EQ(vv[t->origin()], 5000u);
+  EXPECT_EQ(vv[77], 3u);
+}
+
+// Runs that overlap in the log (a batch re-logged, e.g. by a replay of the
+// same WAL): entries at or below the mark are duplicates, the rest apply.
+TEST(PersistentTableTest, OverlappingRunsInTheLogApplyEachSeqOnce) {
+  TempDir dir;
+  { ASSERT_TRUE(open_ok(dir.path())->close().ok()); }
+  {
+    auto w = WalWriter::open(dir.path(), 1, {}).value();
+    const std::vector<std::pair<std::uint32_t, std::uint64_t>> a = {
+        {0, 1}, {1, 2}, {2, 4}, {3, 8}, {4, 16}};
+    const std::vector<std::pair<std::uint32_t, std::uint64_t>> b = {
+        {2, 4}, {3, 8}, {4, 16}, {5, 32}, {6, 64}, {7, 128}};
+    ASSERT_TRUE(w->append_run_async(9, 1, a).ok());  // seqs 1..5
+    ASSERT_TRUE(w->append_run_async(9, 3, b).ok());  // seqs 3..8
+    ASSERT_TRUE(w->append_run_async(9, 1, a).ok());  // all duplicates
+    ASSERT_TRUE(w->close().ok());
+  }
+  auto t = open_ok(dir.path());
+  State want;
+  for (std::uint32_t i = 0; i < 8; ++i) want.emplace_back(i, 1u << i);
+  EXPECT_EQ(snap(*t), want);
+  EXPECT_EQ(t->recovery_report().duplicates, 3u + 5u);
+  EXPECT_TRUE(t->recovery_report().problems.empty());
+}
+
+TEST(PersistentTableTest, RunWithAnAddressOutsideTheTableFailsNamingIt) {
+  TempDir dir;
+  {
+    auto t = PersistentTable::open(dir.path(), {.num_contexts = 8});
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->close().ok());
+  }
+  {
+    auto w = WalWriter::open(dir.path(), 1, {}).value();
+    const std::vector<std::pair<std::uint32_t, std::uint64_t>> a = {{1, 1},
+                                                                    {8, 2}};
+    ASSERT_TRUE(w->append_run_async(9, 1, a).ok());
+    ASSERT_TRUE(w->close().ok());
+  }
+  auto t = PersistentTable::open(dir.path(), {.num_contexts = 8});
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Code::kCorruption);
+  EXPECT_THAT(std::string(t.status().message()),
+              HasSubstr("delta run at offset 32: entry 1: address 8"));
+}
+
+TEST(PersistentTableTest, SecondOpenOfOneDirectoryIsRefusedUntilClose) {
+  TempDir dir;
+  auto a = open_ok(dir.path());
+  ASSERT_TRUE(a->accum(1, 1).ok());
+  auto b = PersistentTable::open(dir.path());
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kFailedPrecondition);
+  EXPECT_THAT(std::string(b.status().message()), HasSubstr("LOCK"));
+  EXPECT_EQ(*a->read(1), 1u);  // the first table is untouched
+  ASSERT_TRUE(a->accum(1, 2).ok());
+  ASSERT_TRUE(a->close().ok());
+  auto c = open_ok(dir.path());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c->read(1), 3u);
 }
 
 TEST(PersistentTableTest, CheckpointMarksMakeOldRecordsDuplicates) {
@@ -235,6 +331,7 @@ TEST(PersistentTableTest, DenseTableRejectsOutOfRangeAndLogsNothing) {
   }
   auto t = open_ok(dir.path(), {.num_contexts = 16});
   EXPECT_EQ(t->recovery_report().records_ok, 1u);
+  t.reset();  // release the directory's lock
   auto other = PersistentTable::open(dir.path(), {.num_contexts = 8});
   EXPECT_EQ(other.status().code(), Code::kInvalidArgument);
 }

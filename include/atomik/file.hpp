@@ -47,6 +47,12 @@ class FileContents {
   virtual std::span<const std::byte> bytes() const = 0;
 };
 
+// An exclusive advisory lock on a file, released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -74,6 +80,11 @@ class FileSystem {
   virtual Result<std::vector<std::string>> list_dir(const std::string& dir) = 0;
   // True if `path` exists.
   virtual bool exists(const std::string& path) = 0;
+  // Creates `path` if missing and takes an exclusive lock on it (flock(2):
+  // held against other processes and other opens in this one) without
+  // waiting. kFailedPrecondition if someone holds it, else the I/O error.
+  // The default is the POSIX one.
+  virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path);
 
   // The process-wide POSIX file system (open/write/fdatasync/rename).
   static FileSystem& posix();

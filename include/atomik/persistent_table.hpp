@@ -45,6 +45,8 @@ namespace atomik {
 
 // The default data directory of the CLI and the examples.
 inline constexpr const char* kDefaultDataDir = "./atomik-data";
+// Held (flock) by an open table in its directory; see PersistentTable::open.
+inline constexpr const char* kLockFileName = "LOCK";
 
 struct PersistentOptions {
   // Addresses 0..num_contexts-1 (dense) or any 32-bit address (0: sparse).
@@ -79,8 +81,9 @@ class PersistentTable {
   // recovery_report()), seals the last segment and starts a new one.
   // Fails with kCorruption (file and offset) on damage in kStrict mode,
   // kInvalidArgument if num_contexts differs from the stored table,
-  // kUnimplemented for a newer format, or the I/O error. Cost O(checkpoint +
-  // WAL).
+  // kFailedPrecondition if another open table (in any process) holds
+  // `dir`/LOCK, kUnimplemented for a newer format, or the I/O error. The
+  // lock is held until close() or destruction. Cost O(checkpoint + WAL).
   static Result<std::unique_ptr<PersistentTable>> open(
       const std::string& dir = kDefaultDataDir,
       const PersistentOptions& options = {});
@@ -105,7 +108,8 @@ class PersistentTable {
   // lock, with one durability wait at the end (none when `wait` is false:
   // then call sync() before treating them as acknowledged). Returns the seq
   // of the first delta; the others follow it. An address out of range fails
-  // before anything is logged. O(deltas).
+  // before anything is logged. The batch is logged as DELTA_RUN frames
+  // (docs/format/wal.md): one frame and checksum per 4096 deltas. O(deltas).
   Result<std::uint64_t> accum_batch(
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
       bool wait = true);
@@ -113,7 +117,8 @@ class PersistentTable {
   // base_seq+1, ... under one lock and one durability wait (none when `wait`
   // is false). Leading duplicates are skipped; returns how many were
   // applied. Fails like apply() (nothing logged) if base_seq skips ahead of
-  // mark + 1 or an address is out of range. O(deltas).
+  // mark + 1 or an address is out of range. Logged as DELTA_RUN frames,
+  // like accum_batch. O(deltas).
   Result<std::uint64_t> apply_batch(
       std::uint64_t origin, std::uint64_t base_seq,
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,

@@ -22,11 +22,15 @@
 // function over files nobody is writing.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "atomik/file.hpp"
@@ -45,7 +49,13 @@ enum class WalRecordType : std::uint8_t {
   kEpoch = 6,      // value = epoch that the previous checkpoint closed
   kSyncMark = 7,   // value = offset in this segment known synced
   kSeal = 8,       // value = its own offset: the segment's last frame
+  kDeltaRun = 9,   // a batch: origin, first_seq and `count` (addr, delta)
+                   // pairs with seqs first_seq, first_seq + 1, ...
 };
+
+// Most deltas in one DELTA_RUN frame; longer batches are split into several.
+// Written to disk; never change. See docs/format/wal.md.
+inline constexpr std::uint32_t kWalMaxRunDeltas = 4096;
 
 // "delta", "load", ... ; "type(N)" for others.
 const char* to_string(WalRecordType type) noexcept;
@@ -58,6 +68,28 @@ struct WalRecord {
   std::uint32_t addr = 0;
   std::uint64_t value = 0;  // delta, value, epoch or synced offset
   friend bool operator==(const WalRecord&, const WalRecord&) = default;
+};
+
+// One decoded DELTA_RUN: `count` deltas of `origin` with seqs first_seq,
+// first_seq + 1, ... Valid only during the visitor call (it points into the
+// mapped segment).
+struct WalDeltaRun {
+  std::uint64_t origin = 0;
+  std::uint64_t first_seq = 0;
+  std::uint32_t count = 0;
+  // count packed 12-byte entries: addr u32, delta u64, little-endian.
+  const std::byte* entries = nullptr;
+
+  std::uint32_t addr(std::size_t i) const noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, entries + 12 * i, 4);  // the formats are little-endian
+    return v;                              // and so is every host we build
+  }
+  std::uint64_t delta(std::size_t i) const noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, entries + 12 * i + 4, 8);
+    return v;
+  }
 };
 
 // When append() returns (what "acknowledged" means). See docs/format/wal.md.
@@ -81,11 +113,12 @@ struct WalOptions {
   FileSystem* fs = nullptr;  // nullptr: FileSystem::posix()
 };
 
-// A position in the log: records are numbered 1, 2, 3... per writer.
+// A position in the log: appends are numbered 1, 2, 3... per writer (one
+// append_async() or one append_run_async() call each).
 using Lsn = std::uint64_t;
 
 struct WalWriterStats {
-  std::uint64_t records = 0;   // appended
+  std::uint64_t records = 0;   // appended (a DELTA_RUN counts its deltas)
   std::uint64_t syncs = 0;     // fdatasync calls on segment data
   std::uint64_t batches = 0;   // write() batches
   std::uint64_t bytes = 0;     // bytes written, headers and marks included
@@ -114,8 +147,18 @@ class WalWriter {
   // kSyncMark record (the writer owns those).
   Result<Lsn> append(const WalRecord& record);
   // Queues `record` and returns its Lsn at once; it is acknowledged when
-  // wait_durable(lsn) returns OK or durable_lsn() >= lsn.
+  // wait_durable(lsn) returns OK or durable_lsn() >= lsn. A kDelta that
+  // continues the previous append (same origin, next seq) joins its frame
+  // as a DELTA_RUN while both wait to be written (docs/format/wal.md).
   Result<Lsn> append_async(const WalRecord& record);
+  // Queues `deltas` as DELTA_RUN frames (kWalMaxRunDeltas per frame, all
+  // written contiguously) of `origin` with seqs first_seq, first_seq + 1,
+  // ... and returns one Lsn for the batch, acknowledged as a whole.
+  // kInvalidArgument (nothing queued) for an empty batch, first_seq 0 or a seq
+  // range that overflows. Cost O(n).
+  Result<Lsn> append_run_async(
+      std::uint64_t origin, std::uint64_t first_seq,
+      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas);
   // Blocks until `lsn` is acknowledged (or the writer failed: the error).
   Status wait_durable(Lsn lsn);
   // Forces everything appended so far to be written and fdatasynced now.
@@ -153,7 +196,8 @@ struct WalPlace {
 
 struct RecoveryReport {
   std::uint64_t segments = 0;         // segment files read
-  std::uint64_t records_ok = 0;       // frames that passed their checks
+  std::uint64_t records_ok = 0;       // records that passed their checks (a
+                                      // DELTA_RUN counts `count`)
   std::uint64_t records_dropped = 0;  // damaged regions skipped (kSkip)
   std::uint64_t bytes_dropped = 0;    // bytes in them
   std::optional<WalPlace> first_bad;  // first corruption (kSkip)
@@ -176,6 +220,9 @@ struct RecoveryReport {
 // with that status.
 using WalVisitor =
     std::function<Status(const WalRecord& record, const WalPlace& place)>;
+// Called for every good DELTA_RUN frame (see the read_wal overload).
+using WalRunVisitor =
+    std::function<Status(const WalDeltaRun& run, const WalPlace& place)>;
 
 // Reads the segments of `dir` numbered >= `first_segment` in order (see
 // docs/format/wal.md "Reader rules") and calls `visit` for every good record
@@ -187,6 +234,15 @@ using WalVisitor =
 Status read_wal(const std::string& dir, std::uint64_t first_segment,
                 RecoveryMode mode, const WalVisitor& visit,
                 RecoveryReport* report, FileSystem* fs = nullptr);
+
+// The same, but DELTA_RUN frames go to `visit_run` whole (one call per frame,
+// `place` at the frame) instead of being expanded into one kDelta record
+// per entry for `visit` (what the overload above does, all at the run's
+// offset). Recovery uses this: one call per batch.
+Status read_wal(const std::string& dir, std::uint64_t first_segment,
+                RecoveryMode mode, const WalVisitor& visit,
+                const WalRunVisitor& visit_run, RecoveryReport* report,
+                FileSystem* fs = nullptr);
 
 // "0000000000000007.wal".
 std::string wal_segment_name(std::uint64_t segment_number);

@@ -31,6 +31,8 @@ std::uint32_t payload_size(std::uint8_t type) noexcept {
     case WalRecordType::kSyncMark:
     case WalRecordType::kSeal:
       return 8;
+    case WalRecordType::kDeltaRun:  // variable: see run_frame_size
+      return 0;
   }
   return 0;
 }
@@ -73,6 +75,35 @@ std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept {
   return kFrameHeadSize + len;
 }
 
+std::size_t write_run_frame(
+    std::byte* p, std::uint64_t origin, std::uint64_t first_seq,
+    std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) noexcept {
+  ATOMIK_DCHECK(!deltas.empty() && deltas.size() <= kWalMaxRunDeltas);
+  const std::size_t len = kRunHeadSize + kRunEntrySize * deltas.size();
+  store_le<std::uint32_t>(p + 4, static_cast<std::uint32_t>(len));
+  p[8] = static_cast<std::byte>(kRunType);
+  std::byte* q = p + kFrameHeadSize;
+  store_le<std::uint64_t>(q, origin);
+  store_le<std::uint64_t>(q + 8, first_seq);
+  store_le<std::uint32_t>(q + 16, static_cast<std::uint32_t>(deltas.size()));
+  q += kRunHeadSize;
+  for (const auto& [a, d] : deltas) {
+    store_le<std::uint32_t>(q, a);
+    store_le<std::uint64_t>(q + 4, d);
+    q += kRunEntrySize;
+  }
+  store_le<std::uint32_t>(p, checksum32({p + 4, 5 + len}));
+  return kFrameHeadSize + len;
+}
+
+void append_run_frame(
+    std::vector<std::byte>& out, std::uint64_t origin, std::uint64_t first_seq,
+    std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) {
+  const std::size_t at = out.size();
+  out.resize(at + run_frame_size(deltas.size()));
+  write_run_frame(out.data() + at, origin, first_seq, deltas);
+}
+
 void append_frame(std::vector<std::byte>& out, const WalRecord& r) {
   const std::size_t at = out.size();
   out.resize(at + kFrameHeadSize +
@@ -107,6 +138,37 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
     return FrameResult::kBad;
   }
   const auto type = static_cast<std::uint8_t>(p[8]);
+  const std::byte* q = p + kFrameHeadSize;
+  if (type == kRunType) {
+    if (len < kRunHeadSize + kRunEntrySize ||
+        (len - kRunHeadSize) % kRunEntrySize != 0 ||
+        (len - kRunHeadSize) / kRunEntrySize > kWalMaxRunDeltas) {
+      *why = "length " + std::to_string(len) +
+             " for a delta run, expected 20 + 12 * count with 1 <= count <= " +
+             std::to_string(kWalMaxRunDeltas);
+      return FrameResult::kBad;
+    }
+    const auto count = load_le<std::uint32_t>(q + 16);
+    const std::uint64_t first = load_le<std::uint64_t>(q + 8);
+    if (count != (len - kRunHeadSize) / kRunEntrySize) {
+      *why = "delta run count " + std::to_string(count) + " but length " +
+             std::to_string(len) + " holds " +
+             std::to_string((len - kRunHeadSize) / kRunEntrySize);
+      return FrameResult::kBad;
+    }
+    if (first == 0 || first + count - 1 < first) {
+      *why = "delta run first_seq " + std::to_string(first) + " with count " +
+             std::to_string(count) + " (seq 0 or overflow)";
+      return FrameResult::kBad;
+    }
+    *rec = WalRecord{.type = WalRecordType::kDeltaRun,
+                     .origin = load_le<std::uint64_t>(q),
+                     .seq = first,
+                     .addr = 0,
+                     .value = count};
+    *size = kFrameHeadSize + len;
+    return FrameResult::kGood;
+  }
   const std::uint32_t want = payload_size(type);
   if (want == 0) {
     *why = "unknown record type " + std::to_string(type);
@@ -117,7 +179,6 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
            std::to_string(type) + ", expected " + std::to_string(want);
     return FrameResult::kBad;
   }
-  const std::byte* q = p + kFrameHeadSize;
   WalRecord r;
   r.type = static_cast<WalRecordType>(type);
   if (len == 8) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "atomik/wal.hpp"
@@ -31,6 +32,17 @@ inline constexpr std::size_t kFrameHeadSize = 9;  // checksum, length, type
 inline constexpr std::uint32_t kMaxPayload = 1 << 16;
 inline constexpr std::size_t kDeltaFrameSize = kFrameHeadSize + 28;
 inline constexpr std::size_t kMarkFrameSize = kFrameHeadSize + 8;
+// DELTA_RUN: origin, first_seq, count, then 12-byte (addr, delta) entries.
+inline constexpr std::size_t kRunHeadSize = 20;
+inline constexpr std::size_t kRunEntrySize = 12;
+inline constexpr std::uint8_t kRunType = 9;
+static_assert(kRunHeadSize + kRunEntrySize * kWalMaxRunDeltas <= 1 << 16,
+              "a full run must fit the reader's frame limit");
+
+// Frame bytes of a DELTA_RUN of `count` entries.
+constexpr std::size_t run_frame_size(std::size_t count) noexcept {
+  return kFrameHeadSize + kRunHeadSize + kRunEntrySize * count;
+}
 
 using codec::load_le;
 using codec::store_le;
@@ -39,7 +51,8 @@ using codec::store_le;
 std::uint32_t checksum32(std::span<const std::byte> data) noexcept;
 std::uint64_t checksum64(std::span<const std::byte> data) noexcept;
 
-// Payload size fixed for `type`; 0 for an unknown type.
+// Payload size fixed for `type`; 0 for an unknown type and for DELTA_RUN
+// (whose size depends on its count).
 std::uint32_t payload_size(std::uint8_t type) noexcept;
 
 // Appends the 32-byte header of segment `number` to `out`.
@@ -48,6 +61,14 @@ void append_header(std::vector<std::byte>& out, std::uint64_t number);
 void append_frame(std::vector<std::byte>& out, const WalRecord& r);
 // Writes one frame for `r` at `p` (payload_size + 9 bytes available).
 std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept;
+// Writes one DELTA_RUN frame at `p` (run_frame_size(deltas.size()) bytes
+// available); 1 <= deltas.size() <= kWalMaxRunDeltas (DCHECK).
+std::size_t write_run_frame(
+    std::byte* p, std::uint64_t origin, std::uint64_t first_seq,
+    std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) noexcept;
+void append_run_frame(
+    std::vector<std::byte>& out, std::uint64_t origin, std::uint64_t first_seq,
+    std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas);
 
 // Payload sizes by type (0: unknown), for the inline fast path.
 inline constexpr std::uint8_t kPayloadSize[9] = {0,  28, 28, 28, 20,
@@ -102,8 +123,10 @@ inline bool decode_good_frame(std::span<const std::byte> data, std::size_t off,
 }
 
 enum class FrameResult : std::uint8_t { kGood, kBad, kUnknownType };
-// Decodes the frame at data[off]. kGood: *rec and *size set. kBad or
-// kUnknownType: *why says what is wrong.
+// Decodes the frame at data[off]. kGood: *rec and *size set (a DELTA_RUN
+// gives type kDeltaRun, origin, seq = first_seq, value = count; its entries
+// start at data[off + kFrameHeadSize + kRunHeadSize]). kBad or kUnknownType:
+// *why says what is wrong.
 FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
                          WalRecord* rec, std::size_t* size, std::string* why);
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,6 +258,35 @@ Result<std::unique_ptr<FileContents>> FileSystem::map_file(
   if (!b.ok()) return b.status();
   return std::unique_ptr<FileContents>(
       std::make_unique<VectorContents>(std::move(*b)));
+}
+
+namespace {
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }  // closing releases the flock
+
+ private:
+  int fd_;
+};
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> FileSystem::lock_file(
+    const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::from_errno("lock '" + path + "'", errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) {
+      return Status::failed_precondition(
+          "lock '" + path + "'",
+          "held by another open of this directory (another process, or "
+          "this one)");
+    }
+    return Status::from_errno("lock '" + path + "'", e);
+  }
+  return std::unique_ptr<FileLock>(new PosixFileLock(fd));
 }
 
 FileSystem& FileSystem::posix() {

@@ -14,6 +14,7 @@
 #include "atomik/table.hpp"
 #include "atomik/undo.hpp"
 #include "codec/wal_record.hpp"
+#include "storage/wal_scan.hpp"
 
 namespace atomik {
 namespace {
@@ -56,6 +57,9 @@ struct PersistentTable::Impl {
   // Created on the first write, so open() of an unchanged table writes
   // nothing (no segment, no fsync).
   std::unique_ptr<WalWriter> wal;
+  // DIR/LOCK, held from open to close: two tables on one directory would
+  // interleave WAL segments and checkpoints.
+  std::unique_ptr<FileLock> lock;
   WalOptions wal_opts;
   std::uint64_t next_segment = 1;
   RecoveryReport report;
@@ -210,11 +214,75 @@ struct PersistentTable::Impl {
     (void)fs->sync_dir(dir);
   }
 
+  // Replays one DELTA_RUN frame: entries at or below the origin's mark are
+  // duplicates, the rest are applied. A run that skips ahead of the mark is
+  // reported as a gap (like a single record) and applied. An address
+  // outside the table fails the replay, naming the frame; nothing of the
+  // run is applied then.
+  Status replay_run(const WalDeltaRun& run, const WalPlace& place) {
+    const std::uint64_t mark = mark_of(run.origin);
+    const std::uint64_t last = run.first_seq + (run.count - 1);
+    if (last <= mark) {
+      report.duplicates += run.count;
+      return Status();
+    }
+    std::uint32_t skip = 0;
+    if (run.first_seq > mark + 1) {
+      report.problems.push_back(
+          "gap: " + place.file + " offset " + std::to_string(place.offset) +
+          ": origin " + walfmt::hex(run.origin, 16) + " seq " +
+          std::to_string(run.first_seq) + " follows " + std::to_string(mark));
+    } else {
+      skip = static_cast<std::uint32_t>(mark + 1 - run.first_seq);
+      report.duplicates += skip;
+    }
+    if (opt.num_contexts != 0) {
+      for (std::uint32_t i = skip; i < run.count; ++i) {
+        if (run.addr(i) >= opt.num_contexts) {
+          return Status::corruption(
+              "WAL", place.file + ": delta run at offset " +
+                         std::to_string(place.offset) + ": entry " +
+                         std::to_string(i) + ": address " +
+                         std::to_string(run.addr(i)) + " >= num_contexts " +
+                         std::to_string(opt.num_contexts));
+        }
+      }
+    }
+    for (std::uint32_t i = skip; i < run.count; ++i) {
+      (void)table.accum(run.addr(i), run.delta(i));
+    }
+    set_mark(run.origin, last);
+    if (run.origin == self_origin) self_seq = last;
+    return Status();
+  }
+
+  // Logs `deltas` of `origin` (seqs first, first + 1, ...) as one batch and
+  // applies them; returns the batch's Lsn. mu must be held, the addresses
+  // checked and the seqs new. A failed append fails the table.
+  Result<Lsn> log_run(
+      std::uint64_t origin, std::uint64_t first,
+      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) {
+    ATOMIK_RETURN_IF_ERROR(ensure_wal());
+    Result<Lsn> lsn = wal->append_run_async(origin, first, deltas);
+    if (!lsn.ok()) {
+      failed = lsn.status();
+      return lsn;
+    }
+    for (const auto& [a, d] : deltas) (void)table.accum(a, d);
+    const std::uint64_t last = first + (deltas.size() - 1);
+    set_mark(origin, last);
+    if (origin == self_origin) self_seq = last;
+    return lsn;
+  }
+
   Status recover();
 };
 
 Status PersistentTable::Impl::recover() {
   ATOMIK_RETURN_IF_ERROR(fs->create_dirs(dir));
+  auto l = fs->lock_file(dir + "/" + kLockFileName);
+  if (!l.ok()) return l.status();
+  lock = std::move(*l);
   const std::string cp_path = dir + "/" + kCheckpointFileName;
   if (fs->exists(dir + "/" + kCheckpointTempName)) {
     (void)fs->remove(dir + "/" + kCheckpointTempName);
@@ -261,8 +329,8 @@ Status PersistentTable::Impl::recover() {
     undo.emplace(u.addr, std::move(*h));
   }
 
-  const WalVisitor visit = [&](const WalRecord& r,
-                               const WalPlace& place) -> Status {
+  // Inlined into the scan (walscan::scan_wal): no std::function per record.
+  auto visit = [&](const WalRecord& r, const WalPlace& place) -> Status {
     if (r.type == WalRecordType::kSyncMark || r.type == WalRecordType::kSeal ||
         r.type == WalRecordType::kEpoch) {
       return Status();
@@ -296,8 +364,12 @@ Status PersistentTable::Impl::recover() {
     }
     return Status();
   };
-  ATOMIK_RETURN_IF_ERROR(
-      read_wal(dir, cp.wal_first_segment, opt.recovery, visit, &report, fs));
+  auto visit_run = [&](const WalDeltaRun& run,
+                       const WalPlace& place) -> Status {
+    return replay_run(run, place);
+  };
+  ATOMIK_RETURN_IF_ERROR(walscan::scan_wal(
+      dir, cp.wal_first_segment, opt.recovery, visit, visit_run, &report, *fs));
   for (std::uint64_t n : report.covered_segments) {
     (void)fs->remove(dir + "/" + wal_segment_name(n));
   }
@@ -452,8 +524,8 @@ Result<std::uint64_t> PersistentTable::accum_batch(
       ATOMIK_RETURN_IF_ERROR(impl_->check_addr("accum_batch", a));
     }
     first = impl_->self_seq + 1;
-    for (const auto& [a, d] : deltas) {
-      auto l = impl_->log_local(WalRecordType::kDelta, a, d);
+    if (!deltas.empty()) {
+      auto l = impl_->log_run(impl_->self_origin, first, deltas);
       if (!l.ok()) return l.status();
       lsn = *l;
     }
@@ -492,22 +564,18 @@ Result<std::uint64_t> PersistentTable::apply_batch(
               std::to_string(base_seq) + " skips ahead of " +
               std::to_string(mark + 1) + " (deliver in order)");
     }
-    for (std::size_t i = static_cast<std::size_t>(
-             std::min<std::uint64_t>(mark + 1 - base_seq, deltas.size()));
-         i < deltas.size(); ++i) {
-      const WalRecord r{.type = WalRecordType::kDelta,
-                        .origin = origin,
-                        .seq = base_seq + i,
-                        .addr = deltas[i].first,
-                        .value = deltas[i].second};
-      auto l = impl_->wal->append_async(r);
-      if (!l.ok()) {
-        impl_->failed = l.status();
-        return l.status();
-      }
-      (void)impl_->apply_record(r);
+    if (!deltas.empty() && base_seq + (deltas.size() - 1) < base_seq) {
+      return Status::invalid_argument(
+          "PersistentTable::apply_batch",
+          "seqs from " + std::to_string(base_seq) + " overflow 64 bits");
+    }
+    const auto skip = static_cast<std::size_t>(
+        std::min<std::uint64_t>(mark + 1 - base_seq, deltas.size()));
+    if (skip < deltas.size()) {
+      auto l = impl_->log_run(origin, base_seq + skip, deltas.subspan(skip));
+      if (!l.ok()) return l.status();
       lsn = *l;
-      ++applied;
+      applied = deltas.size() - skip;
     }
   }
   if (wait && lsn != 0) ATOMIK_RETURN_IF_ERROR(impl_->wait(lsn));
@@ -693,8 +761,9 @@ Status PersistentTable::close() {
   std::lock_guard<std::mutex> lk(impl_->mu);
   if (impl_->closed) return impl_->failed;
   impl_->closed = true;
-  if (!impl_->wal) return Status();
-  Status s = impl_->wal->close();
+  Status s;
+  if (impl_->wal) s = impl_->wal->close();
+  impl_->lock.reset();  // after the WAL's last write
   if (!s.ok() && impl_->failed.ok()) impl_->failed = s;
   return s;
 }

@@ -94,6 +94,12 @@ const Comparison kComparisons[] = {
     {"WAL", "wal_bench", "BM_WalRecover/real_time",
      "BM_RawReadSegments/real_time", Metric::kBytes, 0.5, 0,
      "recovery (read + verify + apply) vs raw read() of the same files"},
+    {"WAL", "wal_bench", "BM_WalRecoverRuns/real_time",
+     "BM_RawReadSegmentsRuns/real_time", Metric::kBytes, 0.5, 0,
+     "the same for a log of batches (DELTA_RUN frames of 1024 deltas)"},
+    {"WAL", "wal_bench", "BM_WalRecoverSingles/real_time",
+     "BM_RawReadSegmentsSingles/real_time", Metric::kBytes, 0, 0,
+     "worst case: every delta its own DELTA frame (no target)"},
 };
 
 // Benchmarks that compute their own ratio against an external baseline

@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Generates WAL segment vectors from docs/format/wal.md alone, independently
+of atomik's C++ code: byte layouts with Python's struct module, XXH3-64 from
+Debian's libxxhash.so.0 through ctypes.
+
+Usage: python3 tests/vectors/wal_gen.py   (rewrites the files beside it)
+"""
+import ctypes
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+lib = ctypes.CDLL("libxxhash.so.0")
+lib.XXH3_64bits.restype = ctypes.c_uint64
+lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+
+
+def low32(data):
+    return lib.XXH3_64bits(data, len(data)) & 0xFFFFFFFF
+
+
+def header(number):
+    head = b"ATMKWAL\0" + struct.pack("<IIQI", 1, 0, number, 0)
+    assert len(head) == 28
+    return head + struct.pack("<I", low32(head))
+
+
+def frame(rtype, payload):
+    body = struct.pack("<IB", len(payload), rtype) + payload
+    return struct.pack("<I", low32(body)) + body
+
+
+def delta(origin, seq, addr, value):
+    return frame(1, struct.pack("<QQIQ", origin, seq, addr, value))
+
+
+def delta_run(origin, first_seq, entries):
+    payload = struct.pack("<QQI", origin, first_seq, len(entries))
+    payload += b"".join(struct.pack("<IQ", a, d) for a, d in entries)
+    return frame(9, payload)
+
+
+def seal(offset):
+    return frame(8, struct.pack("<Q", offset))
+
+
+def segment(number, frames):
+    out = header(number)
+    for f in frames:
+        out += f
+    return out + seal(len(out))
+
+
+ORIGIN = 0x0102030405060708
+VECTORS = {
+    "wal_segment_v1.bin": segment(1, [delta(ORIGIN, 1, 7, 0xFF)]),
+    "wal_segment_run_v1.bin":
+        segment(1, [delta_run(ORIGIN, 1, [(7, 0xFF), (9, 0x1234)])]),
+}
+
+if __name__ == "__main__":
+    for name, data in VECTORS.items():
+        with open(os.path.join(HERE, name), "wb") as f:
+            f.write(data)
+        print(name, len(data), "bytes")
