@@ -152,7 +152,10 @@ class DeltaTable {
     if (dense_) return addr < contexts_.size() ? &contexts_[addr] : nullptr;
     return &sparse_[addr];
   }
-  Status out_of_range(const char* op, Addr addr) const {
+  // Out of line and cold: keeps accum()/load() small enough to inline into
+  // hot loops (WAL replay).
+  [[gnu::noinline, gnu::cold]] Status out_of_range(const char* op,
+                                                   Addr addr) const {
     return Status::out_of_range(std::string("DeltaTable::") + op,
                                 "address " + std::to_string(addr) +
                                     " >= num_contexts " +

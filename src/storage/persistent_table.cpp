@@ -214,6 +214,33 @@ struct PersistentTable::Impl {
     (void)fs->sync_dir(dir);
   }
 
+  // Replays one record (any type) read from the WAL at `place`.
+  [[gnu::noinline]] Status replay_record(const WalRecord& r,
+                                         const WalPlace& place) {
+    if (r.type == WalRecordType::kSyncMark || r.type == WalRecordType::kSeal ||
+        r.type == WalRecordType::kEpoch) {
+      return Status();
+    }
+    const std::uint64_t mark = mark_of(r.origin);
+    if (r.seq <= mark) {
+      ++report.duplicates;
+      return Status();
+    }
+    if (r.seq != mark + 1) {
+      report.problems.push_back(
+          "gap: " + place.file + " offset " + std::to_string(place.offset) +
+          ": origin " + walfmt::hex(r.origin, 16) + " seq " +
+          std::to_string(r.seq) + " follows " + std::to_string(mark));
+    }
+    const Status s = apply_record(r);
+    if (!s.ok()) {
+      return Status::corruption("WAL", place.file + ": record at offset " +
+                                           std::to_string(place.offset) + ": " +
+                                           std::string(s.message()));
+    }
+    return Status();
+  }
+
   // Replays one DELTA_RUN frame: entries at or below the origin's mark are
   // duplicates, the rest are applied. A run that skips ahead of the mark is
   // reported as a gap (like a single record) and applied. An address
@@ -330,39 +357,23 @@ Status PersistentTable::Impl::recover() {
   }
 
   // Inlined into the scan (walscan::scan_wal): no std::function per record.
+  // The common case, a delta in order at a valid address, takes no switch,
+  // no undo history and the cached mark; everything else goes out of line.
   auto visit = [&](const WalRecord& r, const WalPlace& place) -> Status {
-    if (r.type == WalRecordType::kSyncMark || r.type == WalRecordType::kSeal ||
-        r.type == WalRecordType::kEpoch) {
-      return Status();
+    if (r.type == WalRecordType::kDelta) {
+      if (cached_mark == nullptr || cached_origin != r.origin) {
+        (void)mark_of(r.origin);  // caches it if the origin is known
+      }
+      if (cached_mark != nullptr && cached_origin == r.origin &&
+          r.seq == *cached_mark + 1 &&
+          (opt.num_contexts == 0 || r.addr < opt.num_contexts)) {
+        (void)table.accum(r.addr, r.value);
+        *cached_mark = r.seq;
+        if (r.origin == self_origin) self_seq = r.seq;
+        return Status();
+      }
     }
-    const std::uint64_t mark = mark_of(r.origin);
-    if (r.seq <= mark) {
-      ++report.duplicates;
-      return Status();
-    }
-    // The common case, a delta in order at a valid address: no switch, no
-    // undo history, the cached mark.
-    if (r.type == WalRecordType::kDelta && r.seq == mark + 1 &&
-        cached_mark != nullptr && cached_origin == r.origin &&
-        (opt.num_contexts == 0 || r.addr < opt.num_contexts)) {
-      (void)table.accum(r.addr, r.value);
-      *cached_mark = r.seq;
-      if (r.origin == self_origin) self_seq = r.seq;
-      return Status();
-    }
-    if (r.seq != mark + 1) {
-      report.problems.push_back(
-          "gap: " + place.file + " offset " + std::to_string(place.offset) +
-          ": origin " + walfmt::hex(r.origin, 16) + " seq " +
-          std::to_string(r.seq) + " follows " + std::to_string(mark));
-    }
-    const Status s = apply_record(r);
-    if (!s.ok()) {
-      return Status::corruption("WAL", place.file + ": record at offset " +
-                                           std::to_string(place.offset) + ": " +
-                                           std::string(s.message()));
-    }
-    return Status();
+    return replay_record(r, place);
   };
   auto visit_run = [&](const WalDeltaRun& run,
                        const WalPlace& place) -> Status {
