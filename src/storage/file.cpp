@@ -87,25 +87,40 @@ class MappedContents final : public FileContents {
   std::size_t n_;
 };
 
+// An fd open for reading and the file's size at open.
+struct ReadableFd {
+  int fd;
+  std::uint64_t size;
+};
+
+// Opens `path` read-only: kNotFound if missing, else the errno of open or
+// fstat (nothing left open on failure).
+Result<ReadableFd> open_for_reading(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return Status::not_found("open '" + path + "'", "no such file");
+    }
+    return Status::from_errno("open '" + path + "'", err);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::from_errno("fstat '" + path + "'", err);
+  }
+  return ReadableFd{fd, static_cast<std::uint64_t>(st.st_size)};
+}
+
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<FileContents>> map_file(
       const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      if (err == ENOENT) {
-        return Status::not_found("open '" + path + "'", "no such file");
-      }
-      return Status::from_errno("open '" + path + "'", err);
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::from_errno("fstat '" + path + "'", err);
-    }
-    const auto n = static_cast<std::size_t>(st.st_size);
+    auto f = open_for_reading(path);
+    if (!f.ok()) return f.status();
+    const int fd = f->fd;
+    const auto n = static_cast<std::size_t>(f->size);
     if (n == 0) {
       ::close(fd);
       return std::unique_ptr<FileContents>(
@@ -140,21 +155,10 @@ class PosixFileSystem final : public FileSystem {
         path, fd, static_cast<std::uint64_t>(st.st_size)));
   }
   Result<std::vector<std::byte>> read_file(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      if (err == ENOENT) {
-        return Status::not_found("open '" + path + "'", "no such file");
-      }
-      return Status::from_errno("open '" + path + "'", err);
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::from_errno("fstat '" + path + "'", err);
-    }
-    std::vector<std::byte> out(static_cast<std::size_t>(st.st_size));
+    auto f = open_for_reading(path);
+    if (!f.ok()) return f.status();
+    const int fd = f->fd;
+    std::vector<std::byte> out(static_cast<std::size_t>(f->size));
     std::size_t got = 0;
     while (got < out.size()) {
       const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
