@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "test_seed.hpp"
+#include "vector_files.hpp"
 
 namespace atomik {
 namespace {
@@ -17,21 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-std::vector<std::byte> read_hex(const std::string& name) {
-  std::ifstream in(std::string(ATOMIK_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::vector<std::byte> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string tok;
-    while (ls >> tok) {
-      out.push_back(static_cast<std::byte>(std::stoul(tok, nullptr, 16)));
-    }
-  }
-  return out;
-}
+using testing::read_hex;
 
 const std::vector<FrameRecord> k_basic = {{7, 0xFF},
                                           {0x01020304, 0x1122334455667788ULL}};

@@ -11,29 +11,14 @@
 
 #include "atomik/stream.hpp"
 #include "test_seed.hpp"
+#include "vector_files.hpp"
 
 namespace atomik {
 namespace {
 
 using ::testing::HasSubstr;
 
-// Reads a tests/vectors/*.hex file: '#' lines are comments, the rest hex
-// byte pairs separated by whitespace.
-std::vector<std::byte> read_hex(const std::string& name) {
-  std::ifstream in(std::string(ATOMIK_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::vector<std::byte> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string tok;
-    while (ls >> tok) {
-      out.push_back(static_cast<std::byte>(std::stoul(tok, nullptr, 16)));
-    }
-  }
-  return out;
-}
+using testing::read_hex;
 
 TEST(MessageTest, MatchesReferenceVector) {
   const DeltaMessage m{1, 0x0123456789abcdefULL, 7};

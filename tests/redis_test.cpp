@@ -27,6 +27,7 @@
 #include "test_seed.hpp"
 #include "transport/redis_client.hpp"
 #include "transport/redis_format.hpp"
+#include "vector_files.hpp"
 
 namespace atomik {
 namespace {
@@ -34,20 +35,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::RedisServer;
 
-std::vector<std::byte> read_hex(const std::string& name) {
-  std::ifstream in(std::string(ATOMIK_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::vector<std::byte> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string tok;
-    while (ls >> tok)
-      out.push_back(static_cast<std::byte>(std::stoul(tok, nullptr, 16)));
-  }
-  return out;
-}
+using testing::read_hex;
 
 // Polls `pred` until true or `timeout_ms` passes.
 bool eventually(const std::function<bool()>& pred, int timeout_ms = 30000) {
