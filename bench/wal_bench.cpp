@@ -6,8 +6,9 @@
 //                            fdatasync per 1 ms: the best raw case
 //   BM_WalAppendGroup1ms     WalWriter kGroup (sync 1 ms after the first
 //                            pending record), append_async of 16-byte deltas
-//                            (a 37-byte framed record each); reports p99
-//                            commit latency (append to durable)
+//                            (consecutive seqs: the writer coalesces them
+//                            into DELTA_RUN frames, 12 bytes each); reports
+//                            p99 commit latency (append to durable)
 //   BM_WalAppendEveryRecord  WalWriter kEveryRecord, blocking append()
 //   BM_RawWriteSyncEach      write(16 B) + fdatasync per record (baseline)
 //   BM_RawReadSegments       read() of a WAL directory's files (warm cache)
