@@ -14,6 +14,10 @@
 //                               local ceiling of the path above.
 //   BM_RedisEndToEndLatency     one accum() on A until B reads it: p50/p99 in
 //                               microseconds over the iterations.
+//   BM_RedisNodeReplicateBatched/N  BM_RedisReplicateBatched with both nodes
+//                               started by RedisReplicator::start_node (a
+//                               Node with its listen port: `atomik node
+//                               --redis`), same counters.
 // Tables are dense with kAddresses (2^20) contexts, the range the random
 // deltas hit (a sparse table's hash map costs ~0.25 us per new address).
 // Run: build/redis-rel/bench/redis_bench --benchmark_min_time=0.01
@@ -100,7 +104,8 @@ struct Pair {
 };
 
 Pair start_pair(const std::string& name,
-                atomik::SyncPolicy sync = atomik::SyncPolicy::kEveryRecord) {
+                atomik::SyncPolicy sync = atomik::SyncPolicy::kEveryRecord,
+                bool with_node = false) {
   Env& e = env();
   atomik::RedisOptions o;
   o.url = e.server->url();
@@ -112,10 +117,17 @@ Pair start_pair(const std::string& name,
   storage.sync = sync;
   storage.num_contexts = kAddresses;
   Pair p;
-  auto a =
-      atomik::RedisReplicator::start(e.root + "/" + name + "-a", storage, o);
-  auto b =
-      atomik::RedisReplicator::start(e.root + "/" + name + "-b", storage, o);
+  auto start = [&](const std::string& dir) {
+    if (!with_node) return atomik::RedisReplicator::start(dir, storage, o);
+    atomik::NodeOptions no;
+    no.data_dir = dir;
+    no.listen = "127.0.0.1:0";
+    no.storage = storage;
+    no.log = false;
+    return atomik::RedisReplicator::start_node(no, o);
+  };
+  auto a = start(e.root + "/" + name + "-a");
+  auto b = start(e.root + "/" + name + "-b");
   if (a.ok()) p.a = std::move(*a);
   if (b.ok()) p.b = std::move(*b);
   return p;
@@ -124,7 +136,7 @@ Pair start_pair(const std::string& name,
 // Batches of state.range(0) deltas, 8 per iteration (A keeps publishing
 // while B applies), then waits for B. state.range(1): 0 = WAL fdatasync per
 // batch (SyncPolicy::kEveryRecord), 1 = SyncPolicy::kNone (write() only).
-void BM_RedisReplicateBatched(benchmark::State& state) {
+void replicate_batched(benchmark::State& state, bool with_node) {
   Env& e = env();
   if (!e.ok) {
     state.SkipWithError("redis-server or redis-benchmark unavailable");
@@ -133,8 +145,10 @@ void BM_RedisReplicateBatched(benchmark::State& state) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const bool no_sync = state.range(1) != 0;
   Pair p = start_pair(
-      "batched" + std::to_string(n) + (no_sync ? "n" : "e"),
-      no_sync ? atomik::SyncPolicy::kNone : atomik::SyncPolicy::kEveryRecord);
+      std::string(with_node ? "node" : "") + "batched" + std::to_string(n) +
+          (no_sync ? "n" : "e"),
+      no_sync ? atomik::SyncPolicy::kNone : atomik::SyncPolicy::kEveryRecord,
+      with_node);
   if (!p.a || !p.b) {
     state.SkipWithError("RedisReplicator::start failed");
     return;
@@ -163,6 +177,20 @@ void BM_RedisReplicateBatched(benchmark::State& state) {
   state.counters["x_baseline"] = benchmark::Counter(
       static_cast<double>(total) / e.baseline_ops, benchmark::Counter::kIsRate);
 }
+
+void BM_RedisReplicateBatched(benchmark::State& state) {
+  replicate_batched(state, /*with_node=*/false);
+}
+void BM_RedisNodeReplicateBatched(benchmark::State& state) {
+  replicate_batched(state, /*with_node=*/true);
+}
+BENCHMARK(BM_RedisNodeReplicateBatched)
+    ->ArgNames({"batch", "nosync"})
+    ->Args({4096, 0})
+    ->Args({65536, 0})
+    ->Args({65536, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RedisReplicateBatched)
     ->ArgNames({"batch", "nosync"})
     ->Args({1, 0})

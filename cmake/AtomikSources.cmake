@@ -42,6 +42,7 @@ set(ATOMIK_TRANSPORT_SOURCES
   src/transport/packet.cpp  # issue #5
   src/transport/node.cpp  # issue #5
   src/transport/client.cpp  # issue #5
+  src/transport/resolve.cpp  # issue #5: host names for --listen/--peer
 )
 # Redis Streams transport (issue #6): its own library, atomik_redis, so only
 # its users link hiredis (CMakeLists.txt).

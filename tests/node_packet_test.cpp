@@ -169,6 +169,11 @@ TEST(NodePacketTest, BodyDecodersRejectBadBodies) {
   ASSERT_TRUE(rb.ok());
   EXPECT_EQ(rb->text, "hello");
   EXPECT_EQ(rb->value, 0x1234u);
+  // Reserved bytes 9..15 must be 0 (found by fuzz_packet: they were
+  // accepted and lost on re-encoding).
+  auto rr = encode_response(r);
+  rr[12] = std::byte{0xbe};
+  EXPECT_TRUE(decode_response(rr).status().is_corruption());
 }
 
 TEST(NodePacketTest, SnapshotRoundTripsAndRejectsBadBodies) {

@@ -87,7 +87,10 @@ TEST(NodeTest, StartRejectsBadOptions) {
   o.key = std::vector<std::byte>(5);
   EXPECT_TRUE(Node::start(o).status().is_invalid_argument());
   o = opts(d.sub("a"));
-  o.listen = "localhost:0";
+  o.listen = "127.0.0.1:70000";
+  EXPECT_TRUE(Node::start(o).status().is_invalid_argument());
+  o = opts(d.sub("a"));
+  o.max_snapshot_bytes = std::size_t{1} << 33;
   EXPECT_TRUE(Node::start(o).status().is_invalid_argument());
   o = opts(d.sub("a"));
   o.peers = {"127.0.0.1"};
@@ -113,6 +116,26 @@ TEST(NodeTest, TwoNodesReplicateBothWays) {
   EXPECT_EQ(s.peers[0].origin, b->origin());
   EXPECT_EQ(s.stats.deltas_applied, 2u);
   EXPECT_NE(s.to_json().find("\"version_vector\""), std::string::npos);
+}
+
+// Host names resolve (here through /etc/hosts): listen, peer and client.
+TEST(NodeTest, HostNamesWorkForListenPeersAndClients) {
+  TempDir d("names");
+  NodeOptions oa = opts(d.sub("a"));
+  oa.listen = "localhost:0";
+  auto a = start(oa);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->listen_address().rfind("127.0.0.1:", 0), 0u)
+      << a->listen_address();
+  NodeOptions ob = opts(d.sub("b"));
+  ob.peers = {"localhost:" + std::to_string(a->port())};
+  auto b = start(ob);
+  ASSERT_TRUE(b);
+  auto c = NodeClient::connect("localhost:" + std::to_string(a->port()));
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_TRUE((*c)->accum(3, 0x33).ok());
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  EXPECT_EQ(b->read(3).value(), 0x33u);
 }
 
 TEST(NodeTest, ThreeNodesConvergeToXorOfAcknowledgedDeltas) {
@@ -274,6 +297,50 @@ TEST(NodeTest, PeerBehindTheRetainedLogGetsAStateTransfer) {
   c = start(oc);
   EXPECT_EQ(c->digest(), before);
   expect_state(*c, model);
+}
+
+// A state transfer larger than max_packet_bytes goes as one SNAPSHOT up to
+// max_snapshot_bytes (only after the handshake); above that it is not sent
+// and the peer stays behind, counted.
+TEST(NodeTest, StateTransferMayExceedMaxPacketBytesUpToMaxSnapshotBytes) {
+  TempDir d("bigsnap");
+  auto run = [&](const std::string& tag, std::size_t max_snapshot,
+                 bool expect_transfer) {
+    NodeOptions oa = opts(d.sub(tag + "a"));
+    oa.retain_per_origin = 1024;
+    oa.max_packet_bytes = 16384;  // deltas frames stay small
+    oa.max_frame_records = 1000;
+    oa.max_snapshot_bytes = max_snapshot;
+    auto a = start(oa);
+    Model model;
+    std::vector<FrameRecord> batch(1000);
+    for (std::size_t k = 0; k < 5; ++k) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i] = {static_cast<Addr>(k * 1000 + i), i * 2654435761u + 1};
+        model[batch[i].addr] ^= batch[i].delta;
+      }
+      ASSERT_TRUE(a->accum_batch(batch).ok());
+    }
+    // 5000 states: a SNAPSHOT of about 60 KB, above max_packet_bytes.
+    NodeOptions oc = opts(d.sub(tag + "c"));
+    oc.max_packet_bytes = oa.max_packet_bytes;
+    oc.max_frame_records = oa.max_frame_records;
+    oc.max_snapshot_bytes = max_snapshot;
+    oc.peers = {a->listen_address()};
+    auto c = start(oc);
+    if (expect_transfer) {
+      ASSERT_TRUE(wait_until([&] { return converged({a.get(), c.get()}); }));
+      expect_state(*c, model);
+      EXPECT_GE(c->stats().state_transfers_installed, 1u);
+    } else {
+      ASSERT_TRUE(
+          wait_until([&] { return a->stats().state_transfers_needed >= 2; }));
+      EXPECT_EQ(a->stats().state_transfers_sent, 0u);
+      EXPECT_NE(c->digest(), a->digest());
+    }
+  };
+  run("big", std::size_t{1} << 20, true);
+  run("small", 32768, false);
 }
 
 TEST(NodeBadInputTest, StateTransferWithWrongDigestIsRejected) {

@@ -28,12 +28,18 @@
 //   auto c = atomik::NodeClient::connect(a->listen_address()).value();
 //   c->accum(7, 0x01);                        // returns once acknowledged
 //
+// NodeOptions::hooks let a channel outside the node see and gate its own
+// deltas (RedisReplicator::start_node in atomik/redis.hpp: `atomik node
+// --redis`), and Node::apply_frame feeds remote frames through the same
+// exactly-once path as TCP.
+//
 // Thread safety: every Node and NodeClient method may be called from any
 // thread. A Node runs one network thread of its own.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,6 +59,32 @@ inline constexpr const char* kDefaultNodeAddress = "127.0.0.1:7400";
 inline constexpr std::uint64_t kDigestOnDemandMax = std::uint64_t{1} << 20;
 // Length of the shared key (bytes).
 inline constexpr std::size_t kNodeKeySize = 32;
+
+// Hooks through which a replication channel outside the node (e.g.
+// RedisReplicator::start_node, atomik/redis.hpp) sees the node's own deltas
+// and gates them. Every hook may be empty. Hooks must not call back into
+// the Node (they may run under its lock) and must not block for long.
+struct NodeHooks {
+  // Called under the node's lock before local deltas are written, with the
+  // last own seq assigned so far and the number of new deltas. A non-OK
+  // status refuses them unchanged (backpressure) and is returned to the
+  // caller (accum, accum_batch, a client's accum).
+  std::function<Status(Seq last_seq, std::size_t count)> admit_local;
+  // Called on the network thread, outside the node's lock, with each run of
+  // own deltas once durable, in seq order without gaps across calls: recs[i]
+  // has seq first + i. Deltas acknowledged but not yet passed here when the
+  // node stops are in the WAL (not passed again at the next start).
+  std::function<void(Seq first, std::span<const FrameRecord> recs)>
+      on_local_batch;
+  // Called before a swap (Node::swap or a client's swap), outside the lock;
+  // a non-OK status refuses the swap unchanged. after_swap runs after it,
+  // whatever its outcome, when before_swap succeeded.
+  std::function<Status()> before_swap;
+  std::function<void()> after_swap;
+  // Extra members of NodeStatus (status(), a client's `status`): key, JSON
+  // value. Called outside the node's lock.
+  std::function<std::vector<std::pair<std::string, std::string>>()> status;
+};
 
 struct NodeOptions {
   std::string data_dir = kDefaultDataDir;
@@ -78,6 +110,11 @@ struct NodeOptions {
   std::uint32_t reconnect_max_ms = 2000;
   // Largest packet body accepted or sent (a delta frame, a snapshot).
   std::size_t max_packet_bytes = std::size_t{4} << 20;
+  // Largest state transfer (SNAPSHOT) sent or accepted, from a peer past its
+  // handshake only: 12 bytes per non-zero state + 16 per origin, so the
+  // default carries about 22 M states. A node needs this much memory per
+  // connection receiving one; at most one is queued per connection.
+  std::size_t max_snapshot_bytes = std::size_t{256} << 20;
   // Per connection: above half of it live deltas are not queued (the peer
   // catches up later); above all of it the connection is closed.
   std::size_t max_queued_bytes = std::size_t{64} << 20;
@@ -91,6 +128,8 @@ struct NodeOptions {
   std::uint32_t max_frame_records = 65536;
   // Log rejected input and connection events to stderr.
   bool log = true;
+  // See NodeHooks.
+  NodeHooks hooks;
 };
 
 // Counters of what the node received and what it did about it.
@@ -137,12 +176,28 @@ struct NodeStatus {
   Digest digest;
   std::vector<PeerStatus> peers;
   NodeStats stats;
+  // From NodeHooks::status: (key, JSON value), e.g. ("redis", "{...}").
+  std::vector<std::pair<std::string, std::string>> extra;
   // One JSON object (keys: origin, listen, version_vector, digest, peers,
-  // stats); origins and ids as "0x..." strings.
+  // stats, then the keys of `extra`); origins and ids as "0x..." strings.
   std::string to_json() const;
   // Human-readable lines: origin, listen, digest, version vector, one line
-  // per peer (connected, origin, lag, queued bytes), non-zero counters.
+  // per peer (connected, origin, lag, queued bytes), non-zero counters, one
+  // "key  value" line per `extra` member.
   std::string to_text() const;
+};
+
+// What Node::apply_frame did with a frame.
+struct NodeApplyResult {
+  std::uint64_t applied = 0;    // deltas applied (first time)
+  std::uint64_t duplicate = 0;  // deltas already applied (or own)
+  bool gap = false;  // nothing applied: the frame skips seqs of its origin
+};
+
+// The table's states and version vector, taken at one instant.
+struct NodeTableState {
+  std::vector<std::pair<Addr, std::uint64_t>> states;  // non-zero, by address
+  VersionVector version_vector;
 };
 
 class Node {
@@ -166,8 +221,24 @@ class Node {
   // The state at addr (0 if never written). Sees remote deltas as soon as
   // they are applied (possibly before they are durable here).
   Result<std::uint64_t> read(Addr addr) const;
-  // Closes an epoch of the table (PersistentTable::swap()).
+  // Closes an epoch of the table (PersistentTable::swap()), unless
+  // NodeHooks::before_swap refuses (its status, nothing done).
   Result<EpochState> swap();
+  // Applies a frame of remote deltas through the exactly-once path the
+  // node's TCP/UDP frames take (in seq order per origin; the already applied
+  // prefix is skipped, counted in NodeStats::deltas_duplicate). The deltas
+  // are visible at once and durable after sync(). Returns what was done; a
+  // frame that skips seqs applies nothing (gap = true, counted in
+  // NodeStats::frames_gap). Fails with the table's error (kOutOfRange
+  // address, I/O error; nothing applied) or kFailedPrecondition after
+  // stop(). O(frame).
+  Result<NodeApplyResult> apply_frame(const FrameView& frame);
+  // Makes every delta applied or acknowledged so far durable (the table's
+  // sync()). The table's error otherwise.
+  Status sync();
+  // The states and version vector at one instant. O(table).
+  NodeTableState table_state() const;
+  const std::string& data_dir() const;
   VersionVector version_vector() const;
   Digest digest() const;
   // Every non-zero state, by address. O(table).

@@ -22,7 +22,14 @@
 //   a->accum(7, 0xFF);        // durable in a's WAL, then XADDed
 //   // ... b->read(7) becomes 0xFF; b->digest() == a->digest()
 //
-// Redis outages: accum() keeps acknowledging (the WAL holds the deltas);
+// RedisReplicator::start_node() runs the same replication for a Node
+// (atomik/node.hpp): the node keeps serving its clients and TCP peers on
+// its listen address, and its own deltas also go through Redis (what
+// `atomik node --redis` runs).
+//
+// Redis outages: accum() keeps acknowledging (the WAL holds the deltas)
+// until max_unpublished own deltas wait, then refuses new ones with
+// kResourceExhausted (backpressure; nothing acknowledged is lost);
 // publishing and reading stall and resume, with capped exponential backoff.
 // Thread safety: every method may be called from any thread. A replicator
 // runs one publisher thread and one reader thread per shard it holds.
@@ -37,6 +44,7 @@
 #include <vector>
 
 #include "atomik/frame.hpp"
+#include "atomik/node.hpp"
 #include "atomik/persistent_table.hpp"
 #include "atomik/status.hpp"
 #include "atomik/stream.hpp"
@@ -108,6 +116,10 @@ struct RedisOptions {
   bool bootstrap = true;
   // Frames larger than this are refused (reader) / never built.
   std::size_t max_frame_bytes = std::size_t{4} << 20;
+  // Most own deltas acknowledged but not yet published (a Redis outage):
+  // beyond it accum() fails with kResourceExhausted, nothing written. They
+  // wait in memory (24 bytes each: 384 MiB at the default) and the WAL.
+  std::uint64_t max_unpublished = std::uint64_t{16} << 20;
   // Log skipped entries, gaps and connection events to stderr.
   bool log = true;
 };
@@ -128,6 +140,7 @@ struct RedisStats {
   std::uint64_t snapshots_refused = 0;  // a newer snapshot was already there
   std::uint64_t bootstrapped = 0;       // 1 if start() installed a snapshot
   std::uint64_t state_writes = 0;       // REDIS_STATE rewrites
+  std::uint64_t deltas_refused = 0;     // own deltas refused: max_unpublished
 };
 
 // One shard's progress.
@@ -152,6 +165,16 @@ class RedisReplicator {
   static Result<std::unique_ptr<RedisReplicator>> start(
       const std::string& data_dir, const PersistentOptions& storage,
       const RedisOptions& options);
+  // start(), but the table is a Node's: starts Node::start(node) (with
+  // NodeOptions::hooks set by this function: they must be empty) whose own
+  // deltas are published once durable and which applies the other nodes'
+  // Redis deltas through Node::apply_frame. accum/read/swap here and on
+  // node() (and its clients) are equivalent; a swap is refused while own
+  // deltas are unpublished; node()->status() gains a "redis" member
+  // (status_json()). Fails as start() or Node::start(); nothing keeps
+  // running on failure.
+  static Result<std::unique_ptr<RedisReplicator>> start_node(
+      const NodeOptions& node, const RedisOptions& options);
   RedisReplicator(const RedisReplicator&) = delete;
   RedisReplicator& operator=(const RedisReplicator&) = delete;
   // stop().
@@ -159,7 +182,8 @@ class RedisReplicator {
 
   // A local delta: returns once the table acknowledged it; then it is
   // queued for publishing. Fails (kOutOfRange address, the table's I/O
-  // error, kFailedPrecondition after stop()) without queueing anything.
+  // error, kResourceExhausted when max_unpublished deltas wait already,
+  // kFailedPrecondition after stop()) without queueing anything.
   Status accum(Addr addr, std::uint64_t delta);
   // accum() of a batch under one durability wait. O(deltas).
   Status accum_batch(std::span<const FrameRecord> deltas);
@@ -193,6 +217,14 @@ class RedisReplicator {
 
   std::vector<RedisShardPosition> positions() const;
   RedisStats stats() const;
+  // True when the last command of every Redis link succeeded.
+  bool connected() const;
+  // One JSON object: connected, endpoint (host:port/db, no credentials),
+  // table, shards, unpublished, max_unpublished, stats, positions.
+  std::string status_json() const;
+  // The Node of start_node() (nullptr after start()); valid until this
+  // replicator is destroyed.
+  Node* node() const;
   OriginId origin() const;
   const std::string& data_dir() const;
   // Stops the threads, writes REDIS_STATE and closes the table. Idempotent.

@@ -149,7 +149,7 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
       return FrameResult::kBad;
     }
     const auto count = load_le<std::uint32_t>(q + 16);
-    const std::uint64_t first = load_le<std::uint64_t>(q + 8);
+    const auto first = load_le<std::uint64_t>(q + 8);
     if (count != (len - kRunHeadSize) / kRunEntrySize) {
       *why = "delta run count " + std::to_string(count) + " but length " +
              std::to_string(len) + " holds " +

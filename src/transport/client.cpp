@@ -15,6 +15,7 @@
 
 #include "atomik/node.hpp"
 #include "transport/packet.hpp"
+#include "transport/resolve.hpp"
 
 namespace atomik {
 namespace tp = transport;
@@ -194,19 +195,32 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(
     impl->keyed = true;
     std::memcpy(impl->key.data(), key.data(), kNodeKeySize);
   }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(hp->second);
-  if (::inet_pton(AF_INET, hp->first.c_str(), &sa.sin_addr) != 1) {
-    return Status::invalid_argument(
-        "NodeClient", "'" + hp->first + "' is not a numeric IPv4 address");
+  auto ip = transport::resolve_host(hp->first);
+  if (!ip.ok()) return ip.status().with_context("NodeClient");
+  sockaddr_storage ss{};
+  socklen_t ss_len = 0;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+      ::inet_pton(AF_INET, ip->c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(hp->second);
+    ss_len = sizeof(sockaddr_in);
+  } else {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (::inet_pton(AF_INET6, ip->c_str(), &v6->sin6_addr) != 1) {
+      return Status::invalid_argument("NodeClient",
+                                      "'" + *ip + "' is not an IP address");
+    }
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(hp->second);
+    ss_len = sizeof(sockaddr_in6);
   }
-  impl->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  impl->fd =
+      ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (impl->fd < 0) return Status::from_errno("socket", errno);
   int one = 1;
   (void)::setsockopt(impl->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (::connect(impl->fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) !=
+  if (::connect(impl->fd, reinterpret_cast<const sockaddr*>(&ss), ss_len) !=
       0) {
     if (errno != EINPROGRESS) {
       return Status::unavailable("NodeClient", "cannot connect to " + address +

@@ -29,6 +29,7 @@
 #include "atomik/checkpoint.hpp"
 #include "codec/byte_order.hpp"
 #include "transport/packet.hpp"
+#include "transport/resolve.hpp"
 
 namespace atomik {
 namespace tp = transport;
@@ -164,7 +165,9 @@ std::string NodeStatus::to_json() const {
     << ",\"syncs_sent\":" << s.syncs_sent
     << ",\"syncs_received\":" << s.syncs_received
     << ",\"connects\":" << s.connects
-    << ",\"udp_datagrams_in\":" << s.udp_datagrams_in << "}}";
+    << ",\"udp_datagrams_in\":" << s.udp_datagrams_in << "}";
+  for (const auto& [k, v] : extra) o << ",\"" << k << "\":" << v;
+  o << "}";
   return o.str();
 }
 
@@ -197,6 +200,7 @@ std::string NodeStatus::to_text() const {
       o << "\n  " << kv.substr(1, colon - 2) << "  " << kv.substr(colon + 1);
     }
   }
+  for (const auto& [k, v] : extra) o << "\n" << k << "  " << v;
   o << "\n";
   return o.str();
 }
@@ -264,6 +268,10 @@ struct Node::Impl {
   Status local_batch(std::span<const FrameRecord> recs);
   // Applies a validated frame. Returns false when it skips seqs (a gap).
   bool apply_frame(const FrameView& f);
+  // apply_frame() with the table's error (Node::apply_frame).
+  Result<NodeApplyResult> apply_frame_checked(const FrameView& f);
+  // Node::swap(), with NodeHooks::before_swap/after_swap.
+  Result<EpochState> swap_table();
   void flush_local();
   void broadcast(
       std::vector<std::shared_ptr<const std::vector<std::byte>>>& frames);
@@ -282,6 +290,10 @@ struct Node::Impl {
       std::shared_ptr<const std::vector<std::byte>>* snapshot);
   // Installs a state transfer (verified by digest); false if rejected.
   bool install_snapshot(const tp::SnapshotBody& body);
+  // The largest packet body read: a SNAPSHOT may be larger than the rest.
+  std::size_t max_body_bytes() const {
+    return std::max(opt.max_packet_bytes, opt.max_snapshot_bytes);
+  }
   std::vector<std::byte> sync_body(bool reply_wanted);
 };
 
@@ -293,6 +305,9 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
     std::shared_ptr<const std::vector<std::byte>> body;
     tp::Tag tag{};
     std::size_t tag_len = 0;
+    // A SNAPSHOT: not counted in `queued` (it may exceed max_queued_bytes;
+    // at most one is queued per connection, see snapshot_queued).
+    bool snapshot = false;
     std::size_t size() const {
       return head.size() + (body ? body->size() : 0) + tag_len;
     }
@@ -316,6 +331,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   std::vector<std::byte> body;
   std::deque<Out> outq;
   std::size_t queued = 0;
+  bool snapshot_queued = false;  // a SNAPSHOT waits in outq
   bool writing = false;
   VersionVector their_vv;
   bool have_vv = false;
@@ -396,7 +412,12 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
       o.tag = tp::compute_tag(*k, my_dir(), o.head, *o.body, extra);
       o.tag_len = tp::kTagSize;
     }
-    queued += o.size();
+    o.snapshot = type == tp::PacketType::kSnapshot;
+    if (o.snapshot) {
+      snapshot_queued = true;
+    } else {
+      queued += o.size();
+    }
     outq.push_back(std::move(o));
     {
       std::lock_guard<std::mutex> lk(n.mu);
@@ -434,7 +455,11 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
         [self = shared_from_this()](std::error_code ec, std::size_t) {
           self->writing = false;
           if (self->state == State::kClosed) return;
-          self->queued -= self->outq.front().size();
+          if (self->outq.front().snapshot) {
+            self->snapshot_queued = false;
+          } else {
+            self->queued -= self->outq.front().size();
+          }
           self->outq.pop_front();
           if (ec) {
             self->close();
@@ -465,11 +490,22 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
             return;
           }
           std::string why;
-          const tp::HeaderError e =
+          tp::HeaderError e =
               tp::parse_header(self->hdr,
                                static_cast<std::uint32_t>(std::min<std::size_t>(
-                                   self->n.opt.max_packet_bytes, UINT32_MAX)),
+                                   self->n.max_body_bytes(), UINT32_MAX)),
                                &self->ph, &why);
+          // Only a SNAPSHOT from a peer past its handshake may exceed
+          // max_packet_bytes (up to max_snapshot_bytes).
+          if (e == tp::HeaderError::kNone &&
+              self->ph.body_len > self->n.opt.max_packet_bytes &&
+              (self->ph.type != tp::PacketType::kSnapshot ||
+               self->state != State::kOpen || self->is_client)) {
+            e = tp::HeaderError::kOversized;
+            why = "body of " + std::to_string(self->ph.body_len) +
+                  " bytes > max_packet_bytes " +
+                  std::to_string(self->n.opt.max_packet_bytes);
+          }
           if (e != tp::HeaderError::kNone) {
             self->count(e == tp::HeaderError::kOversized
                             ? &NodeStats::rejected_oversized
@@ -664,7 +700,11 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
     have_vv = true;
     std::shared_ptr<const std::vector<std::byte>> snapshot;
     auto frames = n.catch_up_frames(their_vv, &snapshot);
-    if (snapshot) send(tp::PacketType::kSnapshot, std::move(snapshot));
+    // One state transfer in flight per peer: the next sync sends another
+    // if it is still needed.
+    if (snapshot && !snapshot_queued) {
+      send(tp::PacketType::kSnapshot, std::move(snapshot));
+    }
     for (auto& f : frames) {
       if (state == State::kClosed) return;
       send(tp::PacketType::kDeltas, std::move(f));
@@ -713,7 +753,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
         break;
       }
       case tp::RequestOp::kSwap: {
-        auto e = n.table->swap();
+        auto e = n.swap_table();
         if (e.ok())
           resp.value = e->epoch;
         else
@@ -858,6 +898,10 @@ Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
   {
     std::lock_guard<std::mutex> lk(mu);
     if (stopped) return Status::failed_precondition("Node", "stopped");
+    if (opt.hooks.admit_local) {
+      ATOMIK_RETURN_IF_ERROR(opt.hooks.admit_local(
+          stream.version_vector().get(stream.origin()), recs.size()));
+    }
     auto first = table->accum_batch(v, /*wait=*/false);
     if (!first.ok()) return first.status();
     const OriginId self = stream.origin();
@@ -883,22 +927,39 @@ Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
 }
 
 bool Node::Impl::apply_frame(const FrameView& f) {
+  auto r = apply_frame_checked(f);
+  if (!r.ok()) {
+    // kFailedPrecondition: stopping; nothing to report.
+    if (r.status().code() != Code::kFailedPrecondition)
+      log("applying a frame of origin " + hex(f.header().origin) + ": " +
+          r.status().to_string());
+    return true;
+  }
+  return !r->gap;
+}
+
+Result<NodeApplyResult> Node::Impl::apply_frame_checked(const FrameView& f) {
   const OriginId origin = f.header().origin;
+  NodeApplyResult out;
   std::lock_guard<std::mutex> lk(mu);
+  if (stopped) return Status::failed_precondition("Node", "stopped");
   if (origin == stream.origin()) {
     st.deltas_duplicate += f.count();
-    return true;
+    out.duplicate = f.count();
+    return out;
   }
   Seq& mark = marks[origin];
   const Seq base = f.header().base_seq;
   const Seq end = base + f.count();  // one past the last
   if (f.count() == 0 || end <= mark + 1) {
     st.deltas_duplicate += f.count();
-    return true;
+    out.duplicate = f.count();
+    return out;
   }
   if (base > mark + 1) {
     ++st.frames_gap;
-    return false;
+    out.gap = true;
+    return out;
   }
   const std::size_t skip = static_cast<std::size_t>(mark + 1 - base);
   std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
@@ -909,9 +970,8 @@ bool Node::Impl::apply_frame(const FrameView& f) {
   }
   auto applied = table->apply_batch(origin, mark + 1, v, /*wait=*/false);
   if (!applied.ok()) {
-    log("applying origin " + hex(origin) + " seqs " + std::to_string(mark + 1) +
-        "..: " + applied.status().to_string());
-    return true;
+    return applied.status().with_context("origin " + hex(origin) + " seqs " +
+                                         std::to_string(mark + 1) + "..");
   }
   for (std::size_t i = 0; i < v.size(); ++i) {
     auto a = stream.apply(origin, mark + 1 + i, v[i].first, v[i].second);
@@ -921,7 +981,20 @@ bool Node::Impl::apply_frame(const FrameView& f) {
   st.deltas_duplicate += skip;
   st.deltas_applied += v.size();
   mark += v.size();
-  return true;
+  out.applied = v.size();
+  out.duplicate = skip;
+  return out;
+}
+
+Result<EpochState> Node::Impl::swap_table() {
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (stopped) return Status::failed_precondition("Node", "stopped");
+  }
+  if (opt.hooks.before_swap) ATOMIK_RETURN_IF_ERROR(opt.hooks.before_swap());
+  auto e = table->swap();
+  if (opt.hooks.after_swap) opt.hooks.after_swap();
+  return e;
 }
 
 std::vector<std::shared_ptr<const std::vector<std::byte>>>
@@ -948,14 +1021,14 @@ Node::Impl::catch_up_frames(
       const std::uint64_t size = tp::kSnapshotFixedSize +
                                  12 * std::uint64_t{body.states.size()} +
                                  16 * std::uint64_t{body.marks.size()};
-      if (size <= opt.max_packet_bytes) {
+      if (size <= opt.max_snapshot_bytes) {
         ++st.state_transfers_sent;
         *snapshot = std::make_shared<const std::vector<std::byte>>(
             tp::encode_snapshot(body));
         return out;
       }
       log("state transfer of " + std::to_string(size) +
-          " bytes exceeds max_packet_bytes; not sent");
+          " bytes exceeds max_snapshot_bytes; not sent");
     }
   }
   std::vector<FrameRecord> run;
@@ -1014,18 +1087,31 @@ bool Node::Impl::install_snapshot(const tp::SnapshotBody& body) {
 }
 
 void Node::Impl::flush_local() {
-  std::vector<std::shared_ptr<const std::vector<std::byte>>> frames;
+  std::vector<FrameRecord> recs;  // own deltas now durable, seqs first..
+  Seq first = 0;
   {
     std::lock_guard<std::mutex> lk(mu);
     if (unsent.empty() || durable_seq < unsent_base) return;
     const std::size_t n = static_cast<std::size_t>(
         std::min<Seq>(durable_seq - unsent_base + 1, unsent.size()));
-    append_frames(stream.origin(), unsent_base,
-                  std::span<const FrameRecord>(unsent.data(), n),
-                  opt.max_frame_records, opt.max_packet_bytes, &frames);
+    recs.assign(unsent.begin(), unsent.begin() + static_cast<long>(n));
+    first = unsent_base;
     unsent.erase(unsent.begin(), unsent.begin() + static_cast<long>(n));
     unsent_base += n;
   }
+  // On this thread only, so the runs arrive in seq order.
+  if (opt.hooks.on_local_batch) opt.hooks.on_local_batch(first, recs);
+  // Frames only for someone to send them to (a peer that connects later
+  // catches up from the retained log).
+  bool any_target = opt.udp && !peers.empty();
+  for (const auto& c : conns) {
+    if (any_target) break;
+    any_target = c->state == NodeConnection::State::kOpen && !c->is_client;
+  }
+  if (!any_target) return;
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> frames;
+  append_frames(self_origin, first, recs, opt.max_frame_records,
+                opt.max_packet_bytes, &frames);
   broadcast(frames);
 }
 
@@ -1234,6 +1320,7 @@ void Node::Impl::on_sync_timer() {
 NodeStatus Node::Impl::build_status() {
   NodeStatus s;
   s.listen = listen_addr;
+  if (opt.hooks.status) s.extra = opt.hooks.status();
   {
     std::lock_guard<std::mutex> lk(mu);
     s.origin = stream.origin();
@@ -1306,22 +1393,33 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
         "max_packet_bytes must be in [60, 1 GiB]; max_frame_records, "
         "sync_interval_ms, reconnect_min_ms nonzero; reconnect_max_ms >= min");
   }
+  if (options.max_snapshot_bytes > UINT32_MAX) {
+    return Status::invalid_argument(
+        "Node::start", "max_snapshot_bytes " +
+                           std::to_string(options.max_snapshot_bytes) +
+                           " > 4 GiB - 1 (a packet body length is 32 bits)");
+  }
   auto listen = parse_host_port(options.listen);
   if (!listen.ok()) return listen.status();
   std::error_code ec;
-  const auto addr = asio::ip::make_address(listen->first, ec);
+  auto listen_ip = transport::resolve_host(listen->first);
+  if (!listen_ip.ok()) return listen_ip.status().with_context("Node::start");
+  const auto addr = asio::ip::make_address(*listen_ip, ec);
   if (ec) {
     return Status::invalid_argument(
-        "Node::start",
-        "listen host '" + listen->first + "' is not a numeric IP address");
+        "Node::start", "listen host '" + listen->first + "': " + ec.message());
   }
   for (const std::string& p : options.peers) {
     auto hp = parse_host_port(p);
     if (!hp.ok()) return hp.status();
-    const auto pa = asio::ip::make_address(hp->first, ec);
+    auto peer_ip = transport::resolve_host(hp->first);
+    if (!peer_ip.ok()) {
+      return peer_ip.status().with_context("Node::start: peer '" + p + "'");
+    }
+    const auto pa = asio::ip::make_address(*peer_ip, ec);
     if (ec || hp->second == 0) {
       return Status::invalid_argument(
-          "Node::start", "peer '" + p + "': expected numeric-IP:PORT");
+          "Node::start", "peer '" + p + "': expected HOST:PORT, port > 0");
     }
     auto slot = std::make_unique<PeerSlot>();
     slot->address = p;
@@ -1417,13 +1515,7 @@ Result<std::uint64_t> Node::read(Addr addr) const {
   return impl_->stream.read(addr);
 }
 
-Result<EpochState> Node::swap() {
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    if (impl_->stopped) return Status::failed_precondition("Node", "stopped");
-  }
-  return impl_->table->swap();
-}
+Result<EpochState> Node::swap() { return impl_->swap_table(); }
 
 VersionVector Node::version_vector() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
@@ -1460,6 +1552,28 @@ NodeStatus Node::status() const {
   s.stats = m.st;
   return s;
 }
+
+Result<NodeApplyResult> Node::apply_frame(const FrameView& frame) {
+  return impl_->apply_frame_checked(frame);
+}
+
+Status Node::sync() {
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    if (impl_->stopped) return Status::failed_precondition("Node", "stopped");
+  }
+  return impl_->table->sync();
+}
+
+NodeTableState Node::table_state() const {
+  NodeTableState t;
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  t.states = impl_->stream.table().snapshot();
+  t.version_vector = impl_->stream.version_vector();
+  return t;
+}
+
+const std::string& Node::data_dir() const { return impl_->opt.data_dir; }
 
 NodeStats Node::stats() const {
   std::lock_guard<std::mutex> lk(impl_->mu);

@@ -262,6 +262,12 @@ Result<Response> decode_response(std::span<const std::byte> b) {
     return Status::corruption(
         "RESPONSE", "body of " + num(b.size()) + " bytes, expected >= 24");
   }
+  for (std::size_t i = 9; i < 16; ++i) {  // reader rule 6 (fuzz_packet)
+    if (b[i] != std::byte{0}) {
+      return Status::corruption("RESPONSE",
+                                "reserved byte " + num(i) + " is not 0");
+    }
+  }
   Response r;
   r.id = load_le<std::uint64_t>(b.data());
   r.code = static_cast<std::uint8_t>(b[8]);

@@ -2,10 +2,16 @@
 // Behaviour: docs/redis.md; layouts: docs/format/redis.md.
 //
 // Threads: the caller's (accum, snapshot, swap), one publisher, one reader
-// per held shard. Locks, in acquisition order: accum_mu (serialises local
-// deltas so the outbox is in seq order), apply_mu (shared by readers around
-// apply + position update; exclusive for a snapshot), mu (outbox, shard
-// states, stats), file_mu (REDIS_STATE writes), ctl_mu (the control link).
+// per held shard. With start_node() the table is a Node's: own deltas come
+// from NodeHooks::on_local_batch (network thread, in seq order, durable),
+// admission (max_unpublished) is NodeHooks::admit_local under the node's
+// lock, and remote entries go through Node::apply_frame; the node's hooks
+// reach this Impl through a Bridge, cleared first by stop(). Lock order:
+// the node's lock -> mu; nothing here calls the Node while holding mu. Locks,
+// in acquisition order: accum_mu (serialises local deltas so the outbox is in
+// seq order), apply_mu (shared by readers around apply + position update;
+// exclusive for a snapshot), mu (outbox, shard states, stats), file_mu
+// (REDIS_STATE writes), ctl_mu (the control link).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,6 +22,7 @@
 #include <mutex>
 #include <random>
 #include <shared_mutex>
+#include <sstream>
 #include <thread>
 
 #include "atomik/checkpoint.hpp"
@@ -141,6 +148,11 @@ std::string redis_snapshot_key(const std::string& table) {
 }
 
 struct RedisReplicator::Impl {
+  // What a Node's hooks point at (start_node); null before the replicator
+  // is running and from the start of stop().
+  struct Bridge {
+    std::atomic<Impl*> impl{nullptr};
+  };
   struct Pending {
     std::uint64_t seq;
     Addr addr;
@@ -150,7 +162,10 @@ struct RedisReplicator::Impl {
   std::string dir;
   RedisOptions opt;
   redis::LinkConfig link_cfg;
-  std::unique_ptr<PersistentTable> table;
+  std::unique_ptr<PersistentTable> table;  // start()
+  std::unique_ptr<Node> node;              // start_node()
+  std::uint64_t num_contexts = 0;          // the table's dense size (0: sparse)
+  std::shared_ptr<Bridge> bridge;
   OriginId origin = 0;
   std::uint32_t shards = 1;
   std::vector<std::uint32_t> held;
@@ -167,6 +182,9 @@ struct RedisReplicator::Impl {
   bool dirty = false;
   Clock::time_point last_flush = Clock::now();
   RedisStats stats;
+  bool swapping = false;      // start_node(): a swap is checking/closing
+  bool pub_ok = true;         // last XADD succeeded
+  std::vector<char> read_ok;  // per held shard: last XREAD succeeded
   bool stopping = false;
   Status fatal;
   std::mutex file_mu;
@@ -189,6 +207,139 @@ struct RedisReplicator::Impl {
     std::uint64_t m = UINT64_MAX;
     for (const ShardState& s : state) m = std::min(m, s.pub_seq);
     return m;
+  }
+
+  // The own seq last assigned (start_node(): possibly not durable yet).
+  // Never called with mu held.
+  std::uint64_t own_seq() const {
+    if (node) return node->version_vector().get(origin);
+    for (const auto& [o, m] : table->version_vector())
+      if (o == origin) return m;
+    return 0;
+  }
+
+  bool connected_locked() const {
+    if (!pub_ok) return false;
+    for (char ok : read_ok)
+      if (ok == 0) return false;
+    return true;
+  }
+
+  // Backpressure: kResourceExhausted when `unpublished` + n exceeds
+  // max_unpublished.
+  Status check_room_locked(std::uint64_t unpublished, std::size_t n) {
+    if (unpublished + n <= opt.max_unpublished) return Status();
+    stats.deltas_refused += n;
+    return Status::resource_exhausted(
+        "Redis publishing",
+        std::to_string(unpublished) +
+            " own deltas are acknowledged but not yet published (Redis " +
+            (connected_locked() ? "is slow" : "is unreachable") +
+            "); refusing " + std::to_string(n) +
+            " new deltas beyond max_unpublished " +
+            std::to_string(opt.max_unpublished) +
+            " (nothing acknowledged is lost; retry once Redis is back)");
+  }
+
+  // NodeHooks::admit_local (under the node's lock).
+  Status admit(std::uint64_t last_seq, std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping)
+      return Status::unavailable("Redis publishing", "the node is stopping");
+    if (swapping) {
+      return Status::unavailable("Redis publishing",
+                                 "a swap is in progress; retry");
+    }
+    const std::uint64_t low = std::min(min_pub_seq_locked(), last_seq);
+    return check_room_locked(last_seq - low, n);
+  }
+
+  // NodeHooks::on_local_batch (network thread, seq order, durable).
+  void enqueue(std::uint64_t first, std::span<const FrameRecord> recs) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ATOMIK_DCHECK(outbox.empty() || outbox.back().seq + 1 == first);
+      for (std::size_t i = 0; i < recs.size(); ++i)
+        outbox.push_back({first + i, recs[i].addr, recs[i].delta});
+      stats.deltas_local += recs.size();
+    }
+    cv.notify_all();
+  }
+
+  // NodeHooks::before_swap: every own delta published, REDIS_STATE
+  // written, and new local deltas refused until after_swap.
+  Status before_swap() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (swapping) {
+        return Status::unavailable("RedisReplicator::swap",
+                                   "another swap is in progress");
+      }
+      swapping = true;
+    }
+    // Every admitted delta has its seq by now (admit runs under the node's
+    // lock, before the seq is assigned).
+    const std::uint64_t own = own_seq();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const std::uint64_t low = min_pub_seq_locked();
+      if (own > low) {
+        swapping = false;
+        return Status::unavailable(
+            "RedisReplicator::swap",
+            std::to_string(own - low) +
+                " own deltas are not yet published to Redis; the WAL must "
+                "keep them (retry once Redis is reachable)");
+      }
+      dirty = true;
+    }
+    const Status s = maybe_flush(/*force=*/true);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      swapping = false;
+    }
+    return s;
+  }
+  void after_swap() {
+    std::lock_guard<std::mutex> lock(mu);
+    swapping = false;
+  }
+
+  Status sync_table() { return node ? node->sync() : table->sync(); }
+
+  std::string status_json() const {
+    const std::uint64_t own = own_seq();
+    std::lock_guard<std::mutex> lock(mu);
+    const RedisStats& s = stats;
+    const std::uint64_t low = std::min(min_pub_seq_locked(), own);
+    std::ostringstream o;
+    o << R"({"connected":)" << (connected_locked() ? "true" : "false")
+      << R"(,"endpoint":")" << link_cfg.endpoint.host << ":"
+      << link_cfg.endpoint.port << "/" << link_cfg.endpoint.db
+      << R"(","table":")" << opt.table << R"(","shards":)" << shards
+      << R"(,"unpublished":)" << (node ? own - low : outbox.size())
+      << R"(,"max_unpublished":)" << opt.max_unpublished
+      << R"(,"stats":{"deltas_local":)" << s.deltas_local
+      << R"(,"deltas_refused":)" << s.deltas_refused
+      << R"(,"entries_published":)" << s.entries_published
+      << R"(,"deltas_published":)" << s.deltas_published
+      << R"(,"entries_read":)" << s.entries_read << R"(,"entries_own":)"
+      << s.entries_own << R"(,"deltas_applied":)" << s.deltas_applied
+      << R"(,"deltas_duplicate":)" << s.deltas_duplicate
+      << R"(,"entries_malformed":)" << s.entries_malformed
+      << R"(,"frames_gap":)" << s.frames_gap << R"(,"connects":)" << s.connects
+      << R"(,"connection_errors":)" << s.connection_errors
+      << R"(,"snapshots_published":)" << s.snapshots_published
+      << R"(,"snapshots_refused":)" << s.snapshots_refused
+      << R"(,"bootstrapped":)" << s.bootstrapped << R"(,"state_writes":)"
+      << s.state_writes << R"(},"positions":[)";
+    for (std::uint32_t k = 0; k < shards; ++k) {
+      o << (k == 0 ? "" : ",") << R"({"shard":)" << k << R"(,"read":")"
+        << state[k].read.to_string() << R"(","published_seq":)"
+        << state[k].pub_seq << "}";
+    }
+    o << "]}";
+    return o.str();
   }
 
   // Waits `ms` or until stop; false if stopping.
@@ -303,6 +454,7 @@ struct RedisReplicator::Impl {
             {
               std::lock_guard<std::mutex> lock(mu);
               ++stats.connection_errors;
+              pub_ok = false;
             }
             if (!outage_logged) {
               log("publishing stalled (deltas wait in the WAL): " +
@@ -314,6 +466,7 @@ struct RedisReplicator::Impl {
           }
         }
         std::lock_guard<std::mutex> lock(mu);
+        pub_ok = true;
         state[k].pub_seq = slice_end;
         state[k].pub_vseq += recs.size();
         if (!recs.empty()) {
@@ -379,6 +532,7 @@ struct RedisReplicator::Impl {
       return true;
     }
     if (f->count() == 0) return true;
+    if (node) return apply_entry_to_node(k, id, *f, malformed);
     std::vector<std::pair<std::uint32_t, std::uint64_t>> deltas(f->count());
     for (std::size_t i = 0; i < f->count(); ++i) {
       const FrameRecord r = f->record(i);
@@ -409,6 +563,34 @@ struct RedisReplicator::Impl {
     return true;
   }
 
+  template <typename Malformed>
+  bool apply_entry_to_node(std::uint32_t k, std::string_view id,
+                           const FrameView& f, const Malformed& malformed) {
+    auto r = node->apply_frame(f);
+    if (!r.ok()) {
+      const Status& s = r.status();
+      if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument)
+        return malformed(std::string(s.message()));
+      std::lock_guard<std::mutex> lock(mu);
+      if (fatal.ok()) fatal = s;
+      return false;
+    }
+    if (r->gap) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++stats.frames_gap;
+      }
+      log("shard " + std::to_string(k) + " entry " + std::string(id) +
+          ": not applied (gap): origin " + std::to_string(f.header().origin) +
+          " base seq " + std::to_string(f.header().base_seq));
+      return true;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    stats.deltas_applied += r->applied;
+    stats.deltas_duplicate += r->duplicate;
+    return true;
+  }
+
   void read_loop(std::uint32_t k) {
     redis::RedisLink link(link_cfg);
     std::uint64_t seen = 0;
@@ -427,6 +609,12 @@ struct RedisReplicator::Impl {
           {"XREAD", "COUNT", count, "BLOCK", block, "STREAMS", keys[k], from},
           opt.block_ms);
       count_connects(link, &seen);
+      const std::size_t slot = static_cast<std::size_t>(
+          std::lower_bound(held.begin(), held.end(), k) - held.begin());
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        read_ok[slot] = r.ok() ? 1 : 0;
+      }
       if (!r.ok()) {
         {
           std::lock_guard<std::mutex> lock(mu);
@@ -471,7 +659,7 @@ struct RedisReplicator::Impl {
           last = *sid;
         }
         // The position moves only after what it covers is durable.
-        const Status s = table->sync();
+        const Status s = sync_table();
         if (!s.ok()) {
           std::lock_guard<std::mutex> lock(mu);
           if (fatal.ok()) fatal = s;
@@ -490,6 +678,10 @@ struct RedisReplicator::Impl {
   }
 
   // --- startup --------------------------------------------------------------
+  static Result<std::unique_ptr<Impl>> create(const std::string& data_dir,
+                                              const RedisOptions& options);
+  Status finish_start();
+
   Status connect_control() {
     ctl = std::make_unique<redis::RedisLink>(link_cfg);
     const Clock::time_point deadline =
@@ -580,9 +772,7 @@ struct RedisReplicator::Impl {
 
   // Reloads own deltas not yet published to every shard from the WAL.
   Status reload_outbox() {
-    std::uint64_t own_seq = 0;
-    for (const auto& [o, m] : table->version_vector())
-      if (o == origin) own_seq = m;
+    const std::uint64_t own_seq = this->own_seq();
     const std::uint64_t low = min_pub_seq_locked();
     if (own_seq <= low) return Status();
     FileSystem& fs = FileSystem::posix();
@@ -694,9 +884,9 @@ RedisReplicator::RedisReplicator(std::unique_ptr<Impl> impl)
 
 RedisReplicator::~RedisReplicator() { (void)stop(); }
 
-Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
-    const std::string& data_dir, const PersistentOptions& storage,
-    const RedisOptions& options) {
+// Validates `options` and builds an Impl (no connection yet).
+Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
+    const std::string& data_dir, const RedisOptions& options) {
   constexpr std::string_view kWhere = "RedisReplicator::start";
   if (options.shards == 0 || options.shards > kRedisMaxShards) {
     return Status::invalid_argument(
@@ -722,6 +912,8 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
         kWhere,
         "block_ms, read_count, retry_min_ms must be > 0 and "
         "retry_min_ms <= retry_max_ms");
+  if (options.max_unpublished == 0)
+    return Status::invalid_argument(kWhere, "max_unpublished must be > 0");
   auto ep = parse_redis_url(options.url);
   if (!ep.ok()) return ep.status();
   if (!options.user.empty()) ep->user = options.user;
@@ -746,32 +938,100 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
       return Status::invalid_argument(
           kWhere, "held_shards must be distinct and < shards");
   }
+  impl->read_ok.assign(impl->held.size(), 1);
   for (std::uint32_t k = 0; k < options.shards; ++k)
     impl->keys.push_back(redis_stream_key(options.table, k));
+  return impl;
+}
 
+// Once the table (or node) is open: positions, outbox, threads.
+Status RedisReplicator::Impl::finish_start() {
+  for (std::uint32_t k = 0; k < shards; ++k)
+    vorigins.push_back(redis_stream_origin(origin, k));
+  own_sorted = vorigins;
+  std::sort(own_sorted.begin(), own_sorted.end());
+  ATOMIK_RETURN_IF_ERROR(load_state_file());
+  ATOMIK_RETURN_IF_ERROR(check_not_behind());
+  ATOMIK_RETURN_IF_ERROR(reload_outbox());
+  stats.deltas_local = own_seq();
+  if (bridge) bridge->impl.store(this);
+  Impl* p = this;
+  publisher = std::thread([p] { p->publish_loop(); });
+  for (std::uint32_t k : held)
+    readers.emplace_back([p, k] { p->read_loop(k); });
+  return Status();
+}
+
+Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
+    const std::string& data_dir, const PersistentOptions& storage,
+    const RedisOptions& options) {
+  auto created = Impl::create(data_dir, options);
+  if (!created.ok()) return created.status();
+  std::unique_ptr<Impl> impl = std::move(*created);
   ATOMIK_RETURN_IF_ERROR(impl->connect_control());
   ATOMIK_RETURN_IF_ERROR(impl->bootstrap_if_empty(storage));
   auto t = PersistentTable::open(data_dir, storage);
   if (!t.ok()) return t.status();
   impl->table = std::move(*t);
   impl->origin = impl->table->origin();
-  for (std::uint32_t k = 0; k < options.shards; ++k)
-    impl->vorigins.push_back(redis_stream_origin(impl->origin, k));
-  impl->own_sorted = impl->vorigins;
-  std::sort(impl->own_sorted.begin(), impl->own_sorted.end());
-  ATOMIK_RETURN_IF_ERROR(impl->load_state_file());
-  ATOMIK_RETURN_IF_ERROR(impl->check_not_behind());
-  ATOMIK_RETURN_IF_ERROR(impl->reload_outbox());
-  {
-    std::uint64_t own_seq = 0;
-    for (const auto& [o, m] : impl->table->version_vector())
-      if (o == impl->origin) own_seq = m;
-    impl->stats.deltas_local = own_seq;
+  impl->num_contexts = storage.num_contexts;
+  ATOMIK_RETURN_IF_ERROR(impl->finish_start());
+  return std::unique_ptr<RedisReplicator>(new RedisReplicator(std::move(impl)));
+}
+
+Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
+    const NodeOptions& node_options, const RedisOptions& options) {
+  const NodeHooks& h = node_options.hooks;
+  if (h.admit_local || h.on_local_batch || h.before_swap || h.after_swap ||
+      h.status) {
+    return Status::invalid_argument(
+        "RedisReplicator::start_node",
+        "NodeOptions::hooks must be empty (start_node sets them)");
   }
-  Impl* p = impl.get();
-  impl->publisher = std::thread([p] { p->publish_loop(); });
-  for (std::uint32_t k : impl->held)
-    impl->readers.emplace_back([p, k] { p->read_loop(k); });
+  auto created = Impl::create(node_options.data_dir, options);
+  if (!created.ok()) return created.status();
+  std::unique_ptr<Impl> impl = std::move(*created);
+  ATOMIK_RETURN_IF_ERROR(impl->connect_control());
+  ATOMIK_RETURN_IF_ERROR(impl->bootstrap_if_empty(node_options.storage));
+  auto bridge = std::make_shared<Impl::Bridge>();
+  impl->bridge = bridge;
+  NodeOptions no = node_options;
+  no.hooks.admit_local = [bridge](Seq last, std::size_t n) -> Status {
+    Impl* m = bridge->impl.load();
+    if (m == nullptr) {
+      return Status::unavailable("Redis publishing",
+                                 "Redis replication is not running");
+    }
+    return m->admit(last, n);
+  };
+  no.hooks.on_local_batch = [bridge](Seq first,
+                                     std::span<const FrameRecord> recs) {
+    // Not running: the deltas stay in the WAL, republished at next start.
+    if (Impl* m = bridge->impl.load()) m->enqueue(first, recs);
+  };
+  no.hooks.before_swap = [bridge]() -> Status {
+    Impl* m = bridge->impl.load();
+    if (m == nullptr) {
+      return Status::unavailable("RedisReplicator::swap",
+                                 "Redis replication is not running");
+    }
+    return m->before_swap();
+  };
+  no.hooks.after_swap = [bridge] {
+    if (Impl* m = bridge->impl.load()) m->after_swap();
+  };
+  no.hooks.status = [bridge] {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (Impl* m = bridge->impl.load())
+      out.emplace_back("redis", m->status_json());
+    return out;
+  };
+  auto n = Node::start(no);
+  if (!n.ok()) return n.status();
+  impl->node = std::move(*n);
+  impl->origin = impl->node->origin();
+  impl->num_contexts = node_options.storage.num_contexts;
+  ATOMIK_RETURN_IF_ERROR(impl->finish_start());
   return std::unique_ptr<RedisReplicator>(new RedisReplicator(std::move(impl)));
 }
 
@@ -783,12 +1043,17 @@ Status RedisReplicator::accum(Addr addr, std::uint64_t delta) {
 Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
   Impl& m = *impl_;
   if (deltas.empty()) return Status();
+  if (m.node) {
+    // The node's admit_local hook checks the room (and refuses after stop).
+    return m.node->accum_batch(deltas);
+  }
   std::lock_guard<std::mutex> accum_lock(m.accum_mu);
   {
     std::lock_guard<std::mutex> lock(m.mu);
     if (m.stopped)
       return Status::failed_precondition("RedisReplicator::accum",
                                          "the replicator is stopped");
+    ATOMIK_RETURN_IF_ERROR(m.check_room_locked(m.outbox.size(), deltas.size()));
   }
   std::vector<std::pair<std::uint32_t, std::uint64_t>> pairs(deltas.size());
   for (std::size_t i = 0; i < deltas.size(); ++i)
@@ -806,21 +1071,25 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
 }
 
 Result<std::uint64_t> RedisReplicator::read(Addr addr) const {
+  if (impl_->node) return impl_->node->read(addr);
   return impl_->table->read(addr);
 }
 
 Result<std::vector<std::pair<Addr, std::uint64_t>>> RedisReplicator::snapshot()
     const {
+  if (impl_->node) return impl_->node->snapshot();
   return impl_->table->snapshot();
 }
 
 VersionVector RedisReplicator::version_vector() const {
+  if (impl_->node) return impl_->node->version_vector();
   VersionVector vv;
   for (const auto& [o, m] : impl_->table->version_vector()) vv.set(o, m);
   return vv;
 }
 
 Digest RedisReplicator::digest() const {
+  if (impl_->node) return impl_->node->digest();
   DeltaStream s;
   auto snap = impl_->table->snapshot();
   if (snap.ok()) {
@@ -830,11 +1099,29 @@ Digest RedisReplicator::digest() const {
 }
 
 std::uint64_t RedisReplicator::unpublished() const {
+  if (impl_->node) {
+    // Acknowledged deltas not yet handed over by the node count too.
+    const std::uint64_t own = impl_->own_seq();
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    return own - std::min(own, impl_->min_pub_seq_locked());
+  }
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->outbox.size();
 }
 
 Status RedisReplicator::wait_published(std::uint32_t timeout_ms) const {
+  if (impl_->node) {
+    const std::uint64_t own = impl_->own_seq();
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                           [&] { return impl_->min_pub_seq_locked() >= own; }))
+      return Status();
+    return Status::unavailable(
+        "RedisReplicator::wait_published",
+        std::to_string(own - std::min(own, impl_->min_pub_seq_locked())) +
+            " deltas still unpublished after " + std::to_string(timeout_ms) +
+            " ms");
+  }
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                          [&] { return impl_->outbox.empty(); }))
@@ -849,7 +1136,35 @@ Status RedisReplicator::publish_snapshot(bool trim) {
   Impl& m = *impl_;
   constexpr std::string_view kWhere = "RedisReplicator::publish_snapshot";
   redis::SnapshotData snap;
-  {
+  if (m.node) {
+    // Readers paused; the node's states and version vector at one instant
+    // (TCP peers and clients may go on; what is taken is consistent).
+    std::unique_lock<std::shared_mutex> apply_lock(m.apply_mu);
+    NodeTableState ts = m.node->table_state();
+    std::lock_guard<std::mutex> lock(m.mu);
+    const std::uint64_t own = ts.version_vector.get(m.origin);
+    const std::uint64_t low = m.min_pub_seq_locked();
+    if (own > low) {
+      return Status::failed_precondition(
+          kWhere,
+          std::to_string(own - low) + " own deltas are not yet published");
+    }
+    if (m.stats.frames_gap != 0) {
+      return Status::failed_precondition(
+          kWhere, std::to_string(m.stats.frames_gap) +
+                      " frames were skipped as gaps: this node's state does "
+                      "not cover its stream positions");
+    }
+    snap.states = std::move(ts.states);
+    std::map<std::uint64_t, std::uint64_t> vv;
+    for (const auto& [o, mark] : ts.version_vector.entries())
+      if (o != m.origin && mark != 0) vv[o] = mark;
+    for (std::uint32_t k = 0; k < m.shards; ++k) {
+      if (m.state[k].pub_vseq != 0) vv[m.vorigins[k]] = m.state[k].pub_vseq;
+      snap.positions.push_back(m.state[k].read);
+    }
+    snap.vv.assign(vv.begin(), vv.end());
+  } else {
     std::lock_guard<std::mutex> accum_lock(m.accum_mu);
     std::unique_lock<std::shared_mutex> apply_lock(m.apply_mu);
     std::lock_guard<std::mutex> lock(m.mu);
@@ -882,6 +1197,7 @@ Status RedisReplicator::publish_snapshot(bool trim) {
       snap.positions[k] = StreamId{};
   }
   // Dense tables: the snapshot records the table's size.
+  snap.num_contexts = m.num_contexts;
   auto bytes = redis::encode_snapshot(snap);
   if (!bytes.ok()) return bytes.status();
   const std::string pos = redis::positions_text(snap.positions);
@@ -914,6 +1230,7 @@ Status RedisReplicator::publish_snapshot(bool trim) {
 
 Result<EpochState> RedisReplicator::swap() {
   Impl& m = *impl_;
+  if (m.node) return m.node->swap();  // NodeHooks::before_swap checks
   std::lock_guard<std::mutex> accum_lock(m.accum_mu);
   {
     std::lock_guard<std::mutex> lock(m.mu);
@@ -945,6 +1262,17 @@ RedisStats RedisReplicator::stats() const {
   return impl_->stats;
 }
 
+bool RedisReplicator::connected() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->connected_locked();
+}
+
+std::string RedisReplicator::status_json() const {
+  return impl_->status_json();
+}
+
+Node* RedisReplicator::node() const { return impl_->node.get(); }
+
 OriginId RedisReplicator::origin() const { return impl_->origin; }
 
 const std::string& RedisReplicator::data_dir() const { return impl_->dir; }
@@ -957,6 +1285,7 @@ Status RedisReplicator::stop() {
     m.stopped = true;
     m.stopping = true;
   }
+  if (m.bridge) m.bridge->impl.store(nullptr);
   m.cv.notify_all();
   if (m.publisher.joinable()) m.publisher.join();
   for (std::thread& t : m.readers)
@@ -966,7 +1295,7 @@ Status RedisReplicator::stop() {
     m.dirty = true;
   }
   Status s = m.maybe_flush(/*force=*/true);
-  const Status c = m.table->close();
+  const Status c = m.node ? m.node->stop() : m.table->close();
   if (s.ok()) s = c;
   return s;
 }

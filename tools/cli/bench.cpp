@@ -47,7 +47,7 @@ struct Comparison {
 
 // Written to docs/performance.md by --markdown; keep names in step with
 // bench/*.cpp (a missing name is reported, never silently skipped).
-const Comparison kComparisons[] = {
+constexpr Comparison kComparisons[] = {
     {"batch accum", "context_bench", "BM_ContextAccumBatch/33554432",
      "BM_PlainXorReduce/33554432", Metric::kItems, 0.8, 2.0e9,
      "256 MiB of 64-bit deltas vs a plain XOR-reduce loop"},
@@ -104,7 +104,7 @@ const Comparison kComparisons[] = {
 
 // Benchmarks that compute their own ratio against an external baseline
 // (Redis started by the benchmark): their console output is shown as is.
-const char* const kPassthrough[] = {"replication_bench"};
+constexpr const char* kPassthrough[] = {"replication_bench"};
 
 struct Line {
   double real_time_ns = 0;
@@ -201,9 +201,7 @@ double rate(const Line& l, Metric m) {
 
 std::string human(double v, Metric m) {
   char buf[64];
-  const char* unit = m == Metric::kBytes  ? "B/s"
-                     : m == Metric::kTime ? "/s"
-                                          : "/s";
+  const char* unit = m == Metric::kBytes ? "B/s" : "/s";
   if (v >= 1e9) {
     std::snprintf(buf, sizeof buf, "%.2f G%s", v / 1e9, unit);
   } else if (v >= 1e6) {
@@ -224,8 +222,9 @@ std::string target_text(const Comparison& c) {
     std::snprintf(buf, sizeof buf, "ratio>=%gx", c.target);
     t = buf;
   }
-  if (c.floor > 0)
+  if (c.floor > 0) {
     t += (t.empty() ? "" : ", ") + (">=" + human(c.floor, c.metric));
+  }
   return t.empty() ? "-" : t;
 }
 
@@ -364,8 +363,9 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
     std::printf("\nreplication (own baseline: Redis XADD -P 16):\n%s",
                 passthrough.c_str());
   }
-  if (!python_table.empty())
+  if (!python_table.empty()) {
     std::printf("\npython bindings:\n%s", python_table.c_str());
+  }
   if (!markdown.empty()) {
     std::ofstream md(markdown);
     md << "| Workload | Figure | Value | Baseline (same run) | Ratio | Target "
@@ -390,8 +390,9 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
             "baseline):\n\n```\n"
          << passthrough << "```\n";
     }
-    if (!python_table.empty())
+    if (!python_table.empty()) {
       md << "\nPython bindings (python/bench.py):\n\n" << python_table;
+    }
     if (!md) {
       std::fprintf(stderr, "atomik bench: cannot write %s\n", markdown.c_str());
       return 1;
@@ -425,8 +426,17 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
     // A script file, not -e: the script's $-columns must not meet a shell.
     const std::string script = plot + ".gp";
     std::ofstream(script) << gp << "\n";
+    // popen, not std::system (concurrency-mt-unsafe): gnuplot's messages
+    // are relayed to stdout as before; pclose gives the same wait status.
     const std::string cmd = "gnuplot '" + script + "' 2>&1";
-    const int rc = std::system(cmd.c_str());
+    int rc = -1;
+    if (FILE* p = ::popen(cmd.c_str(), "r"); p != nullptr) {
+      char buf[4096];
+      while (std::fgets(buf, sizeof buf, p) != nullptr) {
+        std::fputs(buf, stdout);
+      }
+      rc = ::pclose(p);
+    }
     std::remove(script.c_str());
     std::remove(data.c_str());
     if (rc != 0) {

@@ -95,7 +95,7 @@ int run(const char* op, const ClientArgs& a) {
 }
 
 CLI::App* add(CLI::App& app, const char* name, const char* help,
-              std::shared_ptr<ClientArgs> args, int* exit_code) {
+              const std::shared_ptr<ClientArgs>& args, int* exit_code) {
   CLI::App* c = app.add_subcommand(name, help);
   c->add_option("--node", args->node, "HOST:PORT of the node")
       ->capture_default_str();

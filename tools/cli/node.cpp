@@ -1,15 +1,25 @@
 // `atomik node` (issue #5): runs a replicating node until SIGINT/SIGTERM.
 // Prints "listening on HOST:PORT" (the chosen port when 0 was asked) and
 // "origin 0x..." on stdout, flushed, so scripts and tests can read them.
+// With --redis (issue #6) its deltas also go through Redis Streams
+// (RedisReplicator::start_node); it keeps serving clients and TCP peers.
 #include "atomik/node.hpp"
 
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/commands.hpp"
+#ifdef ATOMIK_HAVE_REDIS
+#include "atomik/redis.hpp"
+#endif
 
 namespace atomik::cli {
 namespace {
@@ -23,7 +33,97 @@ struct NodeArgs {
   std::uint32_t sync_ms = 1000;
   std::string sync_policy = "every";
   bool quiet = false;
+  // --redis (issue #6): empty means TCP/UDP only.
+  std::string redis_url;
+  std::string redis_user;
+  std::string redis_password_file;
+  std::string redis_table = "atomik";
+  std::uint32_t redis_shards = 1;
+  std::vector<std::uint32_t> redis_hold;
+  bool redis_cluster = false;
+  std::uint64_t redis_max_unpublished = std::uint64_t{16} << 20;
+  std::uint32_t redis_snapshot_every_s = 0;
 };
+
+// Runs `node` until SIGINT/SIGTERM (blocked in `set`), then stops it.
+template <typename Running>
+int wait_and_stop(Running& node, sigset_t* set) {
+  int sig = 0;
+  sigwait(set, &sig);
+  const Status s = node.stop();
+  if (!s.ok()) {
+    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+#ifdef ATOMIK_HAVE_REDIS
+int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
+                        sigset_t* set) {
+  RedisOptions r;
+  r.url = a.redis_url;
+  r.user = a.redis_user;
+  r.table = a.redis_table;
+  r.shards = a.redis_shards;
+  r.held_shards = a.redis_hold;
+  r.cluster = a.redis_cluster;
+  r.max_unpublished = a.redis_max_unpublished;
+  r.log = !a.quiet;
+  if (!a.redis_password_file.empty()) {
+    std::ifstream f(a.redis_password_file);
+    if (!f) {
+      std::fprintf(stderr,
+                   "atomik node: cannot read --redis-password-file %s\n",
+                   a.redis_password_file.c_str());
+      return 2;
+    }
+    std::getline(f, r.password);
+    while (!r.password.empty() &&
+           (r.password.back() == '\r' || r.password.back() == ' '))
+      r.password.pop_back();
+  }
+  auto started = RedisReplicator::start_node(o, r);
+  if (!started.ok()) {
+    std::fprintf(stderr, "atomik node: %s\n",
+                 started.status().to_string().c_str());
+    return started.status().is_invalid_argument() ? 2 : 1;
+  }
+  RedisReplicator& rep = **started;
+  std::printf("listening on %s\norigin 0x%016llx\n",
+              rep.node()->listen_address().c_str(),
+              static_cast<unsigned long long>(rep.origin()));
+  std::fflush(stdout);
+  // --redis-snapshot-every-s: publish a snapshot, trim the streams below it.
+  std::atomic<bool> done{false};
+  std::thread snapshots;
+  if (a.redis_snapshot_every_s != 0) {
+    snapshots = std::thread([&] {
+      auto next = std::chrono::steady_clock::now() +
+                  std::chrono::seconds(a.redis_snapshot_every_s);
+      while (!done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (std::chrono::steady_clock::now() < next) continue;
+        next += std::chrono::seconds(a.redis_snapshot_every_s);
+        const Status st = rep.publish_snapshot(/*trim=*/true);
+        if (!st.ok() && !a.quiet)
+          std::fprintf(stderr, "atomik node: snapshot: %s\n",
+                       st.to_string().c_str());
+      }
+    });
+  }
+  int sig = 0;
+  sigwait(set, &sig);
+  done = true;
+  if (snapshots.joinable()) snapshots.join();
+  const Status s = rep.stop();
+  if (!s.ok()) {
+    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
+    return 1;
+  }
+  return 0;
+}
+#endif
 
 int run_node(const NodeArgs& a) {
   NodeOptions o;
@@ -57,6 +157,16 @@ int run_node(const NodeArgs& a) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (!a.redis_url.empty()) {
+#ifdef ATOMIK_HAVE_REDIS
+    return run_redis_node_with(a, o, &set);
+#else
+    std::fprintf(stderr,
+                 "atomik node: --redis: this atomik was built without "
+                 "hiredis (apt-get install libhiredis-dev, rebuild)\n");
+    return 2;
+#endif
+  }
   auto node = Node::start(o);
   if (!node.ok()) {
     std::fprintf(stderr, "atomik node: %s\n",
@@ -67,14 +177,7 @@ int run_node(const NodeArgs& a) {
               (*node)->listen_address().c_str(),
               static_cast<unsigned long long>((*node)->origin()));
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
-  const Status s = (*node)->stop();
-  if (!s.ok()) {
-    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
-    return 1;
-  }
-  return 0;
+  return wait_and_stop(**node, &set);
 }
 
 }  // namespace
@@ -97,6 +200,32 @@ void add_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--sync", args->sync_policy,
                 "Durability: every (default), group or none");
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
+  // Redis Streams (issue #6, docs/redis.md).
+  c->add_option("--redis", args->redis_url,
+                "Also replicate through Redis Streams: "
+                "redis://[user[:password]@]host[:port][/db]");
+  c->add_option("--redis-user", args->redis_user, "Redis ACL user");
+  c->add_option("--redis-password-file", args->redis_password_file,
+                "File whose first line is the Redis password");
+  c->add_option("--redis-table", args->redis_table,
+                "Key prefix of the table's streams")
+      ->capture_default_str();
+  c->add_option("--redis-shards", args->redis_shards,
+                "Streams the address space is split into (same on every node)")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  c->add_option("--redis-hold", args->redis_hold,
+                "Shard this node reads (repeatable; default: all)");
+  c->add_flag("--redis-cluster", args->redis_cluster,
+              "Redis Cluster: follow MOVED redirects, no SELECT");
+  c->add_option("--redis-max-unpublished", args->redis_max_unpublished,
+                "Own deltas waiting for Redis beyond which accum is refused")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--redis-snapshot-every-s", args->redis_snapshot_every_s,
+                "Publish a snapshot and trim the streams below it every S "
+                "seconds (0: never)")
+      ->capture_default_str();
   c->callback([args, exit_code] { *exit_code = run_node(*args); });
 }
 

@@ -4,12 +4,12 @@
 // digests equal and every state == XOR of every acknowledged delta.
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -46,10 +46,11 @@ bool spawn_node(const std::string& self, const std::string& data,
       data,        "--listen", "127.0.0.1:" + std::to_string(port),
       "--sync-ms", "100",      "--quiet"};
   for (const auto& p : peers) {
-    args.push_back("--peer");
+    args.emplace_back("--peer");
     args.push_back(p);
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -75,7 +76,7 @@ bool spawn_node(const std::string& self, const std::string& data,
     text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fds[0]);
-  const char* kTag = "listening on 127.0.0.1:";
+  constexpr const char* kTag = "listening on 127.0.0.1:";
   const auto at = text.find(kTag);
   if (at == std::string::npos) return false;
   out->port = static_cast<std::uint16_t>(
@@ -158,8 +159,9 @@ bool run_node_cluster_demo(std::string* detail) {
         if (all) d[i] = *x;
       }
       converged = all && d[0] == d[1] && d[1] == d[2];
-      if (!converged)
+      if (!converged) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     }
     states_ok = converged;
     for (int i = 0; i < 3 && states_ok; ++i) {

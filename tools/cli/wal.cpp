@@ -51,6 +51,20 @@ int run_wal(const WalArgs& a, bool dump) {
         }
         return Status();
       },
+      [&](const WalDeltaRun& r, const WalPlace& p) {
+        // The run's line, then one indented line per delta.
+        if (dump) {
+          std::printf("%" PRIu64 " %" PRIu64 " delta-run origin=0x%016" PRIx64
+                      " first_seq=%" PRIu64 " count=%" PRIu32 "\n",
+                      p.segment, p.offset, r.origin, r.first_seq, r.count);
+          for (std::uint32_t i = 0; i < r.count; ++i) {
+            std::printf("  seq=%" PRIu64 " addr=%" PRIu32 " value=0x%016" PRIx64
+                        "\n",
+                        r.first_seq + i, r.addr(i), r.delta(i));
+          }
+        }
+        return Status();
+      },
       &report);
   if (!s.ok()) {
     std::fprintf(stderr, "atomik: %s\n", s.to_string().c_str());
