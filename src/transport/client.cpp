@@ -23,6 +23,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// strerror(3) is not thread-safe; the error_code message is.
+std::string errno_text(int e) {
+  return std::error_code(e, std::generic_category()).message();
+}
+
 Status remote_status(std::uint8_t code, const std::string& msg) {
   const std::string ctx = "node";
   switch (static_cast<Code>(code)) {
@@ -98,7 +103,7 @@ struct NodeClient::Impl {
         continue;
       }
       return Status::unavailable(
-          "NodeClient", address + ": send failed: " + std::strerror(errno));
+          "NodeClient", address + ": send failed: " + errno_text(errno));
     }
     return Status();
   }
@@ -121,7 +126,7 @@ struct NodeClient::Impl {
         continue;
       }
       return Status::unavailable(
-          "NodeClient", address + ": recv failed: " + std::strerror(errno));
+          "NodeClient", address + ": recv failed: " + errno_text(errno));
     }
     return Status();
   }
@@ -134,21 +139,24 @@ struct NodeClient::Impl {
     ATOMIK_RETURN_IF_ERROR(read_exact(hdr.data(), hdr.size(), deadline));
     tp::PacketHeader h;
     std::string why;
-    if (tp::parse_header(hdr, 64u << 20, &h, &why) != tp::HeaderError::kNone)
+    if (tp::parse_header(hdr, 64u << 20, &h, &why) != tp::HeaderError::kNone) {
       return Status::corruption("NodeClient", "reply header: " + why);
+    }
     std::vector<std::byte> body(std::size_t{h.body_len} + h.tag_len);
     ATOMIK_RETURN_IF_ERROR(read_exact(body.data(), body.size(), deadline));
-    if ((k != nullptr) != (h.tag_len != 0))
+    if ((k != nullptr) != (h.tag_len != 0)) {
       return Status::failed_precondition("NodeClient",
                                          "the node and this client disagree "
                                          "on whether a key is used");
+    }
     const std::span<const std::byte> b(body.data(), h.body_len);
     if (k != nullptr) {
       const tp::Tag want =
           tp::compute_tag(*k, tp::Direction::kFromAcceptor, hdr, b, extra);
-      if (!tp::tag_equal(want, {body.data() + h.body_len, tp::kTagSize}))
+      if (!tp::tag_equal(want, {body.data() + h.body_len, tp::kTagSize})) {
         return Status::failed_precondition("NodeClient",
                                            "reply tag mismatch (wrong key?)");
+      }
     }
     body.resize(h.body_len);
     return std::make_pair(h, std::move(body));
@@ -171,8 +179,9 @@ struct NodeClient::Impl {
     recv_ctr = p->first.counter;
     auto resp = tp::decode_response(p->second);
     if (!resp.ok()) return resp.status();
-    if (resp->id != r.id)
+    if (resp->id != r.id) {
       return Status::corruption("NodeClient", "reply to another request");
+    }
     ATOMIK_RETURN_IF_ERROR(remote_status(resp->code, resp->text));
     return resp;
   }
@@ -190,8 +199,9 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(
   impl->address = address;
   impl->timeout_ms = timeout_ms;
   if (!key.empty()) {
-    if (key.size() != kNodeKeySize)
+    if (key.size() != kNodeKeySize) {
       return Status::invalid_argument("NodeClient", "key must be 32 bytes");
+    }
     impl->keyed = true;
     std::memcpy(impl->key.data(), key.data(), kNodeKeySize);
   }
@@ -224,7 +234,7 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(
       0) {
     if (errno != EINPROGRESS) {
       return Status::unavailable("NodeClient", "cannot connect to " + address +
-                                                   ": " + std::strerror(errno));
+                                                   ": " + errno_text(errno));
     }
     ATOMIK_RETURN_IF_ERROR(impl->wait_fd(POLLOUT, deadline));
     int err = 0;
@@ -232,7 +242,7 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(
     (void)::getsockopt(impl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
       return Status::unavailable("NodeClient", "cannot connect to " + address +
-                                                   ": " + std::strerror(err));
+                                                   ": " + errno_text(err));
     }
   }
   impl->my_nonce = tp::random_nonce();
@@ -253,12 +263,14 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(
     }
     return p.status();
   }
-  if (p->first.type != tp::PacketType::kHello || p->first.counter != 0)
+  if (p->first.type != tp::PacketType::kHello || p->first.counter != 0) {
     return Status::corruption("NodeClient", "expected a HELLO reply");
+  }
   auto hello = tp::decode_hello(p->second);
   if (!hello.ok()) return hello.status();
-  if (impl->keyed)
+  if (impl->keyed) {
     impl->skey = tp::session_key(impl->key, impl->my_nonce, hello->nonce);
+  }
   return std::unique_ptr<NodeClient>(new NodeClient(std::move(impl)));
 }
 
@@ -293,8 +305,9 @@ Result<std::string> NodeClient::status_text() {
 Result<Digest> NodeClient::digest() {
   auto r = impl_->call(tp::RequestOp::kDigest, 0, 0);
   if (!r.ok()) return r.status();
-  if (r->text.size() != 32)
+  if (r->text.size() != 32) {
     return Status::corruption("NodeClient", "digest reply not 32 hex digits");
+  }
   Digest d;
   d.hi = std::stoull(r->text.substr(0, 16), nullptr, 16);
   d.lo = std::stoull(r->text.substr(16), nullptr, 16);

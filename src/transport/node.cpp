@@ -55,9 +55,10 @@ void append_frames(
     FrameHeader h{.origin = origin, .epoch = 0, .base_seq = base + i};
     auto f = encode_frame(h, recs.subspan(i, n), {},
                           FrameLimits{.max_frame_bytes = max_bytes});
-    if (f.ok())
+    if (f.ok()) {
       out->push_back(
           std::make_shared<const std::vector<std::byte>>(std::move(*f)));
+    }
   }
 }
 
@@ -71,8 +72,9 @@ Result<std::pair<std::string, std::uint16_t>> parse_host_port(
                                     "'" + address + "': expected HOST:PORT");
   }
   std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  }
   const std::string port = address.substr(colon + 1);
   std::uint32_t p = 0;
   for (char c : port) {
@@ -100,8 +102,9 @@ Result<std::vector<std::byte>> read_node_key_file(const std::string& path) {
     return key;
   }
   std::string t;
-  for (char c : s)
+  for (char c : s) {
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t') t.push_back(c);
+  }
   if (t.size() == 2 * kNodeKeySize) {
     auto nib = [](char c) -> int {
       if (c >= '0' && c <= '9') return c - '0';
@@ -125,8 +128,8 @@ Result<std::vector<std::byte>> read_node_key_file(const std::string& path) {
 
 std::string NodeStatus::to_json() const {
   std::ostringstream o;
-  o << "{\"origin\":\"" << hex(origin) << "\",\"listen\":\"" << listen
-    << "\",\"digest\":\"" << digest.to_hex() << "\",\"version_vector\":{";
+  o << R"({"origin":")" << hex(origin) << R"(","listen":")" << listen
+    << R"(","digest":")" << digest.to_hex() << R"(","version_vector":{)";
   bool first = true;
   for (const auto& [org, m] : version_vector.entries()) {
     o << (first ? "" : ",") << "\"" << hex(org) << "\":" << m;
@@ -135,10 +138,10 @@ std::string NodeStatus::to_json() const {
   o << "},\"peers\":[";
   first = true;
   for (const PeerStatus& p : peers) {
-    o << (first ? "" : ",") << "{\"address\":\"" << p.address
-      << "\",\"outgoing\":" << (p.outgoing ? "true" : "false")
+    o << (first ? "" : ",") << R"({"address":")" << p.address
+      << R"(","outgoing":)" << (p.outgoing ? "true" : "false")
       << ",\"connected\":" << (p.connected ? "true" : "false")
-      << ",\"origin\":\"" << hex(p.origin) << "\",\"lag\":" << p.lag
+      << R"(,"origin":")" << hex(p.origin) << R"(","lag":)" << p.lag
       << ",\"queued_bytes\":" << p.queued_bytes << "}";
     first = false;
   }
@@ -175,8 +178,9 @@ std::string NodeStatus::to_text() const {
   std::ostringstream o;
   o << "origin  " << hex(origin) << "\nlisten  " << listen << "\ndigest  "
     << digest.to_hex() << "\nversion vector";
-  for (const auto& [org, m] : version_vector.entries())
+  for (const auto& [org, m] : version_vector.entries()) {
     o << "\n  " << hex(org) << (org == origin ? " (self)" : "") << "  " << m;
+  }
   o << "\npeers";
   if (peers.empty()) o << " (none)";
   for (const PeerStatus& p : peers) {
@@ -723,8 +727,9 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
       return;
     }
     count(&NodeStats::packets_in);
-    if (!n.install_snapshot(*s))
+    if (!n.install_snapshot(*s)) {
       reject(&NodeStats::rejected_malformed, "state transfer not installed");
+    }
   }
 
   void on_request(std::span<const std::byte> b) {
@@ -746,18 +751,20 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
       case tp::RequestOp::kRead: {
         std::lock_guard<std::mutex> lk(n.mu);
         auto v = n.stream.read(r->addr);
-        if (v.ok())
+        if (v.ok()) {
           resp.value = *v;
-        else
+        } else {
           s = v.status();
+        }
         break;
       }
       case tp::RequestOp::kSwap: {
         auto e = n.swap_table();
-        if (e.ok())
+        if (e.ok()) {
           resp.value = e->epoch;
-        else
+        } else {
           s = e.status();
+        }
         break;
       }
       case tp::RequestOp::kStatus:
@@ -825,8 +832,9 @@ Status Node::Impl::open_storage() {
   if (cp.ok()) {
     for (const auto& [a, v] : cp->states) (void)stream.load(a, v);
     DedupState d;
-    for (const auto& [o, m] : cp->origins)
+    for (const auto& [o, m] : cp->origins) {
       if (m != 0) d[o] = OriginDedupState{m, {}};
+    }
     Status s = stream.restore_dedup_state(d);
     RecoveryReport report;
     if (s.ok()) {
@@ -874,8 +882,9 @@ Status Node::Impl::open_storage() {
     if (!snap.ok()) return snap.status();
     for (const auto& [a, v] : *snap) (void)stream.load(a, v);
     DedupState d;
-    for (const auto& [o, m] : table->version_vector())
+    for (const auto& [o, m] : table->version_vector()) {
       if (m != 0) d[o] = OriginDedupState{m, {}};
+    }
     ATOMIK_RETURN_IF_ERROR(stream.restore_dedup_state(d));
   }
   for (const auto& [o, m] : table->version_vector()) {
@@ -930,9 +939,10 @@ bool Node::Impl::apply_frame(const FrameView& f) {
   auto r = apply_frame_checked(f);
   if (!r.ok()) {
     // kFailedPrecondition: stopping; nothing to report.
-    if (r.status().code() != Code::kFailedPrecondition)
+    if (r.status().code() != Code::kFailedPrecondition) {
       log("applying a frame of origin " + hex(f.header().origin) + ": " +
           r.status().to_string());
+    }
     return true;
   }
   return !r->gap;
@@ -961,7 +971,7 @@ Result<NodeApplyResult> Node::Impl::apply_frame_checked(const FrameView& f) {
     out.gap = true;
     return out;
   }
-  const std::size_t skip = static_cast<std::size_t>(mark + 1 - base);
+  const auto skip = static_cast<std::size_t>(mark + 1 - base);
   std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
   v.reserve(f.count() - skip);
   for (std::size_t i = skip; i < f.count(); ++i) {
@@ -1016,8 +1026,9 @@ Node::Impl::catch_up_frames(
       tp::SnapshotBody body;
       body.digest = snap.digest;
       body.states = std::move(snap.states);
-      for (const auto& [o, d] : snap.dedup)
+      for (const auto& [o, d] : snap.dedup) {
         if (d.mark != 0) body.marks.emplace_back(o, d.mark);
+      }
       const std::uint64_t size = tp::kSnapshotFixedSize +
                                  12 * std::uint64_t{body.states.size()} +
                                  16 * std::uint64_t{body.marks.size()};
@@ -1035,9 +1046,10 @@ Node::Impl::catch_up_frames(
   OriginId run_origin = 0;
   Seq run_base = 0;
   auto flush = [&] {
-    if (!run.empty())
+    if (!run.empty()) {
       append_frames(run_origin, run_base, run, opt.max_frame_records,
                     opt.max_packet_bytes, &out);
+    }
     run.clear();
   };
   for (const StampedDelta& d : c.deltas) {
@@ -1078,8 +1090,9 @@ bool Node::Impl::install_snapshot(const tp::SnapshotBody& body) {
   }
   stream = std::move(next);
   const VersionVector now = stream.version_vector();
-  for (const auto& [o, m] : now.entries())
+  for (const auto& [o, m] : now.entries()) {
     if (o != stream.origin()) marks[o] = m;
+  }
   ++st.state_transfers_installed;
   log("installed a state transfer; version vector now " +
       stream.version_vector().to_string());
@@ -1307,9 +1320,11 @@ void Node::Impl::schedule_reconnect(PeerSlot* slot) {
 void Node::Impl::on_sync_timer() {
   std::vector<std::shared_ptr<NodeConnection>> targets(conns.begin(),
                                                        conns.end());
-  for (const auto& c : targets)
-    if (c->state == NodeConnection::State::kOpen && !c->is_client)
+  for (const auto& c : targets) {
+    if (c->state == NodeConnection::State::kOpen && !c->is_client) {
       c->send_sync(false);
+    }
+  }
   flush_local();
   sync_timer.expires_after(std::chrono::milliseconds(opt.sync_interval_ms));
   sync_timer.async_wait([this](std::error_code ec) {
@@ -1353,8 +1368,9 @@ NodeStatus Node::Impl::build_status() {
   }
   for (const auto& c : conns) {
     if (seen.count(c.get()) != 0 || c->is_client ||
-        c->state != NodeConnection::State::kOpen)
+        c->state != NodeConnection::State::kOpen) {
       continue;
+    }
     PeerStatus ps;
     ps.address = c->remote;
     ps.connected = true;
@@ -1539,8 +1555,9 @@ NodeStatus Node::status() const {
     auto p = std::make_shared<std::promise<NodeStatus>>();
     auto fut = p->get_future();
     asio::post(m.io, [&m, p] { p->set_value(m.build_status()); });
-    if (fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready)
+    if (fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready) {
       return fut.get();
+    }
   }
   // The network thread is stopped or stuck: local figures only.
   NodeStatus s;

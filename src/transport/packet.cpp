@@ -22,7 +22,7 @@ std::string num(std::uint64_t v) { return std::to_string(v); }
 HeaderError parse_header(std::span<const std::byte, kPacketHeaderSize> b,
                          std::uint32_t max_body, PacketHeader* out,
                          std::string* why) {
-  const std::uint32_t magic = load_le<std::uint32_t>(b.data());
+  const auto magic = load_le<std::uint32_t>(b.data());
   if (magic != kPacketMagic) {
     *why = "magic: expected 0x" + codec::hex64(kPacketMagic).substr(10) +
            ", got 0x" + codec::hex64(magic).substr(10);
@@ -252,8 +252,9 @@ std::vector<std::byte> encode_response(const Response& r) {
   store_le<std::uint64_t>(b.data(), r.id);
   b[8] = static_cast<std::byte>(r.code);
   store_le<std::uint64_t>(b.data() + 16, r.value);
-  if (!r.text.empty())
+  if (!r.text.empty()) {
     std::memcpy(b.data() + kResponseFixedSize, r.text.data(), r.text.size());
+  }
   return b;
 }
 
@@ -352,8 +353,9 @@ std::vector<std::byte> seal_packet(PacketType type, std::uint64_t counter,
                  static_cast<std::uint32_t>(body.size()), counter};
   write_header(h, std::span<std::byte, kPacketHeaderSize>(out.data(),
                                                           kPacketHeaderSize));
-  if (!body.empty())
+  if (!body.empty()) {
     std::memcpy(out.data() + kPacketHeaderSize, body.data(), body.size());
+  }
   if (key != nullptr) {
     const Tag t =
         compute_tag(*key, dir, {out.data(), kPacketHeaderSize}, body, extra);

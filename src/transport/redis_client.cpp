@@ -4,6 +4,8 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <cstring>
+#include <string>
 #include <utility>
 
 namespace atomik::redis {
@@ -42,6 +44,12 @@ const redisReply* reply_at(const redisReply* r, std::size_t i) {
 
 namespace {
 
+// The context's error text ("no connection" without one).
+std::string context_error(const redisContext* c) {
+  if (c == nullptr) return "no connection";
+  return {c->errstr, ::strnlen(c->errstr, sizeof c->errstr)};
+}
+
 timeval to_timeval(std::uint32_t ms) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(ms / 1000);
@@ -78,7 +86,7 @@ std::string RedisLink::where() const {
 Status RedisLink::set_timeout(std::uint32_t ms) {
   if (ms == timeout_ms_) return Status();
   if (redisSetTimeout(ctx_, to_timeval(ms)) != REDIS_OK) {
-    const std::string err = ctx_->errstr;
+    const std::string err = context_error(ctx_);
     close();
     return Status::unavailable("Redis at " + where(),
                                "cannot set timeout: " + err);
@@ -124,7 +132,7 @@ Status RedisLink::connect_to(const std::string& host, std::uint16_t port) {
     Reply r(static_cast<redisReply*>(redisCommandArgv(
         ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
     if (!r) {
-      const std::string err = ctx_->errstr;
+      const std::string err = context_error(ctx_);
       close();
       return Status::unavailable("Redis at " + where(),
                                  "AUTH: connection error: " + err);
@@ -132,8 +140,9 @@ Status RedisLink::connect_to(const std::string& host, std::uint16_t port) {
     if (r->type == REDIS_REPLY_ERROR) {
       const std::string err(reply_str(r.get()));
       close();
-      if (transient_error(err))
+      if (transient_error(err)) {
         return Status::unavailable("Redis at " + where(), err);
+      }
       return Status::failed_precondition(
           "Redis AUTH failed at " + where(),
           err + " (check --redis-user / --redis-password-file)");
@@ -147,7 +156,7 @@ Status RedisLink::connect_to(const std::string& host, std::uint16_t port) {
           step == 0 ? redisCommand(ctx_, "PING")
                     : redisCommand(ctx_, "SELECT %s", db.c_str())));
       if (!r) {
-        const std::string err = ctx_->errstr;
+        const std::string err = context_error(ctx_);
         close();
         return Status::unavailable("Redis at " + where(),
                                    "connection error: " + err);
@@ -160,8 +169,9 @@ Status RedisLink::connect_to(const std::string& host, std::uint16_t port) {
               "Redis AUTH failed at " + where(),
               err + " (a password is required: --redis-password-file)");
         }
-        if (transient_error(err))
+        if (transient_error(err)) {
           return Status::unavailable("Redis at " + where(), err);
+        }
         return Status::failed_precondition("Redis at " + where(), err);
       }
     }
@@ -188,7 +198,7 @@ Result<Reply> RedisLink::run(const std::vector<std::string_view>& args,
     Reply r(static_cast<redisReply*>(redisCommandArgv(
         ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
     if (!r) {
-      const std::string err = ctx_->errstr;
+      const std::string err = context_error(ctx_);
       close();
       return Status::unavailable("Redis " + cmd + " at " + where(),
                                  "connection error: " + err);
@@ -242,10 +252,10 @@ Result<std::vector<Reply>> RedisLink::pipeline(
   }
   std::vector<Reply> out;
   Status first_error;
-  for (std::size_t i = 0; i < commands.size(); ++i) {
+  for (const auto& command : commands) {
     void* raw = nullptr;
     if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
-      const std::string err = ctx_->errstr;
+      const std::string err = context_error(ctx_);
       close();
       return Status::unavailable("Redis at " + where(),
                                  "connection error: " + err);
@@ -253,8 +263,7 @@ Result<std::vector<Reply>> RedisLink::pipeline(
     Reply r(static_cast<redisReply*>(raw));
     if (r->type == REDIS_REPLY_ERROR && first_error.ok()) {
       const std::string err(reply_str(r.get()));
-      const std::string cmd(commands[i].empty() ? std::string_view()
-                                                : commands[i][0]);
+      const std::string cmd(command.empty() ? std::string_view() : command[0]);
       first_error =
           transient_error(err) || err.rfind("MOVED", 0) == 0
               ? Status::unavailable("Redis " + cmd + " at " + where(), err)

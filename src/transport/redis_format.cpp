@@ -78,7 +78,7 @@ Result<StreamId> parse_stream_id(std::string_view s) {
     std::uint64_t v = 0;
     for (char c : t) {
       if (c < '0' || c > '9') return false;
-      const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+      const auto d = static_cast<std::uint64_t>(c - '0');
       if (v > (UINT64_MAX - d) / 10) return false;
       v = v * 10 + d;
     }
@@ -156,24 +156,27 @@ Result<SnapshotData> decode_snapshot(std::span<const std::byte> b) {
                "too short: " + std::to_string(b.size()) + " bytes, need >= " +
                    std::to_string(kSnapshotHeaderSize + 8));
   }
-  if (std::memcmp(b.data(), kSnapshotMagic, 4) != 0)
+  if (std::memcmp(b.data(), kSnapshotMagic, 4) != 0) {
     return bad(kWhat, 0, "bad magic (expected \"AKRS\")");
+  }
   if (b[4] != std::byte{kSnapshotVersion}) {
     return Status::unimplemented(
         kWhat, "offset 4: version " +
                    std::to_string(static_cast<unsigned>(b[4])) +
                    " (this build reads version 1)");
   }
-  if (b[5] != std::byte{0} || b[6] != std::byte{0} || b[7] != std::byte{0})
+  if (b[5] != std::byte{0} || b[6] != std::byte{0} || b[7] != std::byte{0}) {
     return bad(kWhat, 5, "reserved bytes not zero");
+  }
   SnapshotData s;
   s.num_contexts = get64(b.data() + 8);
   const std::uint64_t shards = get32(b.data() + 16);
   const std::uint64_t vv_count = get32(b.data() + 20);
   const std::uint64_t state_count = get64(b.data() + 24);
-  if (shards == 0 || shards > kMaxShards)
+  if (shards == 0 || shards > kMaxShards) {
     return bad(kWhat, 16,
                "shards " + std::to_string(shards) + " not in 1..1024");
+  }
   // Every count is bounded by the bytes present before anything is sized.
   const std::uint64_t avail = b.size() - kSnapshotHeaderSize - 8;
   if (state_count > avail / 12 ||
@@ -193,21 +196,24 @@ Result<SnapshotData> decode_snapshot(std::span<const std::byte> b) {
                    hex(computed) + ")");
   }
   std::size_t at = kSnapshotHeaderSize;
-  for (std::uint64_t i = 0; i < shards; ++i, at += 16)
+  for (std::uint64_t i = 0; i < shards; ++i, at += 16) {
     s.positions.push_back({get64(b.data() + at), get64(b.data() + at + 8)});
+  }
   for (std::uint64_t i = 0; i < vv_count; ++i, at += 16) {
     const std::uint64_t o = get64(b.data() + at);
     const std::uint64_t m = get64(b.data() + at + 8);
-    if (o == 0 || m == 0 || (!s.vv.empty() && o <= s.vv.back().first))
+    if (o == 0 || m == 0 || (!s.vv.empty() && o <= s.vv.back().first)) {
       return bad(kWhat, at, "vv entry: origin order or zero");
+    }
     s.vv.emplace_back(o, m);
   }
   for (std::uint64_t i = 0; i < state_count; ++i, at += 12) {
     const std::uint32_t a = get32(b.data() + at);
     const std::uint64_t v = get64(b.data() + at + 4);
     if (v == 0 || (!s.states.empty() && a <= s.states.back().first) ||
-        (s.num_contexts != 0 && a >= s.num_contexts))
+        (s.num_contexts != 0 && a >= s.num_contexts)) {
       return bad(kWhat, at, "state: address order, range or zero value");
+    }
     s.states.emplace_back(a, v);
   }
   return s;
@@ -231,10 +237,12 @@ std::vector<std::byte> encode_state(const std::vector<ShardState>& shards) {
 Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
                                              std::string_view name) {
   const std::string what(name);
-  if (b.size() < kStateHeaderSize + 8)
+  if (b.size() < kStateHeaderSize + 8) {
     return bad(what, 0, "too short: " + std::to_string(b.size()) + " bytes");
-  if (std::memcmp(b.data(), kStateMagic, 4) != 0)
+  }
+  if (std::memcmp(b.data(), kStateMagic, 4) != 0) {
     return bad(what, 0, "bad magic (expected \"AKRP\")");
+  }
   if (b[4] != std::byte{kStateVersion}) {
     return Status::unimplemented(
         what, "offset 4: version " +

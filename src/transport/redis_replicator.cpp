@@ -92,8 +92,9 @@ Result<RedisEndpoint> parse_redis_url(const std::string& url) {
   auto bad = [&](const std::string& why) {
     return Status::invalid_argument("redis URL '" + url + "'", why);
   };
-  if (url.rfind(kScheme, 0) != 0)
+  if (url.rfind(kScheme, 0) != 0) {
     return bad("expected redis://[user[:password]@]host[:port][/db]");
+  }
   RedisEndpoint ep;
   std::string rest = url.substr(kScheme.size());
   const std::size_t at = rest.rfind('@');
@@ -114,8 +115,9 @@ Result<RedisEndpoint> parse_redis_url(const std::string& url) {
     const std::string db = rest.substr(slash + 1);
     if (!db.empty()) {
       if (db.size() > 5 ||
-          db.find_first_not_of("0123456789") != std::string::npos)
+          db.find_first_not_of("0123456789") != std::string::npos) {
         return bad("database '" + db + "' is not a number");
+      }
       ep.db = static_cast<std::uint32_t>(std::stoul(db));
     }
   }
@@ -124,8 +126,9 @@ Result<RedisEndpoint> parse_redis_url(const std::string& url) {
     const std::string port = hostport.substr(colon + 1);
     if (port.empty() || port.size() > 5 ||
         port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(port) == 0 || std::stoul(port) > 65535)
+        std::stoul(port) == 0 || std::stoul(port) > 65535) {
       return bad("port '" + port + "' is not in 1..65535");
+    }
     ep.port = static_cast<std::uint16_t>(std::stoul(port));
     hostport = hostport.substr(0, colon);
   }
@@ -213,15 +216,17 @@ struct RedisReplicator::Impl {
   // Never called with mu held.
   std::uint64_t own_seq() const {
     if (node) return node->version_vector().get(origin);
-    for (const auto& [o, m] : table->version_vector())
+    for (const auto& [o, m] : table->version_vector()) {
       if (o == origin) return m;
+    }
     return 0;
   }
 
   bool connected_locked() const {
     if (!pub_ok) return false;
-    for (char ok : read_ok)
+    for (char ok : read_ok) {
       if (ok == 0) return false;
+    }
     return true;
   }
 
@@ -244,8 +249,9 @@ struct RedisReplicator::Impl {
   // NodeHooks::admit_local (under the node's lock).
   Status admit(std::uint64_t last_seq, std::size_t n) {
     std::lock_guard<std::mutex> lock(mu);
-    if (stopping)
+    if (stopping) {
       return Status::unavailable("Redis publishing", "the node is stopping");
+    }
     if (swapping) {
       return Status::unavailable("Redis publishing",
                                  "a swap is in progress; retry");
@@ -259,8 +265,9 @@ struct RedisReplicator::Impl {
     {
       std::lock_guard<std::mutex> lock(mu);
       ATOMIK_DCHECK(outbox.empty() || outbox.back().seq + 1 == first);
-      for (std::size_t i = 0; i < recs.size(); ++i)
+      for (std::size_t i = 0; i < recs.size(); ++i) {
         outbox.push_back({first + i, recs[i].addr, recs[i].delta});
+      }
       stats.deltas_local += recs.size();
     }
     cv.notify_all();
@@ -293,7 +300,7 @@ struct RedisReplicator::Impl {
       }
       dirty = true;
     }
-    const Status s = maybe_flush(/*force=*/true);
+    Status s = maybe_flush(/*force=*/true);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu);
       swapping = false;
@@ -377,8 +384,9 @@ struct RedisReplicator::Impl {
       std::lock_guard<std::mutex> lock(mu);
       if (!dirty) return Status();
       if (!force && Clock::now() - last_flush <
-                        std::chrono::milliseconds(opt.state_flush_ms))
+                        std::chrono::milliseconds(opt.state_flush_ms)) {
         return Status();
+      }
       copy = state;
       dirty = false;
       last_flush = Clock::now();
@@ -406,8 +414,9 @@ struct RedisReplicator::Impl {
   void publish_loop() {
     std::vector<std::unique_ptr<redis::RedisLink>> links;
     std::vector<std::uint64_t> seen(shards, 0);
-    for (std::uint32_t k = 0; k < shards; ++k)
+    for (std::uint32_t k = 0; k < shards; ++k) {
       links.push_back(std::make_unique<redis::RedisLink>(link_cfg));
+    }
     std::uint32_t backoff = opt.retry_min_ms;
     bool outage_logged = false;
     std::vector<FrameRecord> recs;
@@ -431,8 +440,9 @@ struct RedisReplicator::Impl {
         if (st[k].pub_seq >= slice_end) continue;
         recs.clear();
         for (const Pending& p : slice) {
-          if (p.seq > st[k].pub_seq && redis_shard_of(p.addr, shards) == k)
+          if (p.seq > st[k].pub_seq && redis_shard_of(p.addr, shards) == k) {
             recs.push_back({p.addr, p.delta});
+          }
         }
         if (!recs.empty()) {
           const FrameHeader h{.origin = vorigins[k],
@@ -508,13 +518,15 @@ struct RedisReplicator::Impl {
       return true;
     };
     if (fields == nullptr || redis::reply_type(fields) != ReplyType::kArray ||
-        redis::reply_size(fields) != 2)
+        redis::reply_size(fields) != 2) {
       return malformed("expected exactly one field 'f'");
+    }
     const redisReply* name = redis::reply_at(fields, 0);
     const redisReply* value = redis::reply_at(fields, 1);
     if (redis::reply_str(name) != "f" ||
-        redis::reply_type(value) != ReplyType::kString)
+        redis::reply_type(value) != ReplyType::kString) {
       return malformed("expected exactly one field 'f'");
+    }
     const std::string_view v = redis::reply_str(value);
     const std::span<const std::byte> bytes(
         reinterpret_cast<const std::byte*>(v.data()), v.size());
@@ -551,8 +563,9 @@ struct RedisReplicator::Impl {
             ": not applied (gap): " + std::string(s.message()));
         return true;
       }
-      if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument)
+      if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument) {
         return malformed(std::string(s.message()));
+      }
       std::lock_guard<std::mutex> lock(mu);
       if (fatal.ok()) fatal = s;
       return false;
@@ -569,8 +582,9 @@ struct RedisReplicator::Impl {
     auto r = node->apply_frame(f);
     if (!r.ok()) {
       const Status& s = r.status();
-      if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument)
+      if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument) {
         return malformed(std::string(s.message()));
+      }
       std::lock_guard<std::mutex> lock(mu);
       if (fatal.ok()) fatal = s;
       return false;
@@ -635,8 +649,9 @@ struct RedisReplicator::Impl {
       backoff = opt.retry_min_ms;
       const redisReply* top = r->get();
       if (redis::reply_type(top) != ReplyType::kArray ||
-          redis::reply_size(top) == 0)
+          redis::reply_size(top) == 0) {
         continue;  // BLOCK timed out
+      }
       const redisReply* stream = redis::reply_at(top, 0);
       if (redis::reply_size(stream) != 2) continue;
       const redisReply* entries = redis::reply_at(stream, 1);
@@ -708,8 +723,9 @@ struct RedisReplicator::Impl {
 
   Status bootstrap_if_empty(const PersistentOptions& storage) {
     FileSystem& fs = FileSystem::posix();
-    if (fs.exists(dir + "/" + kCheckpointFileName) || !opt.bootstrap)
+    if (fs.exists(dir + "/" + kCheckpointFileName) || !opt.bootstrap) {
       return Status();
+    }
     auto r = ctl->run({"HGET", redis_snapshot_key(opt.table), "data"});
     if (!r.ok()) return r.status();
     if (redis::reply_type(r->get()) != ReplyType::kString) return Status();
@@ -819,8 +835,9 @@ struct RedisReplicator::Impl {
     for (std::uint32_t k : held) {
       auto r = ctl->run({"XINFO", "STREAM", keys[k]});
       if (!r.ok()) {
-        if (r.status().message().find("no such key") != std::string::npos)
+        if (r.status().message().find("no such key") != std::string::npos) {
           continue;
+        }
         return r.status();
       }
       const redisReply* info = r->get();
@@ -894,9 +911,10 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
                     ", got " + std::to_string(options.shards));
   }
   if (options.table.empty() ||
-      options.table.find_first_of("{}") != std::string::npos)
+      options.table.find_first_of("{}") != std::string::npos) {
     return Status::invalid_argument(kWhere,
                                     "table name must be non-empty, no braces");
+  }
   if (options.max_entry_records == 0 ||
       frame_size(options.max_entry_records, 0) > options.max_frame_bytes ||
       options.max_frame_bytes > kFrameMaxLimit) {
@@ -907,13 +925,16 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
                     std::to_string(options.max_frame_bytes));
   }
   if (options.block_ms == 0 || options.read_count == 0 ||
-      options.retry_min_ms == 0 || options.retry_min_ms > options.retry_max_ms)
+      options.retry_min_ms == 0 ||
+      options.retry_min_ms > options.retry_max_ms) {
     return Status::invalid_argument(
         kWhere,
         "block_ms, read_count, retry_min_ms must be > 0 and "
         "retry_min_ms <= retry_max_ms");
-  if (options.max_unpublished == 0)
+  }
+  if (options.max_unpublished == 0) {
     return Status::invalid_argument(kWhere, "max_unpublished must be > 0");
+  }
   auto ep = parse_redis_url(options.url);
   if (!ep.ok()) return ep.status();
   if (!options.user.empty()) ep->user = options.user;
@@ -934,20 +955,23 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
     std::sort(impl->held.begin(), impl->held.end());
     if (std::adjacent_find(impl->held.begin(), impl->held.end()) !=
             impl->held.end() ||
-        impl->held.back() >= options.shards)
+        impl->held.back() >= options.shards) {
       return Status::invalid_argument(
           kWhere, "held_shards must be distinct and < shards");
+    }
   }
   impl->read_ok.assign(impl->held.size(), 1);
-  for (std::uint32_t k = 0; k < options.shards; ++k)
+  for (std::uint32_t k = 0; k < options.shards; ++k) {
     impl->keys.push_back(redis_stream_key(options.table, k));
+  }
   return impl;
 }
 
 // Once the table (or node) is open: positions, outbox, threads.
 Status RedisReplicator::Impl::finish_start() {
-  for (std::uint32_t k = 0; k < shards; ++k)
+  for (std::uint32_t k = 0; k < shards; ++k) {
     vorigins.push_back(redis_stream_origin(origin, k));
+  }
   own_sorted = vorigins;
   std::sort(own_sorted.begin(), own_sorted.end());
   ATOMIK_RETURN_IF_ERROR(load_state_file());
@@ -957,8 +981,9 @@ Status RedisReplicator::Impl::finish_start() {
   if (bridge) bridge->impl.store(this);
   Impl* p = this;
   publisher = std::thread([p] { p->publish_loop(); });
-  for (std::uint32_t k : held)
+  for (std::uint32_t k : held) {
     readers.emplace_back([p, k] { p->read_loop(k); });
+  }
   return Status();
 }
 
@@ -1022,8 +1047,9 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
   };
   no.hooks.status = [bridge] {
     std::vector<std::pair<std::string, std::string>> out;
-    if (Impl* m = bridge->impl.load())
+    if (Impl* m = bridge->impl.load()) {
       out.emplace_back("redis", m->status_json());
+    }
     return out;
   };
   auto n = Node::start(no);
@@ -1050,20 +1076,23 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
   std::lock_guard<std::mutex> accum_lock(m.accum_mu);
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    if (m.stopped)
+    if (m.stopped) {
       return Status::failed_precondition("RedisReplicator::accum",
                                          "the replicator is stopped");
+    }
     ATOMIK_RETURN_IF_ERROR(m.check_room_locked(m.outbox.size(), deltas.size()));
   }
   std::vector<std::pair<std::uint32_t, std::uint64_t>> pairs(deltas.size());
-  for (std::size_t i = 0; i < deltas.size(); ++i)
+  for (std::size_t i = 0; i < deltas.size(); ++i) {
     pairs[i] = {deltas[i].addr, deltas[i].delta};
+  }
   auto first = m.table->accum_batch(pairs, /*wait=*/true);
   if (!first.ok()) return first.status();
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    for (std::size_t i = 0; i < deltas.size(); ++i)
+    for (std::size_t i = 0; i < deltas.size(); ++i) {
       m.outbox.push_back({*first + i, deltas[i].addr, deltas[i].delta});
+    }
     m.stats.deltas_local += deltas.size();
   }
   m.cv.notify_all();
@@ -1113,9 +1142,11 @@ Status RedisReplicator::wait_published(std::uint32_t timeout_ms) const {
   if (impl_->node) {
     const std::uint64_t own = impl_->own_seq();
     std::unique_lock<std::mutex> lock(impl_->mu);
-    if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return impl_->min_pub_seq_locked() >= own; }))
+    if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+          return impl_->min_pub_seq_locked() >= own;
+        })) {
       return Status();
+    }
     return Status::unavailable(
         "RedisReplicator::wait_published",
         std::to_string(own - std::min(own, impl_->min_pub_seq_locked())) +
@@ -1124,8 +1155,9 @@ Status RedisReplicator::wait_published(std::uint32_t timeout_ms) const {
   }
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                         [&] { return impl_->outbox.empty(); }))
+                         [&] { return impl_->outbox.empty(); })) {
     return Status();
+  }
   return Status::unavailable("RedisReplicator::wait_published",
                              std::to_string(impl_->outbox.size()) +
                                  " deltas still unpublished after " +
@@ -1157,8 +1189,9 @@ Status RedisReplicator::publish_snapshot(bool trim) {
     }
     snap.states = std::move(ts.states);
     std::map<std::uint64_t, std::uint64_t> vv;
-    for (const auto& [o, mark] : ts.version_vector.entries())
+    for (const auto& [o, mark] : ts.version_vector.entries()) {
       if (o != m.origin && mark != 0) vv[o] = mark;
+    }
     for (std::uint32_t k = 0; k < m.shards; ++k) {
       if (m.state[k].pub_vseq != 0) vv[m.vorigins[k]] = m.state[k].pub_vseq;
       snap.positions.push_back(m.state[k].read);
@@ -1183,8 +1216,9 @@ Status RedisReplicator::publish_snapshot(bool trim) {
     if (!states.ok()) return states.status();
     snap.states = std::move(*states);
     std::map<std::uint64_t, std::uint64_t> vv;
-    for (const auto& [o, mark] : m.table->version_vector())
+    for (const auto& [o, mark] : m.table->version_vector()) {
       if (o != m.origin) vv[o] = mark;
+    }
     for (std::uint32_t k = 0; k < m.shards; ++k) {
       if (m.state[k].pub_vseq != 0) vv[m.vorigins[k]] = m.state[k].pub_vseq;
       snap.positions.push_back(m.state[k].read);
@@ -1193,8 +1227,9 @@ Status RedisReplicator::publish_snapshot(bool trim) {
   }
   // Shards this node does not read are not covered: position 0-0.
   for (std::uint32_t k = 0; k < m.shards; ++k) {
-    if (!std::binary_search(m.held.begin(), m.held.end(), k))
+    if (!std::binary_search(m.held.begin(), m.held.end(), k)) {
       snap.positions[k] = StreamId{};
+    }
   }
   // Dense tables: the snapshot records the table's size.
   snap.num_contexts = m.num_contexts;
@@ -1288,8 +1323,9 @@ Status RedisReplicator::stop() {
   if (m.bridge) m.bridge->impl.store(nullptr);
   m.cv.notify_all();
   if (m.publisher.joinable()) m.publisher.join();
-  for (std::thread& t : m.readers)
+  for (std::thread& t : m.readers) {
     if (t.joinable()) t.join();
+  }
   {
     std::lock_guard<std::mutex> lock(m.mu);
     m.dirty = true;

@@ -5,10 +5,9 @@
 // (RedisReplicator::start_node); it keeps serving clients and TCP peers.
 #include "atomik/node.hpp"
 
-#include <signal.h>
-
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -80,8 +79,9 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
     }
     std::getline(f, r.password);
     while (!r.password.empty() &&
-           (r.password.back() == '\r' || r.password.back() == ' '))
+           (r.password.back() == '\r' || r.password.back() == ' ')) {
       r.password.pop_back();
+    }
   }
   auto started = RedisReplicator::start_node(o, r);
   if (!started.ok()) {
@@ -106,9 +106,10 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
         if (std::chrono::steady_clock::now() < next) continue;
         next += std::chrono::seconds(a.redis_snapshot_every_s);
         const Status st = rep.publish_snapshot(/*trim=*/true);
-        if (!st.ok() && !a.quiet)
+        if (!st.ok() && !a.quiet) {
           std::fprintf(stderr, "atomik node: snapshot: %s\n",
                        st.to_string().c_str());
+        }
       }
     });
   }
