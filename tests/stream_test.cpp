@@ -136,6 +136,46 @@ TEST(StreamTest, FailedApplyChangesNothing) {
   EXPECT_EQ(s.version_vector().get(1), 0U);  // no seq consumed
 }
 
+// apply_records is apply() per record, batched: same state, marks and
+// duplicates; a bad batch changes nothing.
+TEST(StreamTest, ApplyRecordsMatchesApplyPerRecord) {
+  StreamOptions o;
+  o.dense_contexts = 64;
+  DeltaStream batched = make(1, o);
+  DeltaStream single = make(1, o);
+  std::vector<FrameRecord> recs;
+  for (std::uint32_t i = 0; i < 40; ++i) {
+    recs.push_back({(i * 7) % 64, 0x1000u + i});
+  }
+  // Seqs 1..40, then 31..50 (10 duplicates), from origin 9.
+  auto r1 = batched.apply_records(9, 1, recs);
+  ASSERT_TRUE(r1.ok()) << r1.status().to_string();
+  EXPECT_EQ(r1->applied, 40u);
+  auto r2 = batched.apply_records(9, 31, std::span(recs).first(20));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->applied, 10u);
+  EXPECT_EQ(r2->duplicates, 10u);
+  for (std::uint32_t i = 0; i < 40; ++i) {
+    (void)single.apply(9, i + 1, recs[i].addr, recs[i].delta);
+  }
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    (void)single.apply(9, i + 31, recs[i].addr, recs[i].delta);
+  }
+  EXPECT_EQ(batched.table().snapshot(), single.table().snapshot());
+  EXPECT_EQ(batched.digest(), single.digest());
+  EXPECT_EQ(batched.version_vector().get(9), 50u);
+  // Bad batches: seq 0, an address out of range (record 1): nothing applied.
+  const Digest d = batched.digest();
+  EXPECT_EQ(batched.apply_records(9, 0, recs).status().code(),
+            Code::kInvalidArgument);
+  const std::vector<FrameRecord> bad = {{1, 1}, {64, 2}};
+  auto r3 = batched.apply_records(9, 51, bad);
+  EXPECT_EQ(r3.status().code(), Code::kOutOfRange);
+  EXPECT_THAT(std::string(r3.status().message()), HasSubstr("record 1"));
+  EXPECT_EQ(batched.digest(), d);
+  EXPECT_EQ(batched.version_vector().get(9), 50u);
+}
+
 TEST(StreamTest, WindowAppliesOutOfOrderAndRefusesBeyond) {
   StreamOptions o;
   o.window = 64;

@@ -297,6 +297,10 @@ class DeltaStream {
   Result<BatchOutcome> apply_messages(OriginId origin,
                                       std::span<const std::byte> bytes);
   Result<BatchOutcome> apply_frame(const FrameView& frame);
+  // apply_records: records of `origin` with seqs base_seq, base_seq + 1, ...
+  // (base_seq > 0, no overflow), checked the same way first.
+  Result<BatchOutcome> apply_records(OriginId origin, Seq base_seq,
+                                     std::span<const FrameRecord> records);
   // What apply(origin, seq, ...) would return for this seq, without changing
   // anything (e.g. to drop duplicates before writing them to a log). Seq 0,
   // which apply() rejects, classifies as kDuplicate (never applied).

@@ -139,6 +139,12 @@ class DeltaTable {
     return dense_ ? contexts_.size() : sparse_.size();
   }
   bool is_dense() const noexcept { return dense_; }
+  // A dense table's contexts, contiguous by address (for prefetching in
+  // batch loops); nullptr for a sparse table. Valid until the table is
+  // moved or assigned.
+  const ContextType* dense_data() const noexcept {
+    return dense_ ? contexts_.data() : nullptr;
+  }
   static constexpr unsigned width() noexcept { return kWordBits<W>; }
 
  private:

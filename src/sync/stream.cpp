@@ -491,6 +491,34 @@ Result<BatchOutcome> DeltaStream::apply_frame(const FrameView& frame) {
       [p](std::size_t i) { return load_le64(p + i * kFrameRecordSize + 4); });
 }
 
+Result<BatchOutcome> DeltaStream::apply_records(
+    OriginId origin, Seq base_seq, std::span<const FrameRecord> records) {
+  Impl& m = *impl_;
+  const std::size_t n = records.size();
+  if (m.opt.mode != ApplyMode::kRawCompat) {
+    ATOMIK_RETURN_IF_ERROR(m.check_origin("apply_records", origin));
+  }
+  if (n > 0 && (base_seq == 0 || base_seq + (n - 1) < base_seq)) {
+    return Status::invalid_argument("DeltaStream::apply_records",
+                                    "base_seq " + std::to_string(base_seq) +
+                                        " with " + std::to_string(n) +
+                                        " records (seq 0 or overflow)");
+  }
+  if (m.table.is_dense()) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (records[i].addr >= m.table.num_contexts()) {
+        return m.check_addr("apply_records", records[i].addr)
+            .with_context("record " + std::to_string(i));
+      }
+    }
+  }
+  const FrameRecord* r = records.data();
+  return apply_run(
+      origin, n, [r](std::size_t i) { return r[i].addr; },
+      [base_seq](std::size_t i) { return base_seq + i; },
+      [r](std::size_t i) { return r[i].delta; });
+}
+
 ApplyOutcome DeltaStream::classify(OriginId origin, Seq seq) const {
   if (impl_->opt.mode == ApplyMode::kRawCompat) return ApplyOutcome::kApplied;
   const Lane* l = impl_->find_lane(origin);
