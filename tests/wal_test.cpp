@@ -196,6 +196,32 @@ TEST(WalWriterTest, ConsecutiveDeltasPendingTogetherCoalesceIntoRuns) {
   EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s), want);
 }
 
+// Coalescing never builds a run the reader would refuse: no run starts at
+// seq 0 and none wraps past the largest seq.
+TEST(WalWriterTest, CoalescingStopsAtSeqZeroAndAtTheLargestSeq) {
+  TempDir dir;
+  const std::uint64_t max = ~std::uint64_t{0};
+  const std::vector<std::uint64_t> seqs = {0, 1, 2, max - 1, max, 0, 1};
+  std::vector<WalRecord> want;
+  {
+    auto w = WalWriter::open(dir.path(), 1,
+                             {.sync = SyncPolicy::kGroup,
+                              .group_records = 1u << 30,
+                              .group_interval_us = 1000000000})
+                 .value();
+    for (std::uint64_t q : seqs) {
+      want.push_back(delta(q, 1, q ^ 0x5A));
+      ASSERT_TRUE(w->append_async(want.back()).ok());
+    }
+    ASSERT_TRUE(w->close().ok());
+  }
+  RecoveryReport rep;
+  Status s;
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s), want);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(rep.records_ok, seqs.size());
+}
+
 TEST(WalWriterTest, BadRunsAreRefusedAndTheWriterStaysUsable) {
   TempDir dir;
   auto w = WalWriter::open(dir.path(), 1, {}).value();

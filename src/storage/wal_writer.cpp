@@ -244,8 +244,9 @@ struct WalWriter::Impl {
 
   // Adds DELTA `r` to the open run if it continues it (mu held).
   bool extend_run(const WalRecord& r) {
+    // run_next_seq 0: the run ended at the largest seq (a run never wraps).
     if (run_at == kNoRun || r.origin != run_origin || r.seq != run_next_seq ||
-        run_count >= kWalMaxRunDeltas) {
+        run_next_seq == 0 || run_count >= kWalMaxRunDeltas) {
       return false;
     }
     if (run_count == 1) {
@@ -358,7 +359,8 @@ Result<Lsn> WalWriter::append_async(const WalRecord& record) {
   const std::size_t at = m.buf.size();
   m.buf.resize(at + walfmt::kFrameHeadSize + len);
   walfmt::write_frame(m.buf.data() + at, record);
-  if (record.type == WalRecordType::kDelta && record.seq != ~std::uint64_t{0}) {
+  // A run needs first_seq > 0 (docs/format/wal.md); seq 0 stays a lone DELTA.
+  if (record.type == WalRecordType::kDelta && record.seq != 0) {
     m.run_at = at;
     m.run_origin = record.origin;
     m.run_next_seq = record.seq + 1;
