@@ -18,9 +18,10 @@
 //                               started by RedisReplicator::start_node (a
 //                               Node with its listen port: `atomik node
 //                               --redis`), same counters.
-// Tables are dense with kAddresses (2^20) contexts, the range the random
-// deltas hit (a sparse table's hash map costs ~0.25 us per new address).
-// Run: build/redis-rel/bench/redis_bench --benchmark_min_time=0.01
+// Tables are dense with kAddresses (2^20) contexts (unless a benchmark's
+// addr_bits says otherwise), the range the random deltas hit (a sparse table's
+// hash map costs ~0.25 us per new address). Run:
+// build/redis-rel/bench/redis_bench --benchmark_min_time=0.01
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -105,7 +106,8 @@ struct Pair {
 
 Pair start_pair(const std::string& name,
                 atomik::SyncPolicy sync = atomik::SyncPolicy::kEveryRecord,
-                bool with_node = false) {
+                bool with_node = false,
+                std::uint32_t num_contexts = kAddresses) {
   Env& e = env();
   atomik::RedisOptions o;
   o.url = e.server->url();
@@ -115,7 +117,7 @@ Pair start_pair(const std::string& name,
   o.max_entry_records = 65536;
   atomik::PersistentOptions storage;
   storage.sync = sync;
-  storage.num_contexts = kAddresses;
+  storage.num_contexts = num_contexts;
   Pair p;
   auto start = [&](const std::string& dir) {
     if (!with_node) return atomik::RedisReplicator::start(dir, storage, o);
@@ -136,6 +138,9 @@ Pair start_pair(const std::string& name,
 // Batches of state.range(0) deltas, 8 per iteration (A keeps publishing
 // while B applies), then waits for B. state.range(1): 0 = WAL fdatasync per
 // batch (SyncPolicy::kEveryRecord), 1 = SyncPolicy::kNone (write() only).
+// state.range(2): address bits (20 unless given): tables of 2^bits
+// contexts, random addresses over all of them (16: the tables stay in
+// cache; 20: 24 MiB each, so every delta is a cache miss per table).
 void replicate_batched(benchmark::State& state, bool with_node) {
   Env& e = env();
   if (!e.ok) {
@@ -144,11 +149,12 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   }
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const bool no_sync = state.range(1) != 0;
+  const int bits = state.range(2) != 0 ? static_cast<int>(state.range(2)) : 20;
   Pair p = start_pair(
       std::string(with_node ? "node" : "") + "batched" + std::to_string(n) +
-          (no_sync ? "n" : "e"),
+          (no_sync ? "n" : "e") + std::to_string(bits),
       no_sync ? atomik::SyncPolicy::kNone : atomik::SyncPolicy::kEveryRecord,
-      with_node);
+      with_node, std::uint32_t{1} << bits);
   if (!p.a || !p.b) {
     state.SkipWithError("RedisReplicator::start failed");
     return;
@@ -160,7 +166,7 @@ void replicate_batched(benchmark::State& state, bool with_node) {
     for (int b = 0; b < 8; ++b) {
       for (std::size_t i = 0; i < n; ++i) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        batch[i] = {static_cast<atomik::Addr>(x >> 44), x | 1};
+        batch[i] = {static_cast<atomik::Addr>(x >> (64 - bits)), x | 1};
       }
       if (!p.a->accum_batch(batch).ok()) {
         state.SkipWithError("accum_batch failed");
@@ -185,19 +191,21 @@ void BM_RedisNodeReplicateBatched(benchmark::State& state) {
   replicate_batched(state, /*with_node=*/true);
 }
 BENCHMARK(BM_RedisNodeReplicateBatched)
-    ->ArgNames({"batch", "nosync"})
-    ->Args({4096, 0})
-    ->Args({65536, 0})
-    ->Args({65536, 1})
+    ->ArgNames({"batch", "nosync", "addr_bits"})
+    ->Args({4096, 0, 20})
+    ->Args({65536, 0, 20})
+    ->Args({65536, 1, 20})
+    ->Args({65536, 0, 16})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RedisReplicateBatched)
-    ->ArgNames({"batch", "nosync"})
-    ->Args({1, 0})
-    ->Args({256, 0})
-    ->Args({4096, 0})
-    ->Args({65536, 0})
-    ->Args({65536, 1})
+    ->ArgNames({"batch", "nosync", "addr_bits"})
+    ->Args({1, 0, 20})
+    ->Args({256, 0, 20})
+    ->Args({4096, 0, 20})
+    ->Args({65536, 0, 20})
+    ->Args({65536, 1, 20})
+    ->Args({65536, 0, 16})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

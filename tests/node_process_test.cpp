@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "atomik/node.hpp"
+#include "cli_process.hpp"
 #include "node_fault_proxy.hpp"
 #include "node_test_util.hpp"
 #include "test_seed.hpp"
@@ -44,8 +45,6 @@ class NodeProcess {
 
   // Starts it on `port` (0: any) and reads "listening on HOST:PORT".
   bool start(std::uint16_t port) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
     std::vector<std::string> args = {
         ATOMIK_CLI_PATH, "node",     "--data",
         data_,           "--listen", "127.0.0.1:" + std::to_string(port),
@@ -54,40 +53,11 @@ class NodeProcess {
       args.push_back("--peer");
       args.push_back(p);
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, log_.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    const int rc =
-        posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    if (rc != 0) {
-      ::close(fds[0]);
-      pid_ = -1;
-      return false;
-    }
-    std::string out;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (out.find('\n') == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto at = out.find("listening on 127.0.0.1:");
-    if (at == std::string::npos) return false;
+    const testing::SpawnedCli c = testing::spawn_listening(args, log_);
+    if (c.pid <= 0) return false;
+    pid_ = c.pid;
     port_ = static_cast<std::uint16_t>(
-        std::stoul(out.substr(at + std::strlen("listening on 127.0.0.1:"))));
+        std::stoul(c.address.substr(c.address.rfind(':') + 1)));
     return true;
   }
   void kill(int sig) {
@@ -260,45 +230,35 @@ void run_cluster(bool faults, std::uint64_t seed) {
   for (auto& p : proxies) p->stop();
 }
 
-// Runs the CLI; returns (exit code, stdout).
-std::pair<int, std::string> cli(const std::string& args) {
-  std::string out;
-  FILE* f = ::popen(
-      (std::string(ATOMIK_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  if (f == nullptr) return {-1, out};
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
-  const int st = ::pclose(f);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using testing::run_cli;
 
 TEST(NodeProcessTest, CliClientsTalkToANodeProcess) {
   TempDir dir("cli");
   NodeProcess n(dir.sub("n"), dir.sub("n.log"), {});
   ASSERT_TRUE(n.start(0));
   const std::string at = " --node " + n.address() + " ";
-  auto r = cli("accum" + at + "7 0xff");
+  auto r = run_cli("accum" + at + "7 0xff");
   EXPECT_EQ(r.first, 0) << r.second;
   EXPECT_NE(r.second.find("acknowledged"), std::string::npos) << r.second;
-  r = cli("accum" + at + "7 15");  // decimal
+  r = run_cli("accum" + at + "7 15");  // decimal
   EXPECT_EQ(r.first, 0) << r.second;
-  r = cli("read" + at + "0x7");
+  r = run_cli("read" + at + "0x7");
   EXPECT_EQ(r.first, 0);
   EXPECT_EQ(r.second, "0x00000000000000f0\n");
-  r = cli("swap" + at);
+  r = run_cli("swap" + at);
   EXPECT_EQ(r.first, 0);
   EXPECT_NE(r.second.find("epoch 1 closed"), std::string::npos) << r.second;
-  r = cli("status --json" + at);
+  r = run_cli("status --json" + at);
   EXPECT_EQ(r.first, 0);
   EXPECT_NE(r.second.find("\"deltas_local\":2"), std::string::npos) << r.second;
-  r = cli("status" + at);
+  r = run_cli("status" + at);
   EXPECT_EQ(r.first, 0);
   EXPECT_NE(r.second.find("version vector"), std::string::npos) << r.second;
   EXPECT_NE(r.second.find("deltas_local  2"), std::string::npos) << r.second;
-  r = cli("read" + at + "4294967296");  // does not fit 32 bits
+  r = run_cli("read" + at + "4294967296");  // does not fit 32 bits
   EXPECT_EQ(r.first, 2) << r.second;
   n.kill(SIGTERM);
-  r = cli("read" + at + "--timeout-ms 2000 7");
+  r = run_cli("read" + at + "--timeout-ms 2000 7");
   EXPECT_EQ(r.first, 1) << r.second;
 }
 

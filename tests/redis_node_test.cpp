@@ -24,6 +24,7 @@
 
 #include "atomik/node.hpp"
 #include "atomik/redis.hpp"
+#include "cli_process.hpp"
 #include "node_test_util.hpp"
 #include "redis_server.hpp"
 #include "test_seed.hpp"
@@ -360,17 +361,7 @@ INSTANTIATE_TEST_SUITE_P(NodeAndTable, RedisOutageTest, ::testing::Bool(),
 // --- `atomik node --redis` processes ----------------------------------------
 #ifdef ATOMIK_CLI_PATH  // built with the tools
 
-// Runs the CLI; returns (exit code, stdout + stderr).
-std::pair<int, std::string> cli(const std::string& args) {
-  std::string out;
-  FILE* f = ::popen(
-      (std::string(ATOMIK_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  if (f == nullptr) return {-1, out};
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
-  const int st = ::pclose(f);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using testing::run_cli;
 
 // One `atomik node --redis ...` child process.
 class RedisNodeProcess {
@@ -381,45 +372,12 @@ class RedisNodeProcess {
 
   // Starts it and reads "listening on HOST:PORT" (20 s deadline).
   bool start(const std::string& log) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
     std::vector<std::string> args = {ATOMIK_CLI_PATH, "node"};
     args.insert(args.end(), args_.begin(), args_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    const int rc =
-        posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    if (rc != 0) {
-      ::close(fds[0]);
-      pid_ = -1;
-      return false;
-    }
-    std::string out;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (out.find('\n') == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    constexpr const char* kTag = "listening on ";
-    const auto at = out.find(kTag);
-    if (at == std::string::npos) return false;
-    address_ = out.substr(at + std::strlen(kTag));
-    address_ = address_.substr(0, address_.find('\n'));
+    const testing::SpawnedCli c = testing::spawn_listening(args, log);
+    if (c.pid <= 0) return false;
+    pid_ = c.pid;
+    address_ = c.address;
     return true;
   }
   // Sends `sig` and reaps the process; its exit code (-1 if signalled).
@@ -463,8 +421,9 @@ TEST_F(RedisNodeTest, CliNodesServeClientsAndConvergeThroughRedis) {
   for (int i = 0; i < 20; ++i) {
     const Addr addr = static_cast<Addr>(rng() % 8);
     const std::uint64_t d = rng() | 1;
-    const auto r = cli("accum --node " + (i % 2 == 0 ? a : b).address() + " " +
-                       std::to_string(addr) + " " + std::to_string(d));
+    const auto r =
+        run_cli("accum --node " + (i % 2 == 0 ? a : b).address() + " " +
+                std::to_string(addr) + " " + std::to_string(d));
     ASSERT_EQ(r.first, 0) << r.second;
     ASSERT_THAT(r.second, HasSubstr("acknowledged"));
     want[addr] ^= d;
@@ -479,16 +438,16 @@ TEST_F(RedisNodeTest, CliNodesServeClientsAndConvergeThroughRedis) {
     for (const RedisNodeProcess* n : {&a, &b}) {
       EXPECT_TRUE(wait_until(
           [&] {
-            return cli("read --node " + n->address() + " " +
-                       std::to_string(addr))
+            return run_cli("read --node " + n->address() + " " +
+                           std::to_string(addr))
                        .second == hex;
           },
           kWait))
           << "addr " << addr << " on " << n->address();
     }
   }
-  const auto sa = cli("status --json --node " + a.address());
-  const auto sb = cli("status --json --node " + b.address());
+  const auto sa = run_cli("status --json --node " + a.address());
+  const auto sb = run_cli("status --json --node " + b.address());
   ASSERT_EQ(sa.first, 0) << sa.second;
   EXPECT_EQ(json_string(sa.second, "digest"),
             digest_of(nonzero(want)).to_hex());
@@ -519,26 +478,26 @@ TEST_F(RedisNodeTest, CliOutageRefusesBeyondTheBoundAndLosesNothing) {
   ASSERT_TRUE(a.start(dir_.sub("a.log")));
   ASSERT_TRUE(b.start(dir_.sub("b.log")));
   auto read_on = [&](const RedisNodeProcess& n, Addr addr) {
-    return cli("read --node " + n.address() + " " + std::to_string(addr))
+    return run_cli("read --node " + n.address() + " " + std::to_string(addr))
         .second;
   };
-  ASSERT_EQ(cli("accum --node " + a.address() + " 1 1").first, 0);
+  ASSERT_EQ(run_cli("accum --node " + a.address() + " 1 1").first, 0);
   ASSERT_TRUE(wait_until(
       [&] { return read_on(b, 1) == "0x0000000000000001\n"; }, kWait));
   // Published before the outage (so exactly 5 more fit).
   ASSERT_TRUE(wait_until(
       [&] {
-        return cli("status --json --node " + a.address())
+        return run_cli("status --json --node " + a.address())
                    .second.find("\"unpublished\":0,") != std::string::npos;
       },
       kWait));
   server_->stop();
   for (Addr i = 10; i < 15; ++i) {
-    const auto r = cli("accum --node " + a.address() + " " + std::to_string(i) +
-                       " " + std::to_string(i));
+    const auto r = run_cli("accum --node " + a.address() + " " +
+                           std::to_string(i) + " " + std::to_string(i));
     ASSERT_EQ(r.first, 0) << r.second;
   }
-  const auto refused = cli("accum --node " + a.address() + " 15 15");
+  const auto refused = run_cli("accum --node " + a.address() + " 15 15");
   EXPECT_EQ(refused.first, 1) << refused.second;
   EXPECT_THAT(refused.second, HasSubstr("ResourceExhausted"));
   EXPECT_THAT(refused.second, HasSubstr("5 own deltas are acknowledged"));
@@ -555,10 +514,12 @@ TEST_F(RedisNodeTest, CliOutageRefusesBeyondTheBoundAndLosesNothing) {
   EXPECT_EQ(read_on(b, 15), "0x0000000000000000\n");
   ASSERT_TRUE(wait_until(
       [&] {
-        return json_string(cli("status --json --node " + b.address()).second,
-                           "digest") ==
-               json_string(cli("status --json --node " + a.address()).second,
-                           "digest");
+        return json_string(
+                   run_cli("status --json --node " + b.address()).second,
+                   "digest") ==
+               json_string(
+                   run_cli("status --json --node " + a.address()).second,
+                   "digest");
       },
       kWait));
   EXPECT_EQ(a.stop(SIGTERM), 0);
@@ -569,9 +530,9 @@ TEST_F(RedisNodeTest, CliWrongPasswordIsAClearError) {
   ATOMIK_START_REDIS(/*aof=*/false, "s3cret");
   const std::string pw = dir_.sub("pw");
   std::ofstream(pw) << "wrong\n";
-  const auto r =
-      cli("node --data " + dir_.sub("a") + " --listen 127.0.0.1:0 --redis " +
-          server_->url() + " --redis-password-file " + pw);
+  const auto r = run_cli("node --data " + dir_.sub("a") +
+                         " --listen 127.0.0.1:0 --redis " + server_->url() +
+                         " --redis-password-file " + pw);
   EXPECT_EQ(r.first, 1) << r.second;
   EXPECT_THAT(r.second, HasSubstr("Redis AUTH failed"));
   EXPECT_THAT(r.second, HasSubstr("--redis-password-file"));

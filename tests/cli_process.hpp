@@ -1,0 +1,95 @@
+// Spawning `atomik node` child processes for tests (tests only).
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace atomik::testing {
+
+// A spawned CLI that announced "listening on HOST:PORT".
+struct SpawnedCli {
+  pid_t pid = -1;       // -1: it did not start or did not announce in time
+  std::string address;  // HOST:PORT from the announcement
+};
+
+// Runs `args` (args[0] the executable) with stdout on a pipe and stderr
+// appended to `log`, and waits up to 20 s for its first stdout line. Once it
+// announced "listening on HOST:PORT", returns its pid (still running; the
+// caller kills and reaps it) and address. Otherwise (no start, no
+// announcement in time) the child is killed and reaped and pid is -1.
+inline SpawnedCli spawn_listening(std::vector<std::string> args,
+                                  const std::string& log) {
+  SpawnedCli out;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return out;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return out;
+  }
+  std::string text;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (text.find('\n') == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[256];
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  constexpr const char* kTag = "listening on ";
+  const auto at = text.find(kTag);
+  if (at == std::string::npos) {
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return out;
+  }
+  out.pid = pid;
+  out.address = text.substr(at + std::string(kTag).size());
+  out.address = out.address.substr(0, out.address.find('\n'));
+  return out;
+}
+
+#ifdef ATOMIK_CLI_PATH
+// Runs the CLI with `args` (shell words); returns (exit code or -1 if it
+// did not exit normally, stdout + stderr).
+inline std::pair<int, std::string> run_cli(const std::string& args) {
+  std::string out;
+  FILE* f = ::popen(
+      (std::string(ATOMIK_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+  if (f == nullptr) return {-1, out};
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+  const int st = ::pclose(f);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+#endif
+
+}  // namespace atomik::testing
