@@ -27,6 +27,7 @@
 #include "cli_process.hpp"
 #include "node_test_util.hpp"
 #include "redis_server.hpp"
+#include "redis_test_util.hpp"
 #include "test_seed.hpp"
 
 extern char** environ;
@@ -34,32 +35,15 @@ extern char** environ;
 namespace atomik {
 namespace {
 
+using testing::digest_of;
 using ::testing::HasSubstr;
+using testing::nonzero;
 using testing::RedisServer;
+using testing::state_of;
 using testing::TempDir;
 using testing::wait_until;
 
 constexpr auto kWait = std::chrono::milliseconds(30000);
-
-std::map<Addr, std::uint64_t> nonzero(std::map<Addr, std::uint64_t> m) {
-  for (auto it = m.begin(); it != m.end();)
-    it = it->second == 0 ? m.erase(it) : std::next(it);
-  return m;
-}
-
-Digest digest_of(const std::map<Addr, std::uint64_t>& m) {
-  DeltaStream s;
-  for (const auto& [a, v] : m)
-    if (v != 0) (void)s.load(a, v);
-  return s.compute_digest();
-}
-
-std::map<Addr, std::uint64_t> state_of(const RedisReplicator& r) {
-  std::map<Addr, std::uint64_t> out;
-  auto snap = r.snapshot();
-  if (snap.ok()) out.insert(snap->begin(), snap->end());
-  return out;
-}
 
 std::map<Addr, std::uint64_t> state_of(const Node& n) {
   const auto snap = n.snapshot();

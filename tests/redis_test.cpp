@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "redis_server.hpp"
+#include "redis_test_util.hpp"
 #include "test_seed.hpp"
 #include "transport/redis_client.hpp"
 #include "transport/redis_format.hpp"
@@ -32,8 +33,11 @@
 namespace atomik {
 namespace {
 
+using testing::digest_of;
 using ::testing::HasSubstr;
+using testing::nonzero;
 using testing::RedisServer;
+using testing::state_of;
 
 using testing::read_hex;
 
@@ -46,26 +50,6 @@ bool eventually(const std::function<bool()>& pred, int timeout_ms = 30000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return pred();
-}
-
-Digest digest_of(const std::map<Addr, std::uint64_t>& m) {
-  DeltaStream s;
-  for (const auto& [a, v] : m)
-    if (v != 0) (void)s.load(a, v);
-  return s.compute_digest();
-}
-
-std::map<Addr, std::uint64_t> state_of(const RedisReplicator& r) {
-  std::map<Addr, std::uint64_t> out;
-  auto snap = r.snapshot();
-  if (snap.ok()) out.insert(snap->begin(), snap->end());
-  return out;
-}
-
-std::map<Addr, std::uint64_t> nonzero(std::map<Addr, std::uint64_t> m) {
-  for (auto it = m.begin(); it != m.end();)
-    it = it->second == 0 ? m.erase(it) : std::next(it);
-  return m;
 }
 
 // --- unit: layouts, URL, sharding -------------------------------------------

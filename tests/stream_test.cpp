@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "test_seed.hpp"
+#include "vector_files.hpp"
 
 namespace atomik {
 namespace {
@@ -705,19 +706,8 @@ TEST(StreamTest, SnapshotBytesEveryFlipAndTruncationIsAnError) {
 }
 
 TEST(StreamTest, SnapshotBytesMatchVectorFile) {
-  std::ifstream in(std::string(ATOMIK_TEST_VECTORS_DIR) +
-                   "/stream_snapshot.hex");
-  ASSERT_TRUE(in.good());
-  std::vector<std::byte> want;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string tok;
-    while (ls >> tok) {
-      want.push_back(static_cast<std::byte>(std::stoul(tok, nullptr, 16)));
-    }
-  }
+  const std::vector<std::byte> want = testing::read_hex("stream_snapshot.hex");
+  ASSERT_FALSE(want.empty());
   EXPECT_EQ(encode_snapshot(small_snapshot()), want);
   Result<StreamSnapshot> s = decode_snapshot(want);
   ASSERT_TRUE(s.ok()) << s.status().to_string();

@@ -179,6 +179,32 @@ struct PersistentTable::Impl {
     return lsn;
   }
 
+  // undo(addr) (type kUndo) or redo(addr) (kRedo): logs the step, applies
+  // it, waits for it to be acknowledged and returns the delta it applied;
+  // std::nullopt (nothing logged) when there is nothing to undo or redo.
+  Result<std::optional<std::uint64_t>> history_step(Addr addr,
+                                                    WalRecordType type) {
+    const bool is_undo = type == WalRecordType::kUndo;
+    Lsn lsn = 0;
+    std::uint64_t d = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      ATOMIK_RETURN_IF_ERROR(usable());
+      auto it = undo.find(addr);
+      if (it == undo.end() ||
+          (is_undo ? it->second.undo_depth() : it->second.redo_depth()) == 0) {
+        return std::optional<std::uint64_t>();
+      }
+      d = is_undo ? it->second.undo_deltas().back()
+                  : it->second.redo_deltas().front();
+      auto l = log_local(type, addr, 0);
+      if (!l.ok()) return l.status();
+      lsn = *l;
+    }
+    ATOMIK_RETURN_IF_ERROR(wait(lsn));
+    return std::optional<std::uint64_t>(d);
+  }
+
   Status wait(Lsn lsn) {
     Status s = wal->wait_durable(lsn);
     if (!s.ok()) {
@@ -687,41 +713,11 @@ Status PersistentTable::accum_undoable(std::uint32_t addr,
 }
 
 Result<std::optional<std::uint64_t>> PersistentTable::undo(std::uint32_t addr) {
-  Lsn lsn = 0;
-  std::uint64_t d = 0;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    auto it = impl_->undo.find(addr);
-    if (it == impl_->undo.end() || it->second.undo_depth() == 0) {
-      return std::optional<std::uint64_t>();
-    }
-    d = it->second.undo_deltas().back();
-    auto l = impl_->log_local(WalRecordType::kUndo, addr, 0);
-    if (!l.ok()) return l.status();
-    lsn = *l;
-  }
-  ATOMIK_RETURN_IF_ERROR(impl_->wait(lsn));
-  return std::optional<std::uint64_t>(d);
+  return impl_->history_step(addr, WalRecordType::kUndo);
 }
 
 Result<std::optional<std::uint64_t>> PersistentTable::redo(std::uint32_t addr) {
-  Lsn lsn = 0;
-  std::uint64_t d = 0;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    auto it = impl_->undo.find(addr);
-    if (it == impl_->undo.end() || it->second.redo_depth() == 0) {
-      return std::optional<std::uint64_t>();
-    }
-    d = it->second.redo_deltas().front();
-    auto l = impl_->log_local(WalRecordType::kRedo, addr, 0);
-    if (!l.ok()) return l.status();
-    lsn = *l;
-  }
-  ATOMIK_RETURN_IF_ERROR(impl_->wait(lsn));
-  return std::optional<std::uint64_t>(d);
+  return impl_->history_step(addr, WalRecordType::kRedo);
 }
 
 std::size_t PersistentTable::undo_depth(std::uint32_t addr) const {
