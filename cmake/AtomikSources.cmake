@@ -44,6 +44,17 @@ set(ATOMIK_TRANSPORT_SOURCES
   src/transport/client.cpp  # issue #5
   src/transport/resolve.cpp  # issue #5: host names for --listen/--peer
 )
+# The C API (include/atomik/atomik.h): the top layer, over all the others.
+set(ATOMIK_CAPI_SOURCES
+  src/capi/capi_error.cpp
+  src/capi/context.cpp
+  src/capi/table.cpp
+  src/capi/fingerprint.cpp
+  src/capi/message.cpp
+  src/capi/stream.cpp
+  src/capi/persistent_table.cpp
+  src/capi/node_client.cpp
+)
 # Redis Streams transport (issue #6): its own library, atomik_redis, so only
 # its users link hiredis (CMakeLists.txt).
 set(ATOMIK_REDIS_SOURCES
@@ -53,4 +64,4 @@ set(ATOMIK_REDIS_SOURCES
 )
 set(ATOMIK_SOURCES
   ${ATOMIK_CORE_SOURCES} ${ATOMIK_CODEC_SOURCES} ${ATOMIK_SYNC_SOURCES}
-  ${ATOMIK_STORAGE_SOURCES} ${ATOMIK_TRANSPORT_SOURCES})
+  ${ATOMIK_STORAGE_SOURCES} ${ATOMIK_TRANSPORT_SOURCES} ${ATOMIK_CAPI_SOURCES})

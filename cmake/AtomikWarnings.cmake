@@ -2,5 +2,5 @@
 add_library(atomik_warnings INTERFACE)
 target_compile_options(atomik_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow
-  -Wnon-virtual-dtor -Wold-style-cast
+  $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wold-style-cast>
   $<$<BOOL:${ATOMIK_WERROR}>:-Werror>)
