@@ -66,13 +66,13 @@ static int g_tests_failed = 0;
     }                                   \
   } while (0)
 
-static int test_finish(void) {
+static inline int test_finish(void) {
   printf("%d passed, %d failed\n", g_tests_passed, g_tests_failed);
   return g_tests_failed == 0 ? 0 : 1;
 }
 
 /* The test seed: ATOMIK_TEST_SEED if set, else the clock; printed. */
-static uint64_t test_seed(void) {
+static inline uint64_t test_seed(void) {
   const char* env = getenv("ATOMIK_TEST_SEED");
   uint64_t s;
   if (env != NULL && *env != '\0') {
@@ -85,7 +85,7 @@ static uint64_t test_seed(void) {
 }
 
 /* splitmix64: a small seeded generator. */
-static uint64_t next_random(uint64_t* state) {
+static inline uint64_t next_random(uint64_t* state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

@@ -45,6 +45,9 @@
 #ifndef ATOMIK_ATOMIK_H_
 #define ATOMIK_ATOMIK_H_
 
+/* A C header: C spellings are kept, so clang-tidy's C++ rules are off. */
+/* NOLINTBEGIN(modernize-deprecated-headers, modernize-use-using) */
+/* NOLINTBEGIN(readability-identifier-naming) */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -482,5 +485,8 @@ atomik_node_client_digest(atomik_node_client* client, atomik_digest* out);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
+
+/* NOLINTEND(readability-identifier-naming) */
+/* NOLINTEND(modernize-deprecated-headers, modernize-use-using) */
 
 #endif /* ATOMIK_ATOMIK_H_ */

@@ -18,7 +18,7 @@
 #include "atomik/atomik.h"
 #include "capi/capi_error.hpp"
 
-struct atomik_context {
+struct atomik_context {  // NOLINT(readability-identifier-naming): C name
   using Variant = std::variant<
       atomik::Context<std::uint64_t>, atomik::Context<std::uint8_t>,
       atomik::Context<std::uint16_t>, atomik::Context<std::uint32_t>,

@@ -20,11 +20,12 @@ static_assert(static_cast<int>(atomik::FingerprintMode::kChunkedXxh3) ==
 static_assert(static_cast<int>(atomik::FingerprintMode::kLegacyXorFold) ==
               ATOMIK_FINGERPRINT_LEGACY_XOR_FOLD);
 
-struct atomik_fingerprint {
+struct atomik_fingerprint {  // NOLINT(readability-identifier-naming): C name
   atomik::Fingerprint fp;
 };
 
-struct atomik_fingerprint_gate {
+struct atomik_fingerprint_gate {  // NOLINT(readability-identifier-naming): C
+                                  // name
   atomik::FingerprintGate gate;
 };
 

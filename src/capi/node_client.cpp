@@ -14,7 +14,7 @@
 #include "atomik/node.hpp"
 #include "capi/capi_error.hpp"
 
-struct atomik_node_client {
+struct atomik_node_client {  // NOLINT(readability-identifier-naming): C name
   std::unique_ptr<atomik::NodeClient> c;
 };
 

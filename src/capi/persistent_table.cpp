@@ -21,7 +21,7 @@ static_assert(static_cast<int>(atomik::RecoveryMode::kStrict) ==
 static_assert(static_cast<int>(atomik::RecoveryMode::kSkip) ==
               ATOMIK_RECOVERY_SKIP);
 
-struct atomik_ptable {
+struct atomik_ptable {  // NOLINT(readability-identifier-naming): C name
   std::unique_ptr<atomik::PersistentTable> t;
 };
 

@@ -21,12 +21,12 @@ static_assert(static_cast<int>(atomik::ApplyOutcome::kDuplicate) ==
 static_assert(static_cast<int>(atomik::ApplyOutcome::kBeyondWindow) ==
               ATOMIK_BEYOND_WINDOW);
 
-struct atomik_stream {
+struct atomik_stream {  // NOLINT(readability-identifier-naming): C name
   atomik::DeltaStream s;
 };
 
 // A CatchUp in C layout, so atomik_catchup_deltas can hand out a pointer.
-struct atomik_catchup {
+struct atomik_catchup {  // NOLINT(readability-identifier-naming): C name
   bool needs_state_transfer = false;
   std::string reason;
   std::vector<atomik_stamped_delta> deltas;

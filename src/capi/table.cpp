@@ -9,7 +9,7 @@
 #include "atomik/atomik.h"
 #include "capi/capi_error.hpp"
 
-struct atomik_table {
+struct atomik_table {  // NOLINT(readability-identifier-naming): C name
   atomik::DeltaTable<> t;
 };
 
