@@ -227,16 +227,24 @@ int report_ratio() {
       "ratio %.2fx (target <= 1.5x)\n",
       kRounds, kCalls, median(c), median(cpp), median(ratio), median(cpp_reg),
       median(ratio_reg));
+  std::printf(
+      "c_api accum_batch(512): %.3f ns per delta, ratio %.2fx to C++ accum "
+      "in register\n",
+      median(batch), median(ratio_batch));
   if (atomik::testing::kAllocCounterActive) {
-    std::printf("c_api accum allocations: %llu in %llu calls\n",
-                static_cast<unsigned long long>(allocs),
-                static_cast<unsigned long long>(kRounds * kCalls));
+    std::printf(
+        "c_api accum allocations: %llu in %llu accum calls and %llu "
+        "accum_batch calls\n",
+        static_cast<unsigned long long>(allocs),
+        static_cast<unsigned long long>(kRounds * kCalls),
+        static_cast<unsigned long long>(kRounds * kCalls / kDeltas));
   } else {
     std::printf("c_api accum allocations: not counted (sanitizer build)\n");
   }
-  if (errors != 0)
+  if (errors != 0) {
     std::printf("c_api accum: %llu calls failed\n",
                 static_cast<unsigned long long>(errors));
+  }
   return errors == 0 && allocs == 0 ? 0 : 1;
 }
 
