@@ -27,8 +27,11 @@ static_assert(static_cast<int>(Code::kIoError) == ATOMIK_IO_ERROR);
 // The last failure on this thread. Written only on failure paths.
 thread_local std::string t_last_error;
 
-// Stores "<Code>: <fn>: <message>". If even that allocation fails, a
-// fixed message says so (the code returned is still the right one).
+// Set when the last failure's message could not be stored (no memory):
+// atomik_last_error() then returns a fixed text instead of a stale one.
+thread_local bool t_message_lost = false;
+
+// Stores "<Code>: <fn>: <message>" as this thread's last error.
 void record(atomik_status code, const char* fn,
             std::string_view message) noexcept {
   try {
@@ -40,8 +43,9 @@ void record(atomik_status code, const char* fn,
       s += message;
     }
     t_last_error = std::move(s);
+    t_message_lost = false;
   } catch (...) {
-    t_last_error.clear();  // no allocation: keeps the old buffer
+    t_message_lost = true;
   }
 }
 
@@ -92,11 +96,14 @@ atomik_status unexpected_exception(const char* fn, const char* what) noexcept {
 extern "C" {
 
 const char* atomik_last_error(void) {
+  if (atomik::capi::t_message_lost) {
+    return "ResourceExhausted: out of memory while recording the last error";
+  }
   return atomik::capi::t_last_error.c_str();
 }
 
 const char* atomik_status_name(atomik_status status) {
-  switch (status) {
+  switch (atomik::capi::raw_enum(status)) {
     case ATOMIK_OK:
       return "OK";
     case ATOMIK_INVALID_ARGUMENT:
@@ -119,8 +126,9 @@ const char* atomik_status_name(atomik_status status) {
       return "Corruption";
     case ATOMIK_IO_ERROR:
       return "IoError";
+    default:
+      return "Unknown";
   }
-  return "Unknown";
 }
 
 const char* atomik_version(void) { return atomik::kVersionString; }

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <string_view>
+#include <type_traits>
 
 #include "atomik/atomik.h"
 #include "atomik/status.hpp"
@@ -33,6 +35,18 @@ namespace atomik::capi {
 [[gnu::cold]] atomik_status out_of_memory(const char* fn) noexcept;
 [[gnu::cold]] atomik_status unexpected_exception(const char* fn,
                                                  const char* what) noexcept;
+
+// The int a C caller stored in an enum parameter or field. C lets any int
+// through; in C++ loading an enum object whose value is outside the
+// enumerators' range is undefined, so the bytes are copied instead and the
+// int is validated before any cast.
+template <typename E>
+int raw_enum(const E& e) noexcept {
+  static_assert(std::is_enum_v<E> && sizeof(E) == sizeof(int));
+  int v = 0;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 // Runs `body` (returning atomik_status); no exception escapes.
 template <typename F>

@@ -91,9 +91,10 @@ atomik_status atomik_context_new(unsigned width, atomik_group group,
           kFn, ATOMIK_INVALID_ARGUMENT,
           "width " + std::to_string(width) + " is not one of 8, 16, 32, 64");
     }
-    if (group != ATOMIK_GROUP_XOR && group != ATOMIK_GROUP_ADD) {
+    const int raw_group = atomik::capi::raw_enum(group);
+    if (raw_group != ATOMIK_GROUP_XOR && raw_group != ATOMIK_GROUP_ADD) {
       return fail(kFn, ATOMIK_INVALID_ARGUMENT,
-                  "group " + std::to_string(static_cast<int>(group)) +
+                  "group " + std::to_string(raw_group) +
                       " is not ATOMIK_GROUP_XOR (0) or ATOMIK_GROUP_ADD (1)");
     }
     auto* ctx = new atomik_context{

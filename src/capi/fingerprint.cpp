@@ -35,11 +35,12 @@ using atomik::capi::fail;
 using atomik::capi::guarded;
 using atomik::capi::null_argument;
 
-// The C options as C++ options; the mode is validated by create().
+// The C options as C++ options; check_mode() has vetted the mode.
 atomik::FingerprintOptions to_cpp(const atomik_fingerprint_options* o) {
   atomik::FingerprintOptions opts;
   if (o != nullptr) {
-    opts.mode = static_cast<atomik::FingerprintMode>(o->mode);
+    opts.mode =
+        static_cast<atomik::FingerprintMode>(atomik::capi::raw_enum(o->mode));
     opts.chunk_size = o->chunk_size;
     opts.key = o->key;
     opts.width = o->width;
@@ -50,12 +51,14 @@ atomik::FingerprintOptions to_cpp(const atomik_fingerprint_options* o) {
 // An unknown mode is refused here: the C++ enum is 8-bit, so a wide value
 // would otherwise be truncated before create() could see it.
 atomik_status check_mode(const char* fn, const atomik_fingerprint_options* o) {
-  if (o == nullptr || o->mode == ATOMIK_FINGERPRINT_CHUNKED_XXH3 ||
-      o->mode == ATOMIK_FINGERPRINT_LEGACY_XOR_FOLD) {
+  if (o == nullptr) return ATOMIK_OK;
+  const int mode = atomik::capi::raw_enum(o->mode);
+  if (mode == ATOMIK_FINGERPRINT_CHUNKED_XXH3 ||
+      mode == ATOMIK_FINGERPRINT_LEGACY_XOR_FOLD) {
     return ATOMIK_OK;
   }
   return fail(fn, ATOMIK_INVALID_ARGUMENT,
-              "mode " + std::to_string(static_cast<long long>(o->mode)) +
+              "mode " + std::to_string(mode) +
                   " is not CHUNKED_XXH3 (1) or LEGACY_XOR_FOLD (2)");
 }
 

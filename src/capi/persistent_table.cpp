@@ -53,25 +53,23 @@ atomik_status atomik_ptable_open(const char* dir,
     if (out == nullptr) return null_argument(kFn, "out");
     atomik::PersistentOptions o;
     if (options != nullptr) {
-      if (options->sync != ATOMIK_SYNC_EVERY_RECORD &&
-          options->sync != ATOMIK_SYNC_GROUP &&
-          options->sync != ATOMIK_SYNC_NONE) {
+      const int sync = atomik::capi::raw_enum(options->sync);
+      const int recovery = atomik::capi::raw_enum(options->recovery);
+      if (sync != ATOMIK_SYNC_EVERY_RECORD && sync != ATOMIK_SYNC_GROUP &&
+          sync != ATOMIK_SYNC_NONE) {
         return fail(kFn, ATOMIK_INVALID_ARGUMENT,
-                    "sync " +
-                        std::to_string(static_cast<long long>(options->sync)) +
+                    "sync " + std::to_string(sync) +
                         " is not EVERY_RECORD (0), GROUP (1) or NONE (2)");
       }
-      if (options->recovery != ATOMIK_RECOVERY_STRICT &&
-          options->recovery != ATOMIK_RECOVERY_SKIP) {
-        return fail(
-            kFn, ATOMIK_INVALID_ARGUMENT,
-            "recovery " +
-                std::to_string(static_cast<long long>(options->recovery)) +
-                " is not STRICT (0) or SKIP (1)");
+      if (recovery != ATOMIK_RECOVERY_STRICT &&
+          recovery != ATOMIK_RECOVERY_SKIP) {
+        return fail(kFn, ATOMIK_INVALID_ARGUMENT,
+                    "recovery " + std::to_string(recovery) +
+                        " is not STRICT (0) or SKIP (1)");
       }
       o.num_contexts = options->num_contexts;
-      o.sync = static_cast<atomik::SyncPolicy>(options->sync);
-      o.recovery = static_cast<atomik::RecoveryMode>(options->recovery);
+      o.sync = static_cast<atomik::SyncPolicy>(sync);
+      o.recovery = static_cast<atomik::RecoveryMode>(recovery);
       o.undo_levels = options->undo_levels;
       o.origin = options->origin;
     }

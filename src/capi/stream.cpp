@@ -66,11 +66,11 @@ atomik_status atomik_stream_new(const atomik_stream_options* options,
     if (out == nullptr) return null_argument(kFn, "out");
     atomik::StreamOptions o;
     if (options != nullptr) {
-      if (options->mode != ATOMIK_APPLY_EXACTLY_ONCE &&
-          options->mode != ATOMIK_APPLY_RAW_COMPAT) {
+      const int mode = atomik::capi::raw_enum(options->mode);
+      if (mode != ATOMIK_APPLY_EXACTLY_ONCE &&
+          mode != ATOMIK_APPLY_RAW_COMPAT) {
         return fail(kFn, ATOMIK_INVALID_ARGUMENT,
-                    "mode " +
-                        std::to_string(static_cast<long long>(options->mode)) +
+                    "mode " + std::to_string(mode) +
                         " is not EXACTLY_ONCE (0) or RAW_COMPAT (1)");
       }
       o.origin = options->origin;
@@ -79,7 +79,7 @@ atomik_status atomik_stream_new(const atomik_stream_options* options,
       o.retain_per_origin = options->retain_per_origin;
       o.max_origins = options->max_origins;
       o.max_pending = options->max_pending;
-      o.mode = static_cast<atomik::ApplyMode>(options->mode);
+      o.mode = static_cast<atomik::ApplyMode>(mode);
     }
     auto s = atomik::DeltaStream::create(o);
     if (!s.ok()) return fail(kFn, s.status());
