@@ -69,7 +69,7 @@ fuzz: deps
 	cmake --build --preset fuzz -j $(JOBS)
 	fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.c' '*.h')
 format:
 	clang-format -i $(SOURCES)
 format-check:
