@@ -364,8 +364,8 @@ ATOMIK_EXPORT atomik_status atomik_stream_apply(atomik_stream* stream,
                                                 uint32_t addr, uint64_t delta,
                                                 atomik_apply_outcome* outcome);
 /* A buffer of 16-byte DeltaMessages from origin (len a multiple of 16):
- * validated whole, then applied; ATOMIK_CORRUPTION on a bad length with
- * nothing applied. *outcome may be NULL. */
+ * validated whole, then applied; ATOMIK_INVALID_ARGUMENT on a length that
+ * is not a multiple of 16, with nothing applied. *outcome may be NULL. */
 ATOMIK_EXPORT atomik_status atomik_stream_apply_messages(
     atomik_stream* stream, uint64_t origin, const uint8_t* bytes, size_t len,
     atomik_batch_outcome* outcome);
