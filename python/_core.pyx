@@ -62,7 +62,13 @@ from _atomik cimport (
     table_swap_to64, table_swap_to128,
 )
 
-__version__ = "0.4.0+atomik.0.1.0"
+cdef extern from "atomik/version.hpp" namespace "atomik":
+    const char* kVersionString
+
+#: The atomik version (the C++ library's, from CMakeLists.txt's project()).
+__version__ = kVersionString.decode("ascii")
+#: The version of the reference package whose API this module follows.
+REFERENCE_VERSION = "0.4.0"
 
 __all__ = [
     "AtomikContext",
@@ -75,9 +81,11 @@ __all__ = [
     "MemoryTransport",
     "CallbackTransport",
     "PersistentSyncTable",
+    "StreamGapError",
     "SyncTable",
     "UndoHistory",
     "WIDTHS",
+    "REFERENCE_VERSION",
 ]
 
 #: The context widths this module supports, in bits.
@@ -93,6 +101,29 @@ class CorruptionError(ValueError):
     A subclass of ValueError, so code written for the reference (which
     raises ValueError for bad bytes) keeps working.
     """
+
+
+class StreamGapError(RuntimeError):
+    """A peer's delta lies beyond this receiver's window and was NOT applied.
+
+    Raised by DeltaStream.apply, SyncTable.receive and receive_bytes when a
+    message's seq is more than `window` past the last seq applied in order
+    from its origin: typically a receiver that joined a stream late (the
+    sender's first deltas never reached it), or one that missed a long run
+    of deltas. The reference applies such a delta anyway, which silently
+    leaves the receiver without the deltas it missed; here nothing changes
+    and the gap is counted in stats["beyond_window"]. Recover by loading
+    the sender's state (snapshot / load) before streaming, by asking for
+    what is missing (missing(version_vector)), or with a larger `window`.
+
+    Attributes: origin, seq, addr (of the refused message).
+    """
+
+    def __init__(self, message, origin=None, seq=None, addr=None):
+        super().__init__(message)
+        self.origin = origin
+        self.seq = seq
+        self.addr = addr
 
 
 # --------------------------------------------------------------------------
@@ -556,21 +587,23 @@ cdef class AtomikContext:
     def snapshot(self):
         """snapshot() -> dict
 
-        {"width", "reference", "accumulator", "delta_count"}: everything
-        from_snapshot() needs to rebuild this context exactly.
+        {"width", "reference", "accumulator", "delta_count", "state"}:
+        everything from_snapshot() needs to rebuild this context exactly,
+        plus "state" (= read(), as in the reference).
         """
         return {"width": self._width, "reference": self.reference,
                 "accumulator": self.accumulator,
-                "delta_count": self.delta_count}
+                "delta_count": self.delta_count, "state": self.read()}
 
     @classmethod
     def from_snapshot(cls, snapshot):
         """from_snapshot(snapshot) -> AtomikContext
 
         Rebuilds a context from snapshot(). Missing keys are a ValueError;
-        values are checked like load() (OverflowError). A snapshot with a
-        non-zero accumulator and a delta_count of 0 is inconsistent
-        (ValueError).
+        values are checked like load() (OverflowError). A "state" that
+        differs from reference ^ accumulator is inconsistent (ValueError;
+        "state" may be absent). A non-zero accumulator with a delta_count
+        of 0 is accepted: _set_accumulator() makes such contexts.
         """
         if not isinstance(snapshot, dict):
             raise TypeError("snapshot must be a dict, got %s"
@@ -585,21 +618,17 @@ cdef class AtomikContext:
         cdef Word128 acc128
         if ctx._width == 128:
             acc128 = _word128(snapshot["accumulator"], "accumulator")
-            if n == 0 and (acc128.lo != 0 or acc128.hi != 0):
-                raise ValueError("inconsistent snapshot: accumulator is not 0 "
-                                 "but delta_count is 0")
-            if n != 0:
-                ctx._c128.accum(acc128)
-                _add_count128(ctx._c128, n - 1)
+            ctx._c128.accum(acc128)
+            _add_count128(ctx._c128, n - 1)  # wraps to 0 when n == 0
         else:
             acc = _word(snapshot["accumulator"], ctx._mask, ctx._width,
                         "accumulator")
-            if n == 0 and acc != 0:
-                raise ValueError("inconsistent snapshot: accumulator is not 0 "
-                                 "but delta_count is 0")
-            if n != 0:
-                ctx._c.accum(acc)
-                _add_count64(ctx._c, n - 1)
+            ctx._c.accum(acc)
+            _add_count64(ctx._c, n - 1)  # wraps to 0 when n == 0
+        if "state" in snapshot and snapshot["state"] != ctx.read():
+            raise ValueError("inconsistent snapshot: state %r is not "
+                             "reference ^ accumulator (%r)"
+                             % (snapshot["state"], ctx.read()))
         return ctx
 
     def copy(self):
@@ -616,11 +645,41 @@ cdef class AtomikContext:
         return (_context_from_snapshot, (self.snapshot(),))
 
     def __enter__(self):
-        return self
+        # The reference's `with ctx:` wiped the context (state 0) on exit.
+        # Erasing state as a side effect of leaving a block loses data, so
+        # this is refused loudly rather than changed silently.
+        raise TypeError(
+            "AtomikContext is not a context manager: the reference's "
+            "`with ctx:` reset the state to 0 on exit, which atomik refuses "
+            "to do implicitly (it loses data). Call ctx.reset() (or "
+            "ctx.load(0)) where the block should end; see docs/python.md")
 
     def __exit__(self, *exc):
-        # Unlike the reference, leaving a `with` block does not wipe state.
         return False
+
+    def _set_accumulator(self, value):
+        """_set_accumulator(value) -> None
+
+        The reference's private helper: sets the accumulator to value and
+        delta_count to 0, keeping the reference. OverflowError (nothing
+        changes) if value does not fit the width.
+        """
+        cdef uint64_t v
+        cdef Word128 v128
+        cdef Word128 r128
+        cdef uint64_t r
+        if self._width == 128:
+            v128 = _word128(value, "value")
+            r128 = self._c128.reference()
+            self._c128.load(r128)
+            self._c128.accum(v128)
+            _add_count128(self._c128, _ALL_ONES)  # count 1 + (2**64-1) = 0
+        else:
+            v = _word(value, self._mask, self._width, "value")
+            r = self._c.reference()
+            self._c.load(r)
+            self._c.accum(v)
+            _add_count64(self._c, _ALL_ONES)  # count 1 + (2**64-1) = 0
 
     def __eq__(self, other):
         if not isinstance(other, AtomikContext):
@@ -1182,6 +1241,7 @@ cdef class DeltaStream:
     cdef int _width
     cdef object _epoch
     cdef object _origin
+    cdef object _window
     cdef object __weakref__
 
     def __cinit__(self, *args, **kwargs):
@@ -1218,6 +1278,7 @@ cdef class DeltaStream:
         self._mask = _mask_of(w)
         self._epoch = 0
         self._origin = s.origin()
+        self._window = window
 
     cdef int _ready(self) except -1:
         if self._s == NULL:
@@ -1268,9 +1329,10 @@ cdef class DeltaStream:
         """apply(msg, origin=None) -> str
 
         Applies a delta received from a peer exactly once and returns
-        "applied", "duplicate" (already applied: ignored and counted) or
-        "beyond-window" (too far ahead of the origin's gap: not applied;
-        resend later). The delta is identified by (origin, msg.seq), where
+        "applied" or "duplicate" (already applied: ignored and counted). A
+        delta more than `window` past the origin's last in-order seq (a
+        receiver that joined late, or missed many deltas) raises
+        StreamGapError and is not applied (counted as beyond_window). The delta is identified by (origin, msg.seq), where
         origin is the argument, else msg.origin, else 0 (one legacy peer:
         16-byte messages carry no origin, so with several reference peers
         pass origin=peer_id). seq 0 is a ValueError in this mode.
@@ -1290,6 +1352,15 @@ cdef class DeltaStream:
             _raise_word(msg._delta, self._width, "msg.delta")
         _check(stream_apply(deref(self._s), o, msg._seq, msg._addr, msg._delta,
                             &outcome))
+        if outcome == 2:
+            raise StreamGapError(
+                "delta seq %d from origin 0x%x (addr %d) is more than %d "
+                "past the last seq applied in order from that origin: this "
+                "receiver joined late or missed deltas. Nothing was applied; "
+                "load the sender's state first, fetch missing() deltas, or "
+                "use a larger window (see StreamGapError)"
+                % (msg._seq, o, msg._addr, self._window),
+                origin=o, seq=msg._seq, addr=msg._addr)
         return _OUTCOMES[outcome]
 
     def read(self, addr):
@@ -1439,9 +1510,15 @@ cdef class Fingerprint:
     zeros, all of which the reference's XOR-fold misses. Its `width` is
     128. legacy_xor_fold=True reproduces the reference's XOR-fold value
     exactly (width 64 by default, any multiple of 8 up to 128): weak, for
-    comparing against stored reference fingerprints only. In the strong
-    mode `width` must be None or 128 (ValueError otherwise, so code that
-    asked for the reference's 64-bit fold notices).
+    comparing against stored reference fingerprints only.
+
+    Fingerprint(width=64) or width=32 (as reference code writes it) is the
+    strong fingerprint truncated to its low `width` bits: value, reference,
+    delta, load() and update() return `width`-bit ints and `changed` is
+    (delta != 0) on those bits, so a change goes unseen with probability
+    2**-width. These values are NOT the reference's XOR-fold values (pass
+    legacy_xor_fold=True for those). canonical() stays the full 128-bit
+    form. Other widths are a ValueError.
 
     `key` (strong mode) keys the hash: fingerprints compare equal only
     under the same key; it makes collisions costly to build for whoever
@@ -1451,6 +1528,8 @@ cdef class Fingerprint:
     """
 
     cdef CFingerprint _fp
+    cdef object _tmask     # None, or the mask of a truncated strong width
+    cdef int _twidth
     cdef object __weakref__
 
     def __init__(self, width=None, *, chunk_size=8192, key=0,
@@ -1471,15 +1550,24 @@ cdef class Fingerprint:
                                  "legacy XOR-fold has no key")
             st = fingerprint_create(2, 8192, 0, <unsigned>width, &fp)
         else:
-            if width is not None and width != 128:
+            if width is not None and width not in (32, 64, 128):
                 raise ValueError(
-                    "the strong fingerprint is 128-bit, got width=%r; pass "
-                    "legacy_xor_fold=True for the reference's (weak) %r-bit "
-                    "XOR-fold" % (width, width))
+                    "the strong fingerprint is 128-bit (or truncated to 64 "
+                    "or 32 bits), got width=%r; pass legacy_xor_fold=True "
+                    "for the reference's (weak) XOR-fold" % (width,))
+            if width in (32, 64):
+                self._twidth = width
+                self._tmask = (1 << width) - 1
             st = fingerprint_create(1, _count(chunk_size, "chunk_size"),
                                     _count(key, "key"), 64, &fp)
         _check(st)
         self._fp = fp
+
+    cdef inline object _t(self, FingerprintValue v):
+        """A value as an int, truncated to the requested width if any."""
+        if self._tmask is None:
+            return _fpv(v)
+        return _fpv(v) & self._tmask
 
     cdef FingerprintValue _run(self, object data, bint load) except *:
         cdef Py_buffer view
@@ -1512,7 +1600,7 @@ cdef class Fingerprint:
         Fingerprints data and makes it the reference (changed is False
         after). Returns the value. O(len(data)).
         """
-        return _fpv(self._run(data, True))
+        return self._t(self._run(data, True))
 
     def update(self, data):
         """update(data) -> int
@@ -1520,32 +1608,37 @@ cdef class Fingerprint:
         Fingerprints data as the current data; the reference stays.
         `changed` tells whether it differs. Returns data's value.
         """
-        return _fpv(self._run(data, False))
+        return self._t(self._run(data, False))
 
     @property
     def changed(self):
         """True if the current data's fingerprint differs from the
         reference's."""
+        if self._tmask is not None:
+            return self._t(self._fp.delta()) != 0
         return self._fp.changed()
 
     @property
     def value(self):
         """The current data's fingerprint (an int of `width` bits)."""
-        return _fpv(self._fp.value())
+        return self._t(self._fp.value())
 
     @property
     def reference(self):
         """The reference's fingerprint (set by load or reset)."""
-        return _fpv(self._fp.reference())
+        return self._t(self._fp.reference())
 
     @property
     def delta(self):
         """reference ^ value: 0 if and only if unchanged."""
-        return _fpv(self._fp.delta())
+        return self._t(self._fp.delta())
 
     @property
     def width(self):
-        """128 in the strong mode; the legacy width otherwise."""
+        """128 in the strong mode (or the truncated width asked for, 64 or
+        32); the legacy width otherwise."""
+        if self._tmask is not None:
+            return self._twidth
         return self._fp.width()
 
     @property
@@ -1641,7 +1734,7 @@ cdef class Fingerprint:
     def equals(self, Fingerprint other not None):
         """equals(other) -> bool: same mode, parameters and key, and equal
         current values."""
-        return self._fp.equals(other._fp)
+        return self.width == other.width and self._fp.equals(other._fp)
 
     def canonical(self):
         """canonical() -> bytes: the 20-byte canonical form of value
@@ -1678,8 +1771,8 @@ cdef class Fingerprint:
 
     def __repr__(self):
         return "Fingerprint(value=0x%0*x, changed=%s, width=%d, mode=%s)" % (
-            self._fp.width() // 4, self.value, self.changed,
-            self._fp.width(), self.mode)
+            self.width // 4, self.value, self.changed,
+            self.width, self.mode)
 
 
 cdef class FingerprintGate:
@@ -1918,8 +2011,9 @@ cdef class SyncTable:
 
     def receive(self, DeltaMessage msg not None, origin=None):
         """receive(msg, origin=None) -> str: applies a peer's message
-        exactly once (see DeltaStream.apply) and returns "applied",
-        "duplicate" or "beyond-window". Does not fire on_delta."""
+        exactly once (see DeltaStream.apply) and returns "applied" or
+        "duplicate"; StreamGapError (nothing applied) for a delta beyond
+        the window. Does not fire on_delta."""
         return self._st()._apply(msg, origin)
 
     def receive_bytes(self, data, origin=None):
@@ -2048,6 +2142,14 @@ cdef class PersistentSyncTable:
             raise ValueError("PersistentSyncTable supports widths 8 to 64")
         if self._t != NULL:
             raise TypeError("PersistentSyncTable is already initialised")
+        if os.path.isfile(path):
+            # A reference log (raw 16-byte records in one file); opening it
+            # as a directory would fail with a less helpful message.
+            raise ValueError(
+                "%s is a file, not a PersistentSyncTable directory: if it is "
+                "the reference's log (state.wal), convert it with "
+                "atomik_core.persistent.import_reference_wal(%r, DATA_DIR) or "
+                "`atomik wal import`" % (path, str(path)))
         n = _index(num_contexts, "num_contexts")
         if n < 1:
             raise ValueError("num_contexts must be >= 1, got %d" % n)
