@@ -13,7 +13,7 @@ plus a few deliberate differences where the reference loses data silently:
   should pass ``x & mask`` where ``mask = (1 << width) - 1``.
 * Every failed call changes nothing (values are checked before any state
   is touched).
-* ``with ctx:`` does not wipe the context on exit.
+* ``with ctx:`` resets the context on exit, as the reference does.
 * Widths are 8, 16, 32, 64 or 128 bits; any other width is a ``ValueError``.
 
 Classes: AtomikContext, AtomikTable, DeltaMessage, DeltaStream,
@@ -381,7 +381,7 @@ cdef class AtomikContext:
     ``width`` is 8, 16, 32, 64 or 128 (ValueError otherwise). Unlike the
     reference, values that do not fit the width (or are negative) raise
     OverflowError instead of being masked silently; pass ``x & mask`` to
-    keep the reference's masking. ``with`` does not wipe the state.
+    keep the reference's masking. ``with ctx:`` resets it on exit (as the reference).
 
     Thread safety: each call holds the GIL and is atomic, so any number of
     Python threads may accum into one context and the result is exact
@@ -645,16 +645,15 @@ cdef class AtomikContext:
         return (_context_from_snapshot, (self.snapshot(),))
 
     def __enter__(self):
-        # The reference's `with ctx:` wiped the context (state 0) on exit.
-        # Erasing state as a side effect of leaving a block loses data, so
-        # this is refused loudly rather than changed silently.
-        raise TypeError(
-            "AtomikContext is not a context manager: the reference's "
-            "`with ctx:` reset the state to 0 on exit, which atomik refuses "
-            "to do implicitly (it loses data). Call ctx.reset() (or "
-            "ctx.load(0)) where the block should end; see docs/python.md")
+        """`with ctx as c:` gives the context itself; see __exit__."""
+        return self
 
     def __exit__(self, *exc):
+        """Leaving the block resets the context, as the reference does:
+        reference, accumulator and delta_count become 0 (reset()), also
+        when the block raised (the exception propagates). A scratch
+        context, not a transaction: read what you need inside the block."""
+        self.reset()
         return False
 
     def _set_accumulator(self, value):

@@ -53,7 +53,8 @@ def main(argv=None):
         return 0
     if cmd == "benchmark":
         from atomik_core.benchmark import main as bench_main
-        return bench_main(rest)
+        bench_main(rest)  # SystemExit(2) for a bad option
+        return 0
     print("atomik_core: unknown command or option: %s" % " ".join(argv),
           file=sys.stderr)
     print(__doc__.strip(), file=sys.stderr)

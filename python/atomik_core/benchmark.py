@@ -182,14 +182,15 @@ def run_all():
 
 
 def main(argv=None):
-    """`benchmark [--json]`: runs run_all(); --json prints only
-    {"benchmarks": [...], "platform": ...} on stdout."""
+    """`benchmark [--json]`: runs run_all() and returns its list of dicts;
+    --json prints only {"benchmarks": [...], "platform", "python"} on
+    stdout. An unknown option is a usage error (SystemExit 2)."""
     argv = sys.argv[1:] if argv is None else argv
     unknown = [a for a in argv if a not in ("--json",)]
     if unknown:
         print("benchmark: unknown option %s (usage: benchmark [--json])"
               % unknown[0], file=sys.stderr)
-        return 2
+        raise SystemExit(2)
     if "--json" in argv:
         import contextlib
         import io
@@ -199,9 +200,9 @@ def main(argv=None):
                    "python": platform.python_version()}, sys.stdout, indent=2)
         print()
     else:
-        run_all()
-    return 0
+        results = run_all()
+    return results
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

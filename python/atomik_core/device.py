@@ -10,6 +10,7 @@ works. Values are 64-bit and checked (OverflowError), not masked.
 """
 
 import errno
+import fcntl  # the device exists only on Linux; tests patch fcntl.ioctl
 import os
 import struct
 
@@ -17,24 +18,64 @@ __all__ = ["DeviceContext", "DeviceTable", "DeviceInfo", "ATOMIK_DEVICE"]
 
 ATOMIK_DEVICE = "/dev/atomik"
 ATOMIK_MAX_CONTEXTS = 65536
+ATOMIK_MAX_TABLES = 256
 
-# Linux _IOC encoding: dir (2 bits) << 30 | size (14) << 16 | type << 8 | nr.
-_WRITE, _READ = 1, 2
-
-
-def _ioc(direction, nr, size):
-    return (direction << 30) | (size << 16) | (ord("A") << 8) | nr
+# Linux's _IOC request encoding: nr in bits 0-7, type 8-15, size 16-29,
+# direction 30-31. The names are the reference's (and <linux/ioctl.h>'s).
+_IOC_NONE, _IOC_WRITE, _IOC_READ = 0, 1, 2
 
 
-# Request layouts of the reference's kernel interface (little-endian,
-# natural alignment): table ids and addresses are u32, values u64.
-_CREATE = ("<II", _ioc(_READ | _WRITE, 0x01, 8))      # num_contexts, table_id
-_DESTROY = ("<I", _ioc(_WRITE, 0x02, 4))              # table_id
-_LOAD = ("<IIQ", _ioc(_WRITE, 0x10, 16))              # table, addr, value
-_ACCUM = ("<IIQ", _ioc(_WRITE, 0x11, 16))             # table, addr, delta
-_READ_STATE = ("<IIQ", _ioc(_READ | _WRITE, 0x12, 16))  # table, addr, state
-_SWAP = ("<IIQQ", _ioc(_READ | _WRITE, 0x13, 24))     # table, addr, new, old
-_INFO = ("<IIII4xQQQ", _ioc(_READ, 0x40, 40))
+def _IOC(dir_, type_, nr, size):  # noqa: N802 (the kernel macro's name)
+    return (dir_ << 30) | (size << 16) | (type_ << 8) | nr
+
+
+def _IOW(type_, nr, size):  # noqa: N802
+    return _IOC(_IOC_WRITE, type_, nr, size)
+
+
+def _IOR(type_, nr, size):  # noqa: N802
+    return _IOC(_IOC_READ, type_, nr, size)
+
+
+def _IOWR(type_, nr, size):  # noqa: N802
+    return _IOC(_IOC_READ | _IOC_WRITE, type_, nr, size)
+
+
+_ATOMIK_MAGIC = ord("A")
+
+# Request structs of the reference's kernel interface: little-endian,
+# natural alignment (no padding: every u64 falls on an 8-byte offset).
+_FMT_CREATE_TABLE = "<II"     # num_contexts, table_id (out)
+_FMT_DESTROY_TABLE = "<I"     # table_id
+_FMT_LOAD = "<IIQ"            # table_id, addr, initial_state
+_FMT_ACCUM = "<IIQ"           # table_id, addr, delta
+_FMT_READ = "<IIQ"            # table_id, addr, state (out)
+_FMT_SWAP = "<IIQQ"           # table_id, addr, new_reference, old_state (out)
+_FMT_INFO = "<IIIIQQQ"         # version, backend, hw_banks, fp_enabled,
+#                               ops_total, fp_checks, fp_bytes_saved
+_SZ_CREATE_TABLE = struct.calcsize(_FMT_CREATE_TABLE)
+_SZ_DESTROY_TABLE = struct.calcsize(_FMT_DESTROY_TABLE)
+_SZ_LOAD = struct.calcsize(_FMT_LOAD)
+_SZ_ACCUM = struct.calcsize(_FMT_ACCUM)
+_SZ_READ = struct.calcsize(_FMT_READ)
+_SZ_SWAP = struct.calcsize(_FMT_SWAP)
+_SZ_INFO = struct.calcsize(_FMT_INFO)
+
+ATOMIK_IOC_CREATE_TABLE = _IOWR(_ATOMIK_MAGIC, 0x01, _SZ_CREATE_TABLE)
+ATOMIK_IOC_DESTROY_TABLE = _IOW(_ATOMIK_MAGIC, 0x02, _SZ_DESTROY_TABLE)
+ATOMIK_IOC_LOAD = _IOW(_ATOMIK_MAGIC, 0x10, _SZ_LOAD)
+ATOMIK_IOC_ACCUM = _IOW(_ATOMIK_MAGIC, 0x11, _SZ_ACCUM)
+ATOMIK_IOC_READ = _IOWR(_ATOMIK_MAGIC, 0x12, _SZ_READ)
+ATOMIK_IOC_SWAP = _IOWR(_ATOMIK_MAGIC, 0x13, _SZ_SWAP)
+ATOMIK_IOC_GET_INFO = _IOR(_ATOMIK_MAGIC, 0x40, _SZ_INFO)
+
+_CREATE = (_FMT_CREATE_TABLE, ATOMIK_IOC_CREATE_TABLE)
+_DESTROY = (_FMT_DESTROY_TABLE, ATOMIK_IOC_DESTROY_TABLE)
+_LOAD = (_FMT_LOAD, ATOMIK_IOC_LOAD)
+_ACCUM = (_FMT_ACCUM, ATOMIK_IOC_ACCUM)
+_READ_STATE = (_FMT_READ, ATOMIK_IOC_READ)
+_SWAP = (_FMT_SWAP, ATOMIK_IOC_SWAP)
+_INFO = (_FMT_INFO, ATOMIK_IOC_GET_INFO)
 
 
 def _u64(v, what):
@@ -88,8 +129,6 @@ class DeviceTable:
         if not 1 <= num_contexts <= ATOMIK_MAX_CONTEXTS:
             raise ValueError("num_contexts must be 1..%d, got %r"
                              % (ATOMIK_MAX_CONTEXTS, num_contexts))
-        import fcntl  # POSIX only; the device exists only on Linux
-        self._fcntl = fcntl
         self._fd = fd if fd is not None else _open_device(device)
         self._owns_fd = fd is None
         self._num_contexts = num_contexts
@@ -101,7 +140,7 @@ class DeviceTable:
         buf = struct.pack(layout[0], *fields)
         if out:
             buf = bytearray(buf)
-        self._fcntl.ioctl(self._fd, layout[1], buf)
+        fcntl.ioctl(self._fd, layout[1], buf)
         return struct.unpack(layout[0], buf) if out else None
 
     def load(self, addr, initial_state):
@@ -124,8 +163,8 @@ class DeviceTable:
 
     def info(self):
         """DeviceInfo from the kernel module."""
-        buf = bytearray(40)
-        self._fcntl.ioctl(self._fd, _INFO[1], buf)
+        buf = bytearray(_SZ_INFO)
+        fcntl.ioctl(self._fd, _INFO[1], buf)
         return DeviceInfo(bytes(buf))
 
     @property

@@ -251,12 +251,18 @@ def test_pickle_and_copy_give_independent_equal_contexts():
         assert clone.read() != ctx.read()
 
 
-def test_with_block_is_refused_and_changes_nothing():
+def test_with_block_resets_on_exit_as_the_reference():
     ctx = AtomikContext(initial_state=42)
-    with pytest.raises(TypeError, match="not a context manager"):
+    with ctx as c:
+        assert c is ctx
+        ctx.accum(1)
+        assert ctx.read() == 43
+    assert (ctx.read(), ctx.reference, ctx.accumulator, ctx.delta_count) == (0, 0, 0, 0)
+    ctx.load(7)
+    with pytest.raises(KeyError):
         with ctx:
-            ctx.accum(1)
-    assert ctx.read() == 42
+            raise KeyError("propagates")
+    assert ctx.read() == 0
 
 
 def test_accum_batch_of_numpy_array_equals_accum_loop(rng):

@@ -128,7 +128,7 @@ class FakeKernel:
             ctx[:] = [new if new else old, 0]
             buf[:] = struct.pack("<IIQQ", tid, addr, new, old)
         elif nr == 0x40:
-            buf[:] = struct.pack("<IIII4xQQQ", 0x000102, 0, 0, 1, 7, 0, 0)
+            buf[:] = struct.pack("<IIIIQQQ", 0x000102, 0, 0, 1, 7, 0, 0)
         return 0
 
 
@@ -220,13 +220,11 @@ def test_truncated_fingerprint_is_the_strong_value_low_bits(width):
     assert not short.changed and not short.equals(strong)
 
 
-def test_with_context_is_refused_with_the_reason():
-    ctx = AtomikContext()
-    ctx.load(0xCAFE)
-    with pytest.raises(TypeError, match="reset the state to 0 on exit"):
-        with ctx:
-            pass
-    assert ctx.read() == 0xCAFE
+def test_with_context_resets_like_the_reference():
+    ctx = AtomikContext(width=128, initial_state=1 << 100)
+    with ctx:
+        ctx.accum(3)
+    assert ctx.read() == 0 and ctx.is_clean and ctx.width == 128
 
 
 def test_set_accumulator_and_snapshot_state():
