@@ -381,7 +381,8 @@ cdef class AtomikContext:
     ``width`` is 8, 16, 32, 64 or 128 (ValueError otherwise). Unlike the
     reference, values that do not fit the width (or are negative) raise
     OverflowError instead of being masked silently; pass ``x & mask`` to
-    keep the reference's masking. ``with ctx:`` resets it on exit (as the reference).
+    keep the reference's masking. ``with ctx:`` resets it on exit, as
+    the reference does.
 
     Thread safety: each call holds the GIL and is atomic, so any number of
     Python threads may accum into one context and the result is exact
