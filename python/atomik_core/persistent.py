@@ -9,6 +9,7 @@ its format is specified in docs/format/reference_wal.md.
 """
 
 import os
+import warnings
 
 from ._core import CorruptionError, PersistentSyncTable  # noqa: F401
 
@@ -32,7 +33,8 @@ def read_reference_wal(path, *, num_contexts=256, width=64):
 
     report is a dict: records, loads, deltas, torn_tail_bytes (a trailing
     partial record, which the reference dropped silently: here it is
-    counted and reported, and the rest imported) and contexts (non-zero
+    counted, reported and warned about with a RuntimeWarning, and the rest
+    imported) and contexts (non-zero
     addresses). The format has no checksum, so damaged bytes inside a
     record cannot be detected; what can be checked is: an address >=
     num_contexts is a CorruptionError (a ValueError) naming the record and
@@ -71,6 +73,12 @@ def read_reference_wal(path, *, num_contexts=256, width=64):
     state = {a: v for a, v in sorted(state.items()) if v != 0}
     report = {"records": loads + deltas, "loads": loads, "deltas": deltas,
               "torn_tail_bytes": len(data) - whole, "contexts": len(state)}
+    if report["torn_tail_bytes"]:
+        # The reference dropped it silently; here it is also in the report.
+        warnings.warn("%s: torn tail of %d bytes at offset %d skipped (a "
+                      "record cut short by a crash)"
+                      % (path, report["torn_tail_bytes"], whole),
+                      RuntimeWarning, stacklevel=2)
     return state, report
 
 
