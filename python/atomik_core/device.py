@@ -188,7 +188,10 @@ class DeviceTable:
         except OSError:
             pass
         if self._owns_fd:
-            os.close(self._fd)
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass  # Linux releases the descriptor even when close fails
         self._fd = None
 
     def __del__(self):
