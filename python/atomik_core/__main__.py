@@ -9,6 +9,7 @@ Commands (the reference's):
 Exit status: 0 on success, 2 for an unknown command or option (usage).
 """
 
+import os
 import platform
 import sys
 
@@ -62,4 +63,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as CLI tools
+        # do, and keep Python's shutdown flush from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
