@@ -11,6 +11,7 @@ PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
             libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev gnuplot-nox \
             python3 python3-dev \
             cython3 python3-pytest python3-numpy \
+            python3-setuptools python3-wheel python3-pip python3-venv python3-build \
             libasio-dev libsodium-dev redis-server redis-tools \
             libhiredis-dev \
             libclang-rt-14-dev
@@ -90,12 +91,20 @@ bench: release
 	build/release/tools/atomik bench --markdown build/release/bench.md \
 	  --plot build/release/bench.png
 
-# Installs the atomik_core Python module (built by `make release`) into
-# Debian python3's site directory for local modules (/usr/local/lib/
-# python3.X/dist-packages, on /usr/bin/python3's sys.path), then imports it.
-install-python: release
-	cmake --install build/release --component python
-	cd / && /usr/bin/python3 -c "import atomik_core; print('installed', atomik_core.__file__)"
+# Installs the atomik_core package with pip (setup.py builds it with CMake
+# for PYTHON; docs/python.md), writing a dist-info so pip can list and
+# uninstall it. A venv's PYTHON installs into that venv. Debian's python3
+# (externally managed) gets --prefix /usr, which its pip maps to
+# /usr/local/lib/python3.X/dist-packages (on sys.path, away from apt's
+# files). PY_PREFIX=DIR installs elsewhere (Debian adds /local: DIR/local/
+# lib/python3.X/dist-packages); only the default location is import-checked.
+PYTHON     ?= /usr/bin/python3
+PY_MANAGED  = $(shell $(PYTHON) -c 'import os, sys, sysconfig; print(int(sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))')
+PY_PREFIX  ?= $(if $(filter 1,$(PY_MANAGED)),/usr)
+install-python: deps
+	$(PYTHON) -m pip install --no-build-isolation --no-deps \
+	  $(if $(PY_PREFIX),--prefix $(PY_PREFIX)) .
+	$(if $(filter file,$(origin PY_PREFIX)),cd / && $(PYTHON) -c "import atomik_core; print('installed', atomik_core.__version__, atomik_core.__file__)")
 
 clean:
 	rm -rf build

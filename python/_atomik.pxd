@@ -1,5 +1,5 @@
 # cython: language_level=3
-# Declarations of the atomik C++ API used by atomik_core.pyx (issue #7).
+# Declarations of the atomik C++ API used by _core.pyx and its .pxi files.
 # Only what the module calls is declared; the C++ headers are the reference.
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t

@@ -18,8 +18,9 @@ Per-call figures are the whole `for x in xs: f(x)` loop divided by its
 length, for both sides (the loop itself, ~5 ns, is printed too and is not
 subtracted). Each figure is the minimum over --reps repetitions.
 
-  PYTHONPATH=build/py-rel/python /usr/bin/python3 python/bench.py \\
-      [--cpp-bench build/py-rel/bench/fingerprint_bench] [--check]
+  PYTHONPATH=build/release/python /usr/bin/python3 python/bench.py \\
+      [--cpp-bench build/release/bench/fingerprint_bench] [--check]
+  venv/bin/python python/bench.py --cpp-bench ...   (the pip-installed package)
 
 --check exits 1 if a target is missed.
 """
@@ -35,7 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import atomik_core
+# Python puts this script's directory first on sys.path, and python/ holds
+# the package's sources without the compiled core: drop it, so the
+# installed package (or the build tree's, via PYTHONPATH) is the one timed.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import atomik_core  # noqa: E402
 from atomik_core import AtomikContext, AtomikTable, DeltaMessage, DeltaStream, Fingerprint
 
 # --- Pure-Python implementations in the reference's style -------------------
@@ -191,7 +198,8 @@ def main():
     ap.add_argument("--n", type=int, default=100_000, help="calls per per-call loop")
     ap.add_argument("--reps", type=int, default=15)
     here = os.path.dirname(os.path.abspath(atomik_core.__file__))
-    ap.add_argument("--cpp-bench", default=os.path.join(here, "..", "bench", "fingerprint_bench"))
+    # The package sits in build/<preset>/python/atomik_core in a build tree.
+    ap.add_argument("--cpp-bench", default=os.path.join(here, "..", "..", "bench", "fingerprint_bench"))
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = ap.parse_args()
     n, reps = args.n, args.reps

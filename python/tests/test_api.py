@@ -35,6 +35,8 @@ def stub_api():
                               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             out[node.target.id] = set()
+        elif isinstance(node, ast.FunctionDef):
+            out[node.name] = set()
     return out
 
 

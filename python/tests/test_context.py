@@ -214,7 +214,8 @@ def test_snapshot_round_trips_exactly(width, rng):
     for _ in range(rng.randrange(1, 50)):
         ctx.accum(rng.getrandbits(width))
     snap = ctx.snapshot()
-    assert set(snap) == {"width", "reference", "accumulator", "delta_count"}
+    assert set(snap) == {"width", "reference", "accumulator", "delta_count", "state"}
+    assert snap["state"] == ctx.read()
     back = AtomikContext.from_snapshot(snap)
     assert back.snapshot() == snap
 
@@ -229,7 +230,11 @@ def test_from_snapshot_rejects_bad_snapshots():
         AtomikContext.from_snapshot({"width": 64, "reference": 0, "accumulator": 0})
     with pytest.raises(ValueError, match="inconsistent"):
         AtomikContext.from_snapshot(
-            {"width": 64, "reference": 0, "accumulator": 1, "delta_count": 0})
+            {"width": 64, "reference": 0, "accumulator": 1, "delta_count": 1, "state": 0})
+    # Reachable through _set_accumulator (the reference's), so accepted.
+    c = AtomikContext.from_snapshot(
+        {"width": 64, "reference": 0, "accumulator": 1, "delta_count": 0})
+    assert (c.read(), c.delta_count) == (1, 0)
     with pytest.raises(OverflowError):
         AtomikContext.from_snapshot(
             {"width": 8, "reference": 256, "accumulator": 0, "delta_count": 0})
@@ -246,10 +251,18 @@ def test_pickle_and_copy_give_independent_equal_contexts():
         assert clone.read() != ctx.read()
 
 
-def test_with_block_does_not_wipe_state():
-    with AtomikContext(initial_state=42) as ctx:
+def test_with_block_resets_on_exit_as_the_reference():
+    ctx = AtomikContext(initial_state=42)
+    with ctx as c:
+        assert c is ctx
         ctx.accum(1)
-    assert ctx.read() == 43
+        assert ctx.read() == 43
+    assert (ctx.read(), ctx.reference, ctx.accumulator, ctx.delta_count) == (0, 0, 0, 0)
+    ctx.load(7)
+    with pytest.raises(KeyError):
+        with ctx:
+            raise KeyError("propagates")
+    assert ctx.read() == 0
 
 
 def test_accum_batch_of_numpy_array_equals_accum_loop(rng):

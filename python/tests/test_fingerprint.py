@@ -184,7 +184,7 @@ def test_canonical_form_round_trips():
 
 def test_bad_constructor_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="legacy_xor_fold=True"):
-        Fingerprint(64)
+        Fingerprint(48)
     assert Fingerprint(128).width == 128
     with pytest.raises(ValueError, match="chunk"):
         Fingerprint(chunk_size=1000)

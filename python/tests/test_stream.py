@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from atomik_core import DeltaMessage, DeltaStream, SyncTable
+from atomik_core import DeltaMessage, DeltaStream, StreamGapError, SyncTable
 
 # --- DeltaMessage -------------------------------------------------------------
 
@@ -129,10 +129,16 @@ def test_messages_without_origin_count_as_one_legacy_peer_unless_told():
     assert r.version_vector() == {0: 1, 7: 1}
 
 
-def test_beyond_window_is_reported_and_not_applied():
+def test_late_joiner_raises_stream_gap_error_and_applies_nothing():
     r = DeltaStream(window=64)
-    assert r.apply(DeltaMessage(0, 1, seq=1000), origin=5) == "beyond-window"
+    with pytest.raises(StreamGapError, match="seq 1000 from origin 0x5") as e:
+        r.apply(DeltaMessage(0, 1, seq=1000), origin=5)
+    assert (e.value.origin, e.value.seq, e.value.addr) == (5, 1000, 0)
     assert r.read(0) == 0 and r.stats["beyond_window"] == 1
+    t = SyncTable(4)
+    with pytest.raises(StreamGapError):
+        t.receive_bytes(DeltaMessage(1, 1, seq=5000).to_bytes())
+    assert t.get(1) == 0
 
 
 def test_missing_returns_what_a_peer_lacks_and_digests_converge():

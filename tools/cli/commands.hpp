@@ -21,6 +21,9 @@ void add_client_commands(CLI::App& app, int* exit_code);
 bool run_node_cluster_demo(std::string* detail);
 // `atomik wal dump|verify DIR`, `atomik checkpoint verify FILE` (issue #9).
 void add_wal_commands(CLI::App& app, int* exit_code);
+// `atomik wal import FILE DIR`: the reference package's log file into a new
+// table directory (docs/format/reference_wal.md).
+void add_wal_import_command(CLI::App& wal, int* exit_code);
 // `atomik redis-node` (issue #6): a table replicated through Redis Streams.
 void add_redis_node_command(CLI::App& app, int* exit_code);
 

@@ -135,6 +135,7 @@ void add_wal_commands(CLI::App& app, int* exit_code) {
     sub->callback(
         [args, dump, exit_code] { *exit_code = run_wal(*args, dump); });
   }
+  add_wal_import_command(*wal, exit_code);
   CLI::App* cp = app.add_subcommand("checkpoint", "Inspect checkpoint files");
   cp->require_subcommand(1);
   auto file = std::make_shared<std::string>(std::string(kDefaultDataDir) + "/" +

@@ -1,0 +1,42 @@
+"""atomik_core: delta-state algebra on the atomik C++ engine.
+
+A drop-in replacement for the reference package ``atomik_core`` (v0.4.0),
+laid out like it: the submodules context, table, stream, fingerprint, sync,
+transport, persistent, benchmark, device and ``__main__`` hold the same
+names. Everything computes in the compiled core, ``atomik_core._core``
+(a Cython extension over the C++ library); the submodules re-export from
+it. The deliberate differences from the reference are listed in
+docs/python.md and in each class's docstring.
+
+Quick start::
+
+    from atomik_core import AtomikContext
+    ctx = AtomikContext()
+    ctx.load(0xDEADBEEF)
+    ctx.accum(0x000000FF)
+    assert ctx.read() == 0xDEADBE10
+"""
+
+from ._core import *  # noqa: F401,F403  (the compiled core: every class)
+from ._core import __all__ as _core_all
+from ._core import __version__  # noqa: F401  (the C++ library's version)
+from .benchmark import (  # noqa: F401
+    bench_bandwidth,
+    bench_change_detection,
+    bench_convergence,
+    bench_rollback,
+    bench_throughput,
+)
+from .device import DeviceContext, DeviceTable  # noqa: F401
+from .persistent import import_reference_wal  # noqa: F401
+
+__all__ = list(_core_all) + [
+    "bench_rollback",
+    "bench_change_detection",
+    "bench_convergence",
+    "bench_bandwidth",
+    "bench_throughput",
+    "DeviceContext",
+    "DeviceTable",
+    "import_reference_wal",
+]

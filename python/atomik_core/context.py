@@ -1,0 +1,6 @@
+"""AtomikContext: one reference and one accumulator (the reference's
+``atomik_core.context``), from the compiled core."""
+
+from ._core import AtomikContext, UndoHistory  # noqa: F401
+
+__all__ = ["AtomikContext", "UndoHistory"]

@@ -1,0 +1,6 @@
+"""SyncTable: a replicated table (the reference's ``atomik_core.sync``),
+from the compiled core."""
+
+from ._core import DeltaMessage, SyncTable  # noqa: F401
+
+__all__ = ["SyncTable", "DeltaMessage"]
