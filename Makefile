@@ -11,6 +11,8 @@ PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
             libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev gnuplot-nox \
             python3 python3-dev \
             cython3 python3-pytest python3-numpy \
+            python3-websockets python3-fastapi python3-starlette python3-httpx \
+            python3-redis python3-sqlalchemy \
             libasio-dev libsodium-dev redis-server redis-tools \
             libhiredis-dev \
             libclang-rt-14-dev
