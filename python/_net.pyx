@@ -1050,7 +1050,8 @@ cdef class Counter:
         self._c.merge(other._c)
 
     def reset(self):
-        """reset() -> None: drops the pending deltas."""
+        """reset() -> None: back to a new counter (reference, accumulator and
+        delta count all 0)."""
         self._c.reset()
 
     @property
