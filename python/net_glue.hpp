@@ -272,15 +272,11 @@ template <typename W, typename G>
 class SharedImpl final : public SharedHandle {
  public:
   explicit SharedImpl(SharedContext<W, G> c) : c_(std::move(c)) {}
-  void accum(std::uint64_t d) noexcept override {
-    c_.accum(static_cast<W>(d));
-  }
+  void accum(std::uint64_t d) noexcept override { c_.accum(static_cast<W>(d)); }
   void rollback(std::uint64_t d) noexcept override {
     c_.rollback(static_cast<W>(d));
   }
-  Status read(std::uint64_t* out) const override {
-    return put(c_.read(), out);
-  }
+  Status read(std::uint64_t* out) const override { return put(c_.read(), out); }
   Status swap(bool has_ref, std::uint64_t ref, std::uint64_t* out) override {
     std::optional<W> r;
     if (has_ref) r = static_cast<W>(ref);
@@ -296,9 +292,7 @@ class SharedImpl final : public SharedHandle {
     *out = *r;
     return Status();
   }
-  std::size_t max_writers() const noexcept override {
-    return c_.max_writers();
-  }
+  std::size_t max_writers() const noexcept override { return c_.max_writers(); }
   bool has_own_cell() const noexcept override { return c_.has_own_cell(); }
 
  private:
@@ -327,22 +321,22 @@ SharedHandle* shared_make(bool create, const std::string& name,
 }
 
 template <typename G>
-SharedHandle* shared_make_width(bool create, const std::string& name,
-                                int width, std::uint64_t initial,
-                                std::size_t max_writers, Status* status) {
+SharedHandle* shared_make_width(bool create, const std::string& name, int width,
+                                std::uint64_t initial, std::size_t max_writers,
+                                Status* status) {
   switch (width) {
     case 8:
       return shared_make<std::uint8_t, G>(create, name, initial, max_writers,
                                           status);
     case 16:
-      return shared_make<std::uint16_t, G>(create, name, initial,
-                                           max_writers, status);
+      return shared_make<std::uint16_t, G>(create, name, initial, max_writers,
+                                           status);
     case 32:
-      return shared_make<std::uint32_t, G>(create, name, initial,
-                                           max_writers, status);
+      return shared_make<std::uint32_t, G>(create, name, initial, max_writers,
+                                           status);
     default:
-      return shared_make<std::uint64_t, G>(create, name, initial,
-                                           max_writers, status);
+      return shared_make<std::uint64_t, G>(create, name, initial, max_writers,
+                                           status);
   }
 }
 
@@ -360,7 +354,8 @@ inline Status shared_unlink(const std::string& name) {
   return SharedContext<>::unlink(name);
 }
 
-// ---- LwwTable ----------------------------------------------------------------
+// ---- LwwTable
+// ----------------------------------------------------------------
 
 inline LwwTable* lww_new(OriginId origin) { return new LwwTable(origin); }
 inline LwwWrite lww_put(LwwTable& t, Addr addr, std::uint64_t value,
