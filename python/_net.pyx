@@ -818,7 +818,13 @@ cdef class SharedContext:
             st = shared_unlink(n)
         _check(st)
 
+    cdef SharedHandle* _get(self) except NULL:
+        if self._h == NULL:
+            raise RuntimeError("SharedContext not attached (use create or open)")
+        return self._h
+
     cdef uint64_t _val(self, object v, str what) except? 0xFFFFFFFFFFFFFFFF:
+        self._get()
         x = v.__index__()
         if x < 0 or x > self._mask:
             raise OverflowError("%s %d does not fit %d bits"
@@ -847,8 +853,9 @@ cdef class SharedContext:
         """read() -> int: the state, from every writer's deltas."""
         cdef uint64_t out = 0
         cdef Status st
+        cdef SharedHandle* h = self._get()
         with nogil:
-            st = self._h.read(&out)
+            st = h.read(&out)
         _check(st)
         return out
 
@@ -859,8 +866,9 @@ cdef class SharedContext:
         cdef uint64_t ref = self._val(new_reference, "new_reference") if has else 0
         cdef uint64_t out = 0
         cdef Status st
+        cdef SharedHandle* h = self._get()
         with nogil:
-            st = self._h.swap(has, ref, &out)
+            st = h.swap(has, ref, &out)
         _check(st)
         return out
 
@@ -868,16 +876,18 @@ cdef class SharedContext:
         """load(value) -> None: sets the reference, drops pending deltas."""
         cdef uint64_t v = self._val(value, "value")
         cdef Status st
+        cdef SharedHandle* h = self._h
         with nogil:
-            st = self._h.load(v)
+            st = h.load(v)
         _check(st)
 
     @property
     def reference(self):
         cdef uint64_t out = 0
         cdef Status st
+        cdef SharedHandle* h = self._get()
         with nogil:
-            st = self._h.reference(&out)
+            st = h.reference(&out)
         _check(st)
         return out
 
@@ -885,19 +895,20 @@ cdef class SharedContext:
     def delta_count(self):
         cdef uint64_t out = 0
         cdef Status st
+        cdef SharedHandle* h = self._get()
         with nogil:
-            st = self._h.delta_count(&out)
+            st = h.delta_count(&out)
         _check(st)
         return out
 
     @property
     def max_writers(self):
-        return self._h.max_writers()
+        return self._get().max_writers()
 
     @property
     def has_own_cell(self):
         """False when every writer cell was taken: accum then locks."""
-        return self._h.has_own_cell()
+        return self._get().has_own_cell()
 
     def __repr__(self):
         return "SharedContext(%r, width=%d, group=%r)" % (

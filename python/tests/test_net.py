@@ -262,6 +262,8 @@ def test_shared_xor_context_and_checks(shm_name):
         SharedContext.create(shm_name + "w", width=12)
     with pytest.raises(TypeError):
         SharedContext()
+    with pytest.raises(RuntimeError):
+        SharedContext.__new__(SharedContext).read()     # never attached
     SharedContext.unlink(shm_name)
     with pytest.raises(FileNotFoundError):
         SharedContext.open(shm_name, width=8)
