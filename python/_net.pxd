@@ -113,6 +113,9 @@ cdef extern from "net_glue.hpp" namespace "atomik::python" nogil:
 
     CRedisReplicator* redis_start(const string&, uint64_t, int, uint64_t,
                                   const RedisConfig&, Status*) except +
+    CRedisReplicator* redis_start_node(const NodeConfig&, const RedisConfig&,
+                                       Status*) except +
+    string redis_listen_address(const CRedisReplicator&) except +
     Status redis_accum_batch(CRedisReplicator&, const uint32_t*,
                              const uint64_t*, size_t) except +
     Status redis_read(const CRedisReplicator&, uint32_t, uint64_t*) except +

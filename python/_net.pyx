@@ -523,15 +523,20 @@ cdef class NodeClient:
 cdef class RedisReplicator:
     """RedisReplicator(data_dir, url="redis://127.0.0.1:6379/0", *,
     table="atomik", shards=1, num_contexts=0, sync="every-record", origin=0,
-    block_ms=100, start_timeout_ms=5000, bootstrap=True, log=False)
+    block_ms=100, start_timeout_ms=5000, bootstrap=True, log=False,
+    listen=None, peers=(), key=None)
 
-    A durable table in data_dir replicated through Redis Streams (the engine
-    of `atomik node --redis` without the TCP node): each acknowledged local
-    delta is published to the stream(s) of `table`, and every other
-    replica's deltas are applied exactly once. Starting bootstraps from the
-    newest snapshot in Redis (bootstrap=True) and fails with
-    ConnectionError if Redis cannot be reached within start_timeout_ms.
-    Every call releases the GIL. stop() (or `with` exit) stops it.
+    A durable table in data_dir replicated through Redis Streams: each
+    acknowledged local delta is published to the stream(s) of `table`, and
+    every other replica's deltas are applied exactly once. Starting
+    bootstraps from the newest snapshot in Redis (bootstrap=True) and fails
+    with ConnectionError if Redis cannot be reached within
+    start_timeout_ms. With `listen` ("127.0.0.1:0" picks a port) it also
+    runs a Node on that address, with `peers` and `key` as in Node: what
+    `atomik node --redis` runs; its clients (NodeClient(listen_address))
+    and this object see the same table, and a swap is refused while own
+    deltas are unpublished. Every call releases the GIL. stop() (or `with`
+    exit) stops it.
     """
 
     cdef CRedisReplicator* _r
@@ -545,8 +550,11 @@ cdef class RedisReplicator:
     def __init__(self, data_dir, url="redis://127.0.0.1:6379/0", *,
                  table="atomik", shards=1, num_contexts=0,
                  sync="every-record", origin=0, block_ms=100,
-                 start_timeout_ms=5000, bootstrap=True, log=False):
+                 start_timeout_ms=5000, bootstrap=True, log=False,
+                 listen=None, peers=(), key=None):
         cdef RedisConfig cfg
+        cdef NodeConfig ncfg
+        cdef cbool with_node = listen is not None
         cdef string d = _str(data_dir, "data_dir")
         cdef uint64_t nc = _u64(num_contexts, "num_contexts")
         cdef int sp = _sync_policy(sync)
@@ -561,8 +569,26 @@ cdef class RedisReplicator:
         cfg.bootstrap = bool(bootstrap)
         cfg.log = bool(log)
         self.data_dir = _os.fspath(data_dir)
+        if with_node:
+            if isinstance(peers, str):
+                raise TypeError("peers: expected a list of \"HOST:PORT\", "
+                                "got a str")
+            ncfg.data_dir = d
+            ncfg.listen = _str(listen, "listen")
+            for p in peers:
+                ncfg.peers.push_back(_str(p, "peers"))
+            ncfg.key = _key(key)
+            ncfg.num_contexts = nc
+            ncfg.sync = sp
+            ncfg.origin = o
+            ncfg.log = bool(log)
+        elif peers or key is not None:
+            raise ValueError("peers and key need listen (a node)")
         with nogil:
-            r = redis_start(d, nc, sp, o, cfg, &st)
+            if with_node:
+                r = redis_start_node(ncfg, cfg, &st)
+            else:
+                r = redis_start(d, nc, sp, o, cfg, &st)
         if r == NULL:
             _raise_status(st)
         self._r = r
@@ -718,6 +744,12 @@ cdef class RedisReplicator:
     @property
     def origin(self):
         return self._get().origin()
+
+    @property
+    def listen_address(self):
+        """The node's "127.0.0.1:PORT" (None without listen)."""
+        cdef string s = redis_listen_address(self._get()[0])
+        return s.decode() if s.size() else None
 
     def __repr__(self):
         return "RedisReplicator(%r%s)" % (

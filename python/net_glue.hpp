@@ -211,6 +211,23 @@ inline RedisReplicator* redis_start(const std::string& data_dir,
   }
   return r->release();
 }
+// RedisReplicator::start_node: a Node (NodeConfig) whose deltas also go
+// through Redis.
+inline RedisReplicator* redis_start_node(const NodeConfig& n,
+                                         const RedisConfig& c, Status* status) {
+  Result<std::unique_ptr<RedisReplicator>> r =
+      RedisReplicator::start_node(node_options(n), redis_options(c));
+  if (!r.ok()) {
+    *status = r.status();
+    return nullptr;
+  }
+  return r->release();
+}
+// The node's listen address ("" without a node).
+inline std::string redis_listen_address(const RedisReplicator& rep) {
+  const Node* n = rep.node();
+  return n == nullptr ? std::string() : n->listen_address();
+}
 inline Status redis_accum_batch(RedisReplicator& rep,
                                 const std::uint32_t* addrs,
                                 const std::uint64_t* deltas,

@@ -204,6 +204,26 @@ def test_redis_replicators_converge(tmp_path, redis_server):  # noqa: F811
         c.read(1)
 
 
+def test_redis_node_serves_clients(tmp_path, redis_server):  # noqa: F811
+    # What `atomik node --redis` runs: a node whose deltas also go through
+    # Redis, serving NodeClients on its listen address.
+    with RedisReplicator(tmp_path / "n", redis_server.url, table="t",
+                         listen="127.0.0.1:0") as rn, \
+            RedisReplicator(tmp_path / "p", redis_server.url,
+                            table="t") as plain:
+        assert rn.listen_address.startswith("127.0.0.1:")
+        assert plain.listen_address is None
+        with NodeClient(rn.listen_address) as c:
+            c.accum(5, 0x55)
+            assert c.read(5) == 0x55 and rn.read(5) == 0x55
+            plain.accum(6, 0x66)
+            wait_for(lambda: plain.read(5) == 0x55 and c.read(6) == 0x66,
+                     "both directions through Redis")
+            assert "redis" in c.status()
+    with pytest.raises(ValueError):
+        RedisReplicator(tmp_path / "q", redis_server.url, peers=["x:1"])
+
+
 def test_redis_replicator_without_redis(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
