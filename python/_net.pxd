@@ -84,6 +84,7 @@ cdef extern from "net_glue.hpp" namespace "atomik::python" nogil:
         uint32_t reconnect_max_ms
         cbool log
 
+    Status key_file_read(const string&, string*) except +
     CNode* node_start(const NodeConfig&, Status*) except +
     Status node_accum_batch(CNode&, const uint32_t*, const uint64_t*,
                             size_t) except +

@@ -37,6 +37,7 @@ __all__ = [
     "SharedContext",
     "DEFAULT_NODE_ADDRESS",
     "NODE_KEY_SIZE",
+    "read_key_file",
 ]
 
 #: The CLI's default node address (atomik node / atomik accum ...).
@@ -144,6 +145,20 @@ cdef object _states(vector[pair[uint32_t, uint64_t]]& v):
 
 cdef object _vv(vector[pair[uint64_t, uint64_t]]& v):
     return {p.first: p.second for p in v}
+
+
+def read_key_file(path):
+    """read_key_file(path) -> bytes: a node key file (what `atomik node
+    --key-file` reads): exactly 32 raw bytes, or 64 hex digits with
+    whitespace around them. ValueError otherwise, FileNotFoundError or
+    OSError if it cannot be read."""
+    cdef string p = _str(path, "path")
+    cdef string out
+    cdef Status st
+    with nogil:
+        st = key_file_read(p, &out)
+    _check(st)
+    return <bytes>out
 
 
 # --------------------------------------------------------------------------

@@ -91,6 +91,14 @@ inline NodeOptions node_options(const NodeConfig& c) {
   return o;
 }
 
+// read_node_key_file() as raw bytes in a string.
+inline Status key_file_read(const std::string& path, std::string* out) {
+  Result<std::vector<std::byte>> r = read_node_key_file(path);
+  if (!r.ok()) return r.status();
+  out->assign(reinterpret_cast<const char*>(r->data()), r->size());
+  return Status();
+}
+
 // ---- Node ----------------------------------------------------------------
 
 inline Node* node_start(const NodeConfig& c, Status* status) {

@@ -9,6 +9,8 @@ _Deltas = Union[Iterable[tuple[int, int]], Mapping[int, int]]
 DEFAULT_NODE_ADDRESS: str
 NODE_KEY_SIZE: int
 
+def read_key_file(path: _Path) -> bytes: ...
+
 class Node:
     data_dir: str
     def __init__(self, data_dir: _Path, *, listen: str = ..., peers: Iterable[str] = ...,

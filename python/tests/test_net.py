@@ -11,7 +11,7 @@ import time
 import pytest
 
 from atomik_core._net import (Counter, LwwTable, LwwWrite, Node, NodeClient,
-                              RedisReplicator, SharedContext)
+                              RedisReplicator, SharedContext, read_key_file)
 from redis_fixture import redis_server  # noqa: F401  (fixture)
 
 MASK = (1 << 64) - 1
@@ -124,6 +124,22 @@ def test_keyed_node_refuses_other_keys(tmp_path):
             assert c.read(1) == 1
         with pytest.raises((RuntimeError, ConnectionError)):
             NodeClient(n.listen_address, key=bytes(32), timeout_ms=2000)
+
+
+def test_read_key_file(tmp_path):
+    raw = bytes(range(100, 132))
+    (tmp_path / "raw").write_bytes(raw)
+    (tmp_path / "hex").write_text("  " + raw.hex() + "\n")
+    (tmp_path / "bad").write_text("abc")
+    assert read_key_file(tmp_path / "raw") == raw
+    assert read_key_file(str(tmp_path / "hex")) == raw
+    with pytest.raises(ValueError):
+        read_key_file(tmp_path / "bad")
+    with pytest.raises((FileNotFoundError, OSError)):
+        read_key_file(tmp_path / "missing")
+    with Node(tmp_path / "n", key=read_key_file(tmp_path / "hex")) as n:
+        with NodeClient(n.listen_address, key=raw) as c:
+            assert c.read(0) == 0
 
 
 def test_client_call_releases_the_gil():
