@@ -50,6 +50,16 @@ def test_two_nodes_converge(tmp_path, rng):
         assert "origin" in a.status_text()
 
 
+def test_udp_nodes_converge(tmp_path):
+    with Node(tmp_path / "a", udp=True) as a, \
+            Node(tmp_path / "b", udp=True, peers=[a.listen_address]) as b:
+        for i in range(20):
+            a.accum(i, i + 1)
+            b.accum(i, (i + 1) << 8)
+        want = {i: (i + 1) | ((i + 1) << 8) for i in range(20)}
+        wait_for(lambda: a.snapshot() == want == b.snapshot(), "convergence")
+
+
 def test_client_accum_read_swap_status(tmp_path):
     with Node(tmp_path / "n") as n:
         with NodeClient(n.listen_address) as c:
