@@ -92,7 +92,9 @@ def test_legacy_frames_out():
                 None, lambda: connect_websocket(
                     t, "ws://127.0.0.1:%d" % port, legacy_frames=True))
             t.put(1, 0x55)
-            while not got:
+            deadline = time.monotonic() + 20
+            while not got:                     # bounded poll for delivery
+                assert time.monotonic() < deadline, "frame never arrived"
                 await asyncio.sleep(0.005)
             await loop.run_in_executor(None, h.close)
 
@@ -112,7 +114,7 @@ def test_origin_tagged_frame_layout(relay):
                 None, lambda: connect_websocket(t, relay.url))
             wait_for(lambda: len(relay.clients) == 2, "2 clients", 10)
             t.put(3, 0xFF)
-            frames.append(await ws.recv())
+            frames.append(await asyncio.wait_for(ws.recv(), 20))
             await asyncio.get_running_loop().run_in_executor(None, h.close)
 
     asyncio.run(listener())
