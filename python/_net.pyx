@@ -368,20 +368,33 @@ cdef class Node:
             s = node_status_json(n[0]) if j else node_status_text(n[0])
         return s.decode("utf-8", "replace")
 
+    # The accessors below may wait for the node's lock: GIL released too.
     @property
     def origin(self):
         """This node's origin id."""
-        return self._get().origin()
+        cdef CNode* n = self._get()
+        cdef uint64_t o
+        with nogil:
+            o = n.origin()
+        return o
 
     @property
     def listen_address(self):
         """"127.0.0.1:PORT": the address actually bound."""
-        return self._get().listen_address().decode()
+        cdef CNode* n = self._get()
+        cdef string s
+        with nogil:
+            s = n.listen_address()
+        return s.decode()
 
     @property
     def port(self):
         """The TCP port actually bound."""
-        return self._get().port()
+        cdef CNode* n = self._get()
+        cdef unsigned short p
+        with nogil:
+            p = n.port()
+        return p
 
     def __repr__(self):
         if self._n == NULL:
@@ -717,7 +730,11 @@ cdef class RedisReplicator:
     @property
     def unpublished(self):
         """Own deltas acknowledged but not yet acknowledged by Redis."""
-        return self._get().unpublished()
+        cdef CRedisReplicator* r = self._get()
+        cdef uint64_t u
+        with nogil:
+            u = r.unpublished()
+        return u
 
     def wait_published(self, timeout_ms=5000):
         """wait_published(timeout_ms=5000) -> None: waits until every own
@@ -758,12 +775,19 @@ cdef class RedisReplicator:
 
     @property
     def origin(self):
-        return self._get().origin()
+        cdef CRedisReplicator* r = self._get()
+        cdef uint64_t o
+        with nogil:
+            o = r.origin()
+        return o
 
     @property
     def listen_address(self):
         """The node's "127.0.0.1:PORT" (None without listen)."""
-        cdef string s = redis_listen_address(self._get()[0])
+        cdef CRedisReplicator* r = self._get()
+        cdef string s
+        with nogil:
+            s = redis_listen_address(r[0])
         return s.decode() if s.size() else None
 
     def __repr__(self):
@@ -806,7 +830,8 @@ cdef class SharedContext:
         cdef SharedHandle* h = self._h
         self._h = NULL
         if h != NULL:
-            del h
+            with nogil:
+                del h  # detaching may wait for the segment lock
 
     @staticmethod
     cdef SharedContext _make(cbool create, object name, object initial_state,
