@@ -12,6 +12,8 @@ PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
             python3 python3-dev \
             cython3 python3-pytest python3-numpy \
             python3-setuptools python3-wheel python3-pip python3-venv python3-build \
+            python3-websockets python3-fastapi python3-starlette python3-httpx \
+            python3-redis python3-sqlalchemy \
             libasio-dev libsodium-dev redis-server redis-tools \
             libhiredis-dev \
             libclang-rt-14-dev

@@ -179,6 +179,14 @@ cdef class PersistentSyncTable:
             out[s[i].first] = s[i].second
         return out
 
+    def connect_websocket(self, url, **options):
+        """connect_websocket(url, **options) -> WebSocketHandle: replicates
+        this table through the WebSocket server at url until the handle is
+        closed (atomik_core.websocket.connect_websocket; python3-websockets).
+        """
+        from atomik_core.websocket import connect_websocket
+        return connect_websocket(self, url, **options)
+
     def diff(self, other):
         """diff(other) -> list[int]: sorted addresses whose states differ."""
         if not isinstance(other, (SyncTable, PersistentSyncTable)):

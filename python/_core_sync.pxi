@@ -213,6 +213,14 @@ cdef class SyncTable:
             (<SyncTable>t)._stream.load(a, v)
         return t
 
+    def connect_websocket(self, url, **options):
+        """connect_websocket(url, **options) -> WebSocketHandle: replicates
+        this table through the WebSocket server at url until the handle is
+        closed (atomik_core.websocket.connect_websocket; python3-websockets).
+        """
+        from atomik_core.websocket import connect_websocket
+        return connect_websocket(self, url, **options)
+
     def diff(self, other):
         """diff(other) -> list[int]: sorted addresses whose states differ
         (over the addresses both tables have)."""

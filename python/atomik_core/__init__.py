@@ -30,6 +30,14 @@ from .benchmark import (  # noqa: F401
 from .device import DeviceContext, DeviceTable  # noqa: F401
 from .persistent import import_reference_wal  # noqa: F401
 
+# Nodes, clients, Redis replication, shared memory, counters and LWW
+# registers (the second compiled module), then the pure-Python modules built
+# on the names above: they import from this package, so they come last.
+from ._net import *  # noqa: F401,F403,E402
+from ._net import __all__ as _net_all  # noqa: E402
+from .async_transport import AsyncCallbackTransport, AsyncSyncTable  # noqa: E402,F401
+from .websocket import WebSocketHandle  # noqa: E402,F401
+
 __all__ = list(_core_all) + [
     "bench_rollback",
     "bench_change_detection",
@@ -39,4 +47,7 @@ __all__ = list(_core_all) + [
     "DeviceContext",
     "DeviceTable",
     "import_reference_wal",
-]
+    "AsyncCallbackTransport",
+    "AsyncSyncTable",
+    "WebSocketHandle",
+] + list(_net_all)

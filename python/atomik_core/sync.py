@@ -2,5 +2,6 @@
 from the compiled core."""
 
 from ._core import DeltaMessage, SyncTable  # noqa: F401
+from .websocket import WebSocketHandle  # noqa: F401
 
-__all__ = ["SyncTable", "DeltaMessage"]
+__all__ = ["SyncTable", "DeltaMessage", "WebSocketHandle"]
