@@ -71,6 +71,7 @@ function(_atomik_pc file description requires requires_private libs libs_private
     set(requires_private "")
     if(libs)  # only the layers' own files carry the C++ runtime
       string(STRIP "${libs} ${libs_private} -lstdc++ -lm" libs)
+      string(REGEX REPLACE "  +" " " libs "${libs}")
     endif()
     set(libs_private "")
   endif()
