@@ -16,7 +16,7 @@ PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
             python3-redis python3-sqlalchemy \
             libasio-dev libsodium-dev redis-server redis-tools \
             libhiredis-dev \
-            libclang-rt-14-dev
+            libclang-rt-14-dev pkgconf
 
 .PHONY: all deps demo test build release asan tsan clang fuzz format format-check tidy bench install-python clean
 

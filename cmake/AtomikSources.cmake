@@ -1,17 +1,32 @@
-# The library's sources, one list per subsystem (no globs). Each subsystem
-# owns its block; includes point one way: transport -> storage -> sync ->
-# codec -> core.
+# SPDX-License-Identifier: Apache-2.0
+# The library's files, one block per subsystem (no globs): its sources, its
+# public headers (include/atomik/, relative) and its private headers (src/,
+# relative). Includes point one way: transport -> storage -> sync -> codec ->
+# core. The subsystems make four layer libraries (cmake/AtomikLayers.cmake):
+#   atomik::core     core + codec + sync  (no asio, libsodium or hiredis)
+#   atomik::storage  storage
+#   atomik::net      transport: node, TCP/UDP client (asio + libsodium)
+#   atomik::redis    transport: Redis Streams (hiredis)
+# A header listed here is visible only to its own layer and the layers above
+# it; a new file must be added to its block.
 set(ATOMIK_CORE_SOURCES
   src/core/status.cpp
   src/core/concurrent_context.cpp
   src/core/shared_context.cpp
-  src/core/fingerprint.cpp  # issue #4
-  src/core/fingerprint_kernel_scalar.cpp  # issue #4
-  src/core/fingerprint_kernel_sse2.cpp  # issue #4
-  src/core/fingerprint_kernel_avx2.cpp  # issue #4
+  src/core/fingerprint.cpp
+  src/core/fingerprint_kernel_scalar.cpp
+  src/core/fingerprint_kernel_sse2.cpp
+  src/core/fingerprint_kernel_avx2.cpp
 )
-# Fingerprint (issue #4): only the AVX2 kernel is built with -mavx2; it runs
-# only after a runtime __builtin_cpu_supports("avx2") check.
+set(ATOMIK_CORE_HEADERS
+  export.h status.hpp word.hpp group.hpp context.hpp concurrent_context.hpp
+  shared_context.hpp fingerprint.hpp table.hpp undo.hpp
+)
+set(ATOMIK_CORE_PRIVATE_HEADERS
+  core/fingerprint_kernel.hpp core/fingerprint_kernel_impl.inc
+)
+# Fingerprint: only the AVX2 kernel is built with -mavx2; it runs only after
+# a runtime __builtin_cpu_supports("avx2") check.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   set_source_files_properties(src/core/fingerprint_kernel_avx2.cpp
                               PROPERTIES COMPILE_OPTIONS "-mavx2")
@@ -22,30 +37,55 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   set_source_files_properties(src/core/fingerprint.cpp
                               PROPERTIES COMPILE_OPTIONS "-fno-tree-slp-vectorize")
 endif()
+
 set(ATOMIK_CODEC_SOURCES
-  src/codec/message.cpp  # issue #8
-  src/codec/frame.cpp  # issue #8
-  src/codec/wal_record.cpp  # issue #9
+  src/codec/message.cpp
+  src/codec/frame.cpp
 )
+set(ATOMIK_CODEC_HEADERS message.hpp frame.hpp lww.hpp)
+set(ATOMIK_CODEC_PRIVATE_HEADERS codec/byte_order.hpp)
+
 set(ATOMIK_SYNC_SOURCES
-  src/sync/stream.cpp  # issue #8
-  src/sync/snapshot_codec.cpp  # issue #8
+  src/sync/stream.cpp
+  src/sync/snapshot_codec.cpp
 )
+set(ATOMIK_SYNC_HEADERS stream.hpp)
+set(ATOMIK_SYNC_PRIVATE_HEADERS sync/digest_hash.hpp)
+
 set(ATOMIK_STORAGE_SOURCES
-  src/storage/file.cpp  # issue #9
-  src/storage/wal_writer.cpp  # issue #9
-  src/storage/wal_reader.cpp  # issue #9
-  src/storage/checkpoint.cpp  # issue #9
-  src/storage/persistent_table.cpp  # issue #9
+  src/storage/file.cpp
+  src/storage/wal_record.cpp
+  src/storage/wal_writer.cpp
+  src/storage/wal_reader.cpp
+  src/storage/checkpoint.cpp
+  src/storage/persistent_table.cpp
 )
-set(ATOMIK_TRANSPORT_SOURCES
-  src/transport/packet.cpp  # issue #5
-  src/transport/node.cpp  # issue #5
-  src/transport/client.cpp  # issue #5
-  src/transport/resolve.cpp  # issue #5: host names for --listen/--peer
+set(ATOMIK_STORAGE_HEADERS file.hpp wal.hpp checkpoint.hpp persistent_table.hpp)
+set(ATOMIK_STORAGE_PRIVATE_HEADERS storage/wal_record.hpp storage/wal_scan.hpp)
+
+# Nodes over TCP/UDP. atomik.hpp (every header but redis.hpp) sits here, the
+# highest layer it includes.
+set(ATOMIK_NET_SOURCES
+  src/transport/packet.cpp
+  src/transport/node.cpp
+  src/transport/client.cpp
+  src/transport/resolve.cpp  # host names for --listen/--peer
 )
-# The C API (include/atomik/atomik.h): the top layer, over all the others.
-set(ATOMIK_CAPI_SOURCES
+set(ATOMIK_NET_HEADERS node.hpp atomik.hpp)
+set(ATOMIK_NET_PRIVATE_HEADERS transport/packet.hpp transport/resolve.hpp)
+
+# Redis Streams: its own library, so only its users link hiredis.
+set(ATOMIK_REDIS_SOURCES
+  src/transport/redis_client.cpp
+  src/transport/redis_format.cpp
+  src/transport/redis_replicator.cpp
+)
+set(ATOMIK_REDIS_HEADERS redis.hpp)
+set(ATOMIK_REDIS_PRIVATE_HEADERS transport/redis_client.hpp transport/redis_format.hpp)
+
+# The C API (include/atomik/atomik.h): the top layer, over all the others
+# but Redis.
+set(ATOMIK_C_SOURCES
   src/capi/capi_error.cpp
   src/capi/context.cpp
   src/capi/table.cpp
@@ -55,13 +95,5 @@ set(ATOMIK_CAPI_SOURCES
   src/capi/persistent_table.cpp
   src/capi/node_client.cpp
 )
-# Redis Streams transport (issue #6): its own library, atomik_redis, so only
-# its users link hiredis (CMakeLists.txt).
-set(ATOMIK_REDIS_SOURCES
-  src/transport/redis_client.cpp
-  src/transport/redis_format.cpp
-  src/transport/redis_replicator.cpp
-)
-set(ATOMIK_SOURCES
-  ${ATOMIK_CORE_SOURCES} ${ATOMIK_CODEC_SOURCES} ${ATOMIK_SYNC_SOURCES}
-  ${ATOMIK_STORAGE_SOURCES} ${ATOMIK_TRANSPORT_SOURCES} ${ATOMIK_CAPI_SOURCES})
+set(ATOMIK_C_HEADERS atomik.h)
+set(ATOMIK_C_PRIVATE_HEADERS capi/capi_error.hpp)

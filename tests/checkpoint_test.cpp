@@ -7,7 +7,7 @@
 
 #include <cstdlib>
 
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 #include "storage_test_util.hpp"
 #include "test_seed.hpp"
 

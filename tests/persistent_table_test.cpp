@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "atomik/table.hpp"
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 #include "storage_test_util.hpp"
 #include "test_seed.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 #include "storage_test_util.hpp"
 #include "test_seed.hpp"
 

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
 
@@ -57,17 +58,19 @@ struct CheckpointData {
 // The file bytes for `data`. Fails with kInvalidArgument (naming the field)
 // if `data` breaks a rule of the format (unsorted, zero state, too many undo
 // levels...). Cost O(size).
-Result<std::vector<std::byte>> encode_checkpoint(const CheckpointData& data);
+ATOMIK_EXPORT Result<std::vector<std::byte>> encode_checkpoint(
+    const CheckpointData& data);
 // Decodes and validates `bytes`; `name` is used in messages. kCorruption
 // naming the field and its offset, or the checksum; kUnimplemented for
 // another version. Cost O(size).
-Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
-                                         std::string_view name);
+ATOMIK_EXPORT Result<CheckpointData> decode_checkpoint(
+    std::span<const std::byte> bytes, std::string_view name);
 // Writes `data` as dir/CHECKPOINT atomically. On failure the temp file is
 // removed (best effort) and the old CHECKPOINT is untouched.
-Status write_checkpoint(FileSystem& fs, const std::string& dir,
-                        const CheckpointData& data);
+ATOMIK_EXPORT Status write_checkpoint(FileSystem& fs, const std::string& dir,
+                                      const CheckpointData& data);
 // Reads and decodes a checkpoint file. kNotFound if it does not exist.
-Result<CheckpointData> read_checkpoint(FileSystem& fs, const std::string& path);
+ATOMIK_EXPORT Result<CheckpointData> read_checkpoint(FileSystem& fs,
+                                                     const std::string& path);
 
 }  // namespace atomik

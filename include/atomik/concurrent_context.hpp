@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "atomik/context.hpp"
+#include "atomik/export.h"
 #include "atomik/group.hpp"
 #include "atomik/status.hpp"
 #include "atomik/word.hpp"
@@ -55,19 +56,19 @@ struct ThreadCell {
 };
 
 // The calling thread's most recent registration (the fast path).
-inline thread_local ThreadCell tls_last_cell;
+ATOMIK_EXPORT inline thread_local ThreadCell tls_last_cell;
 
 // A fresh, never reused context id (ids start at 1).
-std::uint64_t next_context_id() noexcept;
+ATOMIK_EXPORT std::uint64_t next_context_id() noexcept;
 // Looks up the calling thread's cell for `context_id`; also refreshes
 // tls_last_cell. Returns false if the thread has none yet.
-bool find_thread_cell(std::uint64_t context_id, ThreadCell* out);
+ATOMIK_EXPORT bool find_thread_cell(std::uint64_t context_id, ThreadCell* out);
 // Records a registration so the cell is returned when the thread exits
 // (if the context is still alive then).
-void remember_thread_cell(const ThreadCell& cell);
+ATOMIK_EXPORT void remember_thread_cell(const ThreadCell& cell);
 // Marks a context alive/dead for thread-exit cleanup.
-void register_context(std::uint64_t context_id);
-void unregister_context(std::uint64_t context_id);
+ATOMIK_EXPORT void register_context(std::uint64_t context_id);
+ATOMIK_EXPORT void unregister_context(std::uint64_t context_id);
 
 }  // namespace detail
 

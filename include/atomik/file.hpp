@@ -20,12 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/status.hpp"
 
 namespace atomik {
 
 // A file opened for appending.
-class WritableFile {
+class ATOMIK_EXPORT WritableFile {
  public:
   virtual ~WritableFile() = default;
   // Writes all of `data` at the end of the file (retrying short writes).
@@ -41,19 +42,19 @@ class WritableFile {
 };
 
 // A whole file's bytes, read or memory-mapped (read-only).
-class FileContents {
+class ATOMIK_EXPORT FileContents {
  public:
   virtual ~FileContents() = default;
   virtual std::span<const std::byte> bytes() const = 0;
 };
 
 // An exclusive advisory lock on a file, released when destroyed.
-class FileLock {
+class ATOMIK_EXPORT FileLock {
  public:
   virtual ~FileLock() = default;
 };
 
-class FileSystem {
+class ATOMIK_EXPORT FileSystem {
  public:
   virtual ~FileSystem() = default;
   // Opens `path` for appending, creating it; `truncate` empties it first.

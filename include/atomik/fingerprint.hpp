@@ -44,6 +44,7 @@
 #include <string>
 #include <string_view>
 
+#include "atomik/export.h"
 #include "atomik/status.hpp"
 
 namespace atomik {
@@ -51,7 +52,7 @@ namespace atomik {
 // A 128-bit fingerprint value (high, low). Compare with ==; the canonical
 // byte order is big-endian (high first), so to_hex() reads as the number.
 // No ordering operators: fingerprints are for equality only.
-struct FingerprintValue {
+struct ATOMIK_EXPORT FingerprintValue {
   std::uint64_t high = 0;
   std::uint64_t low = 0;
 
@@ -103,7 +104,7 @@ struct ParsedFingerprint {
   FingerprintValue value;
 };
 
-class Fingerprint {
+class ATOMIK_EXPORT Fingerprint {
  public:
   // Strong mode, 8 KiB chunks, unkeyed; the fingerprint of empty data.
   Fingerprint() noexcept;
@@ -207,8 +208,8 @@ class Fingerprint {
 
 // The fingerprint of `data` with `options` in one call (the value a
 // Fingerprint::load would return). kInvalidArgument for bad options.
-Result<FingerprintValue> fingerprint(std::span<const std::byte> data,
-                                     const FingerprintOptions& options = {});
+ATOMIK_EXPORT Result<FingerprintValue> fingerprint(
+    std::span<const std::byte> data, const FingerprintOptions& options = {});
 
 // The seed's loop as a class: feed samples, learn whether each differs from
 // the previous one, act only then. Keeps one fingerprint and three counters
@@ -216,7 +217,7 @@ Result<FingerprintValue> fingerprint(std::span<const std::byte> data,
 //
 //   atomik::FingerprintGate gate;
 //   if (gate.check(sample)) publish(sample);   // else: skipped, counted
-class FingerprintGate {
+class ATOMIK_EXPORT FingerprintGate {
  public:
   FingerprintGate() noexcept = default;
   // kInvalidArgument for bad options (as Fingerprint::create).

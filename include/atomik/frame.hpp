@@ -26,6 +26,7 @@
 #include <span>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/message.hpp"
 #include "atomik/status.hpp"
 
@@ -122,26 +123,25 @@ class FrameView {
 // per docs/format/wire.md section 4 and returns a view of it. Errors
 // (kCorruption, kUnimplemented, kResourceExhausted) name the offset
 // `base_offset + field offset`. O(frame size) (the checksum).
-Result<FrameView> parse_frame(std::span<const std::byte> bytes,
-                              const FrameLimits& limits = {},
-                              std::uint64_t base_offset = 0);
+ATOMIK_EXPORT Result<FrameView> parse_frame(std::span<const std::byte> bytes,
+                                            const FrameLimits& limits = {},
+                                            std::uint64_t base_offset = 0);
 // parse_frame, then copies the records and tag out.
-Result<Frame> decode_frame(std::span<const std::byte> bytes,
-                           const FrameLimits& limits = {},
-                           std::uint64_t base_offset = 0);
+ATOMIK_EXPORT Result<Frame> decode_frame(std::span<const std::byte> bytes,
+                                         const FrameLimits& limits = {},
+                                         std::uint64_t base_offset = 0);
 
 // Writes a frame into `out` (at least frame_size(records.size(),
 // tag.size()) bytes) and returns the bytes written. Fails without writing
 // on origin 0, base_seq 0 with records, seq overflow, a tag over 64 bytes
 // (kInvalidArgument), a frame above limits.max_frame_bytes
 // (kResourceExhausted) or `out` too small (kOutOfRange). O(frame size).
-Result<std::size_t> encode_frame_into(const FrameHeader& header,
-                                      std::span<const FrameRecord> records,
-                                      std::span<const std::byte> tag,
-                                      std::span<std::byte> out,
-                                      const FrameLimits& limits = {});
+ATOMIK_EXPORT Result<std::size_t> encode_frame_into(
+    const FrameHeader& header, std::span<const FrameRecord> records,
+    std::span<const std::byte> tag, std::span<std::byte> out,
+    const FrameLimits& limits = {});
 // The same into a new vector.
-Result<std::vector<std::byte>> encode_frame(
+ATOMIK_EXPORT Result<std::vector<std::byte>> encode_frame(
     const FrameHeader& header, std::span<const FrameRecord> records,
     std::span<const std::byte> tag = {}, const FrameLimits& limits = {});
 

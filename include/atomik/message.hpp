@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <span>
 
+#include "atomik/export.h"
 #include "atomik/status.hpp"
 #include "atomik/table.hpp"
 
@@ -32,7 +33,7 @@ using OriginId = std::uint64_t;
 // A per-origin sequence number; the first delta of an origin has seq 1.
 using Seq = std::uint64_t;
 
-struct DeltaMessage {
+struct ATOMIK_EXPORT DeltaMessage {
   // Written to the wire; never change. See docs/format/wire.md.
   static constexpr std::size_t kWireSize = 16;
 

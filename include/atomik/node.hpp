@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/frame.hpp"
 #include "atomik/persistent_table.hpp"
 #include "atomik/status.hpp"
@@ -169,7 +170,7 @@ struct PeerStatus {
   std::uint64_t queued_bytes = 0;
 };
 
-struct NodeStatus {
+struct ATOMIK_EXPORT NodeStatus {
   OriginId origin = 0;
   std::string listen;  // HOST:PORT actually bound
   VersionVector version_vector;
@@ -200,7 +201,7 @@ struct NodeTableState {
   VersionVector version_vector;
 };
 
-class Node {
+class ATOMIK_EXPORT Node {
  public:
   // Opens the table (recovering it), rebuilds the retained log from the WAL,
   // binds `listen` and starts the network thread. Fails with
@@ -261,7 +262,7 @@ class Node {
 };
 
 // A blocking client of a node (what `atomik accum/read/swap/status` use).
-class NodeClient {
+class ATOMIK_EXPORT NodeClient {
  public:
   // Connects to HOST:PORT and completes the handshake within timeout_ms.
   // kUnavailable if nothing answers, kPermissionDenied-like kFailedPrecondition
@@ -293,10 +294,11 @@ class NodeClient {
 
 // Reads a key file: exactly kNodeKeySize raw bytes, or 64 hex digits
 // (whitespace around them ignored). kInvalidArgument otherwise.
-Result<std::vector<std::byte>> read_node_key_file(const std::string& path);
+ATOMIK_EXPORT Result<std::vector<std::byte>> read_node_key_file(
+    const std::string& path);
 
 // Splits "HOST:PORT" (port 0..65535). kInvalidArgument otherwise.
-Result<std::pair<std::string, std::uint16_t>> parse_host_port(
+ATOMIK_EXPORT Result<std::pair<std::string, std::uint16_t>> parse_host_port(
     const std::string& address);
 
 }  // namespace atomik

@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
 #include "atomik/wal.hpp"
@@ -74,7 +75,7 @@ struct EpochState {
   std::vector<std::pair<std::uint32_t, std::uint64_t>> states;  // non-zero
 };
 
-class PersistentTable {
+class ATOMIK_EXPORT PersistentTable {
  public:
   // Opens (creating if needed) the table in `dir`: reads the checkpoint,
   // replays the WAL (a torn unsynced tail is truncated and reported in

@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/frame.hpp"
 #include "atomik/node.hpp"
 #include "atomik/persistent_table.hpp"
@@ -66,7 +67,7 @@ struct RedisEndpoint {
 
 // Parses a redis:// URL (port defaults to 6379, db to 0). kInvalidArgument
 // naming the bad part otherwise.
-Result<RedisEndpoint> parse_redis_url(const std::string& url);
+ATOMIK_EXPORT Result<RedisEndpoint> parse_redis_url(const std::string& url);
 
 // The shard of `addr` among `shards` contiguous address ranges:
 // (addr * shards) >> 32.
@@ -77,11 +78,13 @@ constexpr std::uint32_t redis_shard_of(Addr addr,
 }
 // The frame origin a node with origin `origin` uses on shard `shard`
 // (docs/format/redis.md section 2). Never 0.
-std::uint64_t redis_stream_origin(OriginId origin, std::uint32_t shard);
+ATOMIK_EXPORT std::uint64_t redis_stream_origin(OriginId origin,
+                                                std::uint32_t shard);
 // "T:{T-shard-K}:deltas", the stream key of shard K of table T.
-std::string redis_stream_key(const std::string& table, std::uint32_t shard);
+ATOMIK_EXPORT std::string redis_stream_key(const std::string& table,
+                                           std::uint32_t shard);
 // "T:snapshot".
-std::string redis_snapshot_key(const std::string& table);
+ATOMIK_EXPORT std::string redis_snapshot_key(const std::string& table);
 
 struct RedisOptions {
   std::string url = kDefaultRedisUrl;
@@ -151,7 +154,7 @@ struct RedisShardPosition {
   std::uint64_t published_vseq = 0;  // as stream-origin seqs 1..this
 };
 
-class RedisReplicator {
+class ATOMIK_EXPORT RedisReplicator {
  public:
   // Connects to Redis (AUTH, SELECT; waiting up to start_timeout_ms),
   // bootstraps an empty `data_dir` from the newest snapshot (if any and

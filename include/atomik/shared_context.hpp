@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "atomik/export.h"
 #include "atomik/group.hpp"
 #include "atomik/status.hpp"
 #include "atomik/word.hpp"
@@ -45,7 +46,7 @@ struct SharedContextOptions {
 namespace detail {
 
 // The untyped segment: words are stored as 64-bit values masked to `bits`.
-class SharedSegment {
+class ATOMIK_EXPORT SharedSegment {
  public:
   static Result<std::unique_ptr<SharedSegment>> create(
       std::string_view name, unsigned bits, std::uint8_t group_id,

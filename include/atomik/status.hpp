@@ -25,6 +25,8 @@
 #include <string_view>
 #include <utility>
 
+#include "atomik/export.h"
+
 // ATOMIK_DCHECK(cond): a broken internal precondition is a bug, not a Status.
 // Active unless NDEBUG; aborts with file and line.
 #ifndef NDEBUG
@@ -52,18 +54,21 @@ enum class Code : std::uint8_t {
 };
 
 // Returns the code's name, e.g. "Corruption"; "Unknown(N)" for other values.
-std::string code_name(Code code);
+ATOMIK_EXPORT std::string code_name(Code code);
 
 namespace detail {
-[[noreturn]] void dcheck_fail(const char* cond, const char* file, int line);
+[[noreturn]] ATOMIK_EXPORT void dcheck_fail(const char* cond, const char* file,
+                                            int line);
 }  // namespace detail
 
+// Out-of-line members carry ATOMIK_EXPORT one by one: GCC takes no
+// visibility attribute between `class` and [[nodiscard]].
 class [[nodiscard]] Status {
  public:
   // An OK status. Costs nothing: no allocation.
   Status() noexcept = default;
-  Status(const Status& other);
-  Status& operator=(const Status& other);
+  ATOMIK_EXPORT Status(const Status& other);
+  ATOMIK_EXPORT Status& operator=(const Status& other);
   Status(Status&&) noexcept = default;
   Status& operator=(Status&&) noexcept = default;
   ~Status() = default;
@@ -108,7 +113,7 @@ class [[nodiscard]] Status {
     return Status(Code::kIoError, context, detail);
   }
   // An I/O failure from errno: "context: strerror(err) (errno N)".
-  static Status from_errno(std::string_view context, int err);
+  ATOMIK_EXPORT static Status from_errno(std::string_view context, int err);
 
   bool ok() const noexcept { return state_ == nullptr; }
   Code code() const noexcept { return state_ ? state_->code : Code::kOk; }
@@ -117,11 +122,11 @@ class [[nodiscard]] Status {
     return state_ ? std::string_view(state_->message) : std::string_view();
   }
   // "OK", or "<CodeName>: <message>".
-  std::string to_string() const;
+  ATOMIK_EXPORT std::string to_string() const;
 
   // Returns a copy whose message is "context: <old message>"; OK stays OK.
   // Used to add where a failure happened as it travels up.
-  Status with_context(std::string_view context) const;
+  ATOMIK_EXPORT Status with_context(std::string_view context) const;
 
   bool is_corruption() const noexcept { return code() == Code::kCorruption; }
   bool is_not_found() const noexcept { return code() == Code::kNotFound; }
@@ -138,7 +143,8 @@ class [[nodiscard]] Status {
     Code code = Code::kOk;
     std::string message;
   };
-  Status(Code code, std::string_view context, std::string_view detail);
+  ATOMIK_EXPORT Status(Code code, std::string_view context,
+                       std::string_view detail);
 
   std::unique_ptr<State> state_;
 };

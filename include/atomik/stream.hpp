@@ -57,6 +57,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/frame.hpp"
 #include "atomik/message.hpp"
 #include "atomik/status.hpp"
@@ -69,7 +70,7 @@ namespace atomik {
 inline constexpr OriginId kLegacyOrigin = 0;
 
 // One delta with its origin and sequence number.
-struct StampedDelta {
+struct ATOMIK_EXPORT StampedDelta {
   OriginId origin = 0;
   Seq seq = 0;
   Addr addr = 0;
@@ -84,7 +85,7 @@ struct StampedDelta {
 // 16-byte table digest (docs/format/digest.md): the XOR over addresses whose
 // state is not 0 of XXH3-128(key, addr_le32 || state_le64). Equal tables with
 // equal keys have equal digests; the empty table's digest is all zero.
-struct Digest {
+struct ATOMIK_EXPORT Digest {
   std::uint64_t lo = 0;
   std::uint64_t hi = 0;
   // 32 lower-case hex digits, hi first.
@@ -94,7 +95,7 @@ struct Digest {
 
 // origin -> contiguous high-water mark (every seq 1..mark of that origin has
 // been applied). Absent origins have mark 0.
-class VersionVector {
+class ATOMIK_EXPORT VersionVector {
  public:
   Seq get(OriginId origin) const noexcept {
     auto it = marks_.find(origin);
@@ -158,7 +159,7 @@ enum class ApplyOutcome : std::uint8_t {
 };
 
 // Returns "applied", "duplicate" or "beyond-window".
-const char* to_string(ApplyOutcome outcome) noexcept;
+ATOMIK_EXPORT const char* to_string(ApplyOutcome outcome) noexcept;
 
 struct StreamOptions {
   // This replica's origin id; 0 means "draw a random nonzero id".
@@ -228,17 +229,17 @@ struct StreamSnapshot {
 // The byte form of a snapshot, to send a state transfer or write a
 // checkpoint (docs/format/wire.md section 9): little-endian, XXH3-64
 // checksummed. O(snapshot).
-std::vector<std::byte> encode_snapshot(const StreamSnapshot& s);
+ATOMIK_EXPORT std::vector<std::byte> encode_snapshot(const StreamSnapshot& s);
 // Validates and decodes encode_snapshot's bytes: kResourceExhausted above
 // max_bytes, kCorruption (naming the offset) for a bad checksum, count or
 // layout, kUnimplemented for another version. Counts are checked against
 // the bytes present before anything is allocated. The digest is checked
 // later, by restore() / install_state_transfer(). O(bytes).
-Result<StreamSnapshot> decode_snapshot(std::span<const std::byte> bytes,
-                                       std::size_t max_bytes = std::size_t{1}
-                                                               << 30);
+ATOMIK_EXPORT Result<StreamSnapshot> decode_snapshot(
+    std::span<const std::byte> bytes,
+    std::size_t max_bytes = std::size_t{1} << 30);
 
-class DeltaStream {
+class ATOMIK_EXPORT DeltaStream {
  public:
   // A sparse stream with a random origin id and default options: the
   // reference's DeltaStream() (seed pattern 5).

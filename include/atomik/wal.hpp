@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
 
@@ -58,7 +59,7 @@ enum class WalRecordType : std::uint8_t {
 inline constexpr std::uint32_t kWalMaxRunDeltas = 4096;
 
 // "delta", "load", ... ; "type(N)" for others.
-const char* to_string(WalRecordType type) noexcept;
+ATOMIK_EXPORT const char* to_string(WalRecordType type) noexcept;
 
 // One decoded record. Fields a type does not carry are 0.
 struct WalRecord {
@@ -125,7 +126,7 @@ struct WalWriterStats {
   std::uint64_t segments = 0;  // segments created
 };
 
-class WalWriter {
+class ATOMIK_EXPORT WalWriter {
  public:
   // Creates segment `segment_number` in `dir` (which must exist; the file must
   // not, or be empty), writes and syncs its header and the directory, and
@@ -194,7 +195,7 @@ struct WalPlace {
   std::uint64_t offset = 0;
 };
 
-struct RecoveryReport {
+struct ATOMIK_EXPORT RecoveryReport {
   std::uint64_t segments = 0;         // segment files read
   std::uint64_t records_ok = 0;       // records that passed their checks (a
                                       // DELTA_RUN counts `count`)
@@ -231,23 +232,25 @@ using WalRunVisitor =
 // kCorruption (naming file and offset) in kStrict, or for a missing segment;
 // kUnimplemented for an unknown version or record type; the I/O error.
 // Cost O(total bytes).
-Status read_wal(const std::string& dir, std::uint64_t first_segment,
-                RecoveryMode mode, const WalVisitor& visit,
-                RecoveryReport* report, FileSystem* fs = nullptr);
+ATOMIK_EXPORT Status read_wal(const std::string& dir,
+                              std::uint64_t first_segment, RecoveryMode mode,
+                              const WalVisitor& visit, RecoveryReport* report,
+                              FileSystem* fs = nullptr);
 
 // The same, but DELTA_RUN frames go to `visit_run` whole (one call per frame,
 // `place` at the frame) instead of being expanded into one kDelta record
 // per entry for `visit` (what the overload above does, all at the run's
 // offset). Recovery uses this: one call per batch.
-Status read_wal(const std::string& dir, std::uint64_t first_segment,
-                RecoveryMode mode, const WalVisitor& visit,
-                const WalRunVisitor& visit_run, RecoveryReport* report,
-                FileSystem* fs = nullptr);
+ATOMIK_EXPORT Status read_wal(const std::string& dir,
+                              std::uint64_t first_segment, RecoveryMode mode,
+                              const WalVisitor& visit,
+                              const WalRunVisitor& visit_run,
+                              RecoveryReport* report, FileSystem* fs = nullptr);
 
 // "0000000000000007.wal".
-std::string wal_segment_name(std::uint64_t segment_number);
+ATOMIK_EXPORT std::string wal_segment_name(std::uint64_t segment_number);
 // Segment numbers present in `dir`, ascending (other files are ignored).
-Result<std::vector<std::uint64_t>> list_wal_segments(const std::string& dir,
-                                                     FileSystem* fs = nullptr);
+ATOMIK_EXPORT Result<std::vector<std::uint64_t>> list_wal_segments(
+    const std::string& dir, FileSystem* fs = nullptr);
 
 }  // namespace atomik

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "atomik/export.h"
+
 namespace atomik::codec {
 
 template <typename T>
@@ -23,6 +25,7 @@ inline void store_le(std::byte* p, T v) noexcept {
 }
 
 // "0x" + 16 hex digits.
-std::string hex64(std::uint64_t v);
+// Exported: the higher layers' shared libraries call it.
+ATOMIK_EXPORT std::string hex64(std::uint64_t v);
 
 }  // namespace atomik::codec

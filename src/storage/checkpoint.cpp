@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 
 namespace atomik {
 namespace {

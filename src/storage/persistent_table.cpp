@@ -13,7 +13,7 @@
 #include "atomik/checkpoint.hpp"
 #include "atomik/table.hpp"
 #include "atomik/undo.hpp"
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 #include "storage/wal_scan.hpp"
 
 namespace atomik {

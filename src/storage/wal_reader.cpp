@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "atomik/wal.hpp"
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 #include "storage/wal_scan.hpp"
 
 namespace atomik {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "atomik/wal.hpp"
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 
 namespace atomik::walscan {
 

@@ -24,7 +24,7 @@
 #include <thread>
 
 #include "atomik/wal.hpp"
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 
 namespace atomik {
 

@@ -3,9 +3,10 @@
 // and writes docs/performance.md-ready Markdown and a PNG plot (gnuplot).
 //
 // The benchmark binaries are Google Benchmark programs built by the release
-// preset in <build>/bench/; they are run as child processes with CSV output
-// (one line per benchmark: name, iterations, real_time, cpu_time, time_unit,
-// bytes_per_second, items_per_second, ...), which is parsed here.
+// preset in <build>/bench/ and installed to <libexecdir>/atomik; they are run
+// as child processes with CSV output (one line per benchmark: name, iterations,
+// real_time, cpu_time, time_unit, bytes_per_second, items_per_second, ...),
+// which is parsed here.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,6 +229,41 @@ std::string target_text(const Comparison& c) {
   return t.empty() ? "-" : t;
 }
 
+// Where the benchmark binaries may be, relative to this executable's
+// directory: ../bench in a build tree (<build>/tools/atomik), and the
+// install layout's <libexecdir>/atomik seen from <bindir>, so an installed
+// (even moved) prefix finds its own benchmarks.
+std::vector<fs::path> bench_dirs_beside_self() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  const fs::path bin = self.parent_path();
+  std::vector<fs::path> out{bin.parent_path() / "bench"};
+#ifdef ATOMIK_BENCH_INSTALL_RELDIR
+  out.push_back((bin / ATOMIK_BENCH_INSTALL_RELDIR).lexically_normal());
+#endif
+  return out;
+}
+
+// The first candidate holding a benchmark binary; empty if none does.
+fs::path default_bench_dir() {
+  for (const fs::path& d : bench_dirs_beside_self()) {
+    std::error_code ec;
+    if (fs::exists(d / "context_bench", ec)) return d;
+  }
+  return {};
+}
+
+// The candidates, for the error message.
+std::string bench_dir_candidates() {
+  std::string out;
+  for (const fs::path& d : bench_dirs_beside_self()) {
+    if (!out.empty()) out += ", ";
+    out += d.string();
+  }
+  return out.empty() ? "/proc/self/exe unreadable" : out;
+}
+
 struct Row {
   const Comparison* c = nullptr;
   double subject = 0;
@@ -242,10 +278,15 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
               const std::string& min_time) {
   fs::path dir = bench_dir_flag;
   if (dir.empty()) {
-    // Default: <build>/bench beside <build>/tools/atomik.
-    std::error_code ec;
-    fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    dir = self.parent_path().parent_path() / "bench";
+    dir = default_bench_dir();
+    if (dir.empty()) {
+      std::fprintf(stderr,
+                   "atomik bench: no benchmark directory (looked in %s; build "
+                   "the release preset, install with benchmarks, or pass "
+                   "--bench-dir)\n",
+                   bench_dir_candidates().c_str());
+      return 1;
+    }
   }
   if (!fs::is_directory(dir)) {
     std::fprintf(stderr,
@@ -462,7 +503,8 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       "bench", "Run every benchmark workload and compare with its baseline");
   cmd->add_option("--bench-dir", o.dir,
                   "Directory of the benchmark binaries (default: ../bench "
-                  "beside this executable)");
+                  "beside this executable, else the installed "
+                  "<libexecdir>/atomik)");
   cmd->add_option("--workload", o.only, "Run only this workload (e.g. fan-in)");
   cmd->add_option("--markdown", o.markdown, "Write a Markdown table to FILE");
   cmd->add_option("--plot", o.plot,

@@ -1,5 +1,5 @@
 // WAL record encoding (docs/format/wal.md).
-#include "codec/wal_record.hpp"
+#include "storage/wal_record.hpp"
 
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
