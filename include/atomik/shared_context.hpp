@@ -153,10 +153,13 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
     if (!seg.ok()) return seg.status();
     return SharedContext(std::move(*seg));
   }
-  // Attaches to an existing segment. Fails with kNotFound if it does not
-  // exist, kInvalidArgument if it holds another width or group, kCorruption
-  // if it is too small or not an atomik segment, kUnavailable while its
-  // creator is still initialising it.
+  // Attaches to an existing segment and claims a free cell (see
+  // has_own_cell()). Fails with kNotFound if it does not exist,
+  // kInvalidArgument if it holds another width or group, kCorruption if it
+  // is too small, not an atomik segment or has a bad header_size,
+  // kUnimplemented for another layout version, kUnavailable while its
+  // creator is still initialising it (retry; forever if the creator died
+  // then: unlink and create again), kIoError if a cell lock fails.
   static Result<SharedContext> open(std::string_view name) {
     auto seg = detail::SharedSegment::open(name, kWordBits<W>, G::kId);
     if (!seg.ok()) return seg.status();
