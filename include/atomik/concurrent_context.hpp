@@ -96,7 +96,7 @@ requires DeltaGroup<G, W> &&
   static W combine(W a, W b) noexcept { return G::combine(a, b); }
 
   struct alignas(64) Cell {
-    std::atomic<std::uint64_t> seq{0};  // odd while an accum is in flight
+    std::atomic<std::uint32_t> busy{0};  // 1 while an accum is in flight
     std::atomic<W> value[2]{identity(), identity()};  // per epoch parity
     std::atomic<std::uint64_t> count[2]{0, 0};
     std::atomic<std::uint32_t> claimed{0};
@@ -105,8 +105,9 @@ requires DeltaGroup<G, W> &&
     // detail::epoch_cell_add): the caller uses the shared cell.
     bool add(W delta, std::uint64_t n, const std::atomic<std::uint64_t>& epoch,
              bool fenced) noexcept {
-      return detail::epoch_cell_add<W>(seq, value, count, epoch, fenced, delta,
-                                       n, &ConcurrentContext::combine);
+      return detail::epoch_cell_add<W>(
+          busy, value, count, epoch, fenced, delta, n,
+          [](W a, W b) { return G::combine(a, b); });
     }
   };
 
@@ -334,11 +335,11 @@ requires DeltaGroup<G, W> &&
     std::vector<std::uint64_t>& base_n = base_count_[p];
     for (std::size_t i = 0; i < num_cells_; ++i) {
       const Cell& c = cells_[i];
-      const std::uint64_t s = c.seq.load(std::memory_order_seq_cst);
-      if ((s & 1U) != 0) {
-        // A writer mid-accum; it may be in the old epoch. Its next store to
-        // seq ends that accum (any later one sees the new epoch).
-        while (c.seq.load(std::memory_order_acquire) == s) {
+      if (c.busy.load(std::memory_order_seq_cst) != 0) {
+        // A writer mid-accum; it may be in the old epoch. Seeing busy == 0
+        // later means that accum ended (any accum after it reads the new
+        // epoch).
+        while (c.busy.load(std::memory_order_acquire) != 0) {
           std::this_thread::yield();
         }
       }

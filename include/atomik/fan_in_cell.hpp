@@ -2,12 +2,13 @@
 // ConcurrentContext and SharedContext (internal; namespace atomik::detail).
 //
 // A cell belongs to one writer. It holds two slots, one per epoch parity,
-// and a sequence word `seq` that is odd while an accum is in flight. A writer
-// announces itself (seq odd), reads the global epoch, folds its delta into
-// the slot of that epoch's parity and clears the announcement (seq even). A
+// and an announcement word `busy` that is 1 while an accum is in flight. A
+// writer announces itself (busy = 1), reads the global epoch, folds its delta
+// into the slot of that epoch's parity and clears the announcement. A
 // closer (read/swap/load) advances the epoch, issues an asymmetric fence and
-// waits for every announcement it can see, after which the slots of the old
-// parity are final. The argument is in docs/design.md ("Consistent cuts").
+// waits until every announcement it saw is cleared, after which the slots of
+// the old parity are final. The argument is in docs/design.md ("Consistent
+// cuts").
 //
 // Writers cost two extra stores to their own cache line and one load of a
 // read-mostly line: no lock and no read-modify-write. Whether the
@@ -45,41 +46,50 @@ bool global_membarrier_supported() noexcept;
 // Issues MEMBARRIER_CMD_GLOBAL_EXPEDITED when supported, else a seq_cst fence.
 void global_asymmetric_fence() noexcept;
 
-// Folds `delta` (`n` deltas) into one writer's cell: `seq` is the cell's
-// announcement word, `value`/`count` its two slots (index = epoch parity).
-// Only the cell's owner thread calls this. Wait-free: no loop, no
-// read-modify-write. Returns false, changing nothing, when the cell is
-// already mid-accum on this thread (a signal handler interrupted an accum):
-// the caller must then use its shared fallback path.
+// Folds `delta` (`n` deltas) into one writer's cell: `busy` is the cell's
+// announcement word (1 while an accum is in flight), `value`/`count` its two
+// slots (index = epoch parity). Only the cell's owner thread calls this.
+// Wait-free: no loop, no read-modify-write; every store is of a constant or
+// to a fixed slot, so no store-to-load chain runs through the announcement.
+// Returns false, changing nothing, when the cell is already mid-accum on
+// this thread (a signal handler interrupted an accum): the caller must then
+// use its shared fallback path.
 template <typename V, typename Combine>
-inline bool epoch_cell_add(std::atomic<std::uint64_t>& seq,
+inline bool epoch_cell_add(std::atomic<std::uint32_t>& busy,
                            std::atomic<V>* value,
                            std::atomic<std::uint64_t>* count,
                            const std::atomic<std::uint64_t>& epoch, bool fenced,
                            V delta, std::uint64_t n, Combine combine) noexcept {
-  const std::uint64_t s = seq.load(std::memory_order_relaxed);
-  if ((s & 1U) != 0) [[unlikely]] {
+  if (busy.load(std::memory_order_relaxed) != 0) [[unlikely]] {
     return false;
   }
   std::uint64_t e = 0;
   if (fenced) {
     // Store-load order by the C++ model: the closer stores the epoch and
-    // loads seq with seq_cst too.
-    seq.store(s + 1, std::memory_order_seq_cst);
+    // loads `busy` with seq_cst too.
+    busy.store(1, std::memory_order_seq_cst);
     e = epoch.load(std::memory_order_seq_cst);
   } else {
     // Only the compiler may not reorder; the closer's membarrier orders the
     // CPU (it acts as a full fence at some point of this thread's program).
-    seq.store(s + 1, std::memory_order_relaxed);
+    busy.store(1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     e = epoch.load(std::memory_order_relaxed);
   }
-  const std::size_t p = e & 1U;
-  value[p].store(combine(value[p].load(std::memory_order_relaxed), delta),
-                 std::memory_order_relaxed);
-  count[p].store(count[p].load(std::memory_order_relaxed) + n,
-                 std::memory_order_relaxed);
-  seq.store(s + 2, std::memory_order_release);
+  // Two fixed-address paths rather than value[e & 1]: the branch is
+  // predicted (the parity changes once per closing call) and fixed
+  // addresses keep the load after the previous store cheap.
+  auto add = [&](std::atomic<V>& v, std::atomic<std::uint64_t>& k) {
+    v.store(combine(v.load(std::memory_order_relaxed), delta),
+            std::memory_order_relaxed);
+    k.store(k.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  };
+  if ((e & 1U) == 0) {
+    add(value[0], count[0]);
+  } else {
+    add(value[1], count[1]);
+  }
+  busy.store(0, std::memory_order_release);
   return true;
 }
 

@@ -90,7 +90,7 @@ class SharedSegment {
   // This handle's cell for the inline writer path (nullptrs without one).
   // Only this handle stores to them.
   struct CellView {
-    std::atomic<std::uint64_t>* seq = nullptr;
+    std::atomic<std::uint32_t>* busy = nullptr;
     std::atomic<std::uint64_t>* value = nullptr;  // [2], per epoch parity
     std::atomic<std::uint64_t>* count = nullptr;  // [2]
     const std::atomic<std::uint64_t>* epoch = nullptr;
@@ -176,10 +176,10 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
   // widths are reduced modulo 2^width when read.
   void accum(W delta) noexcept {
     const auto d = static_cast<std::uint64_t>(delta);
-    if (cell_.seq != nullptr &&
+    if (cell_.busy != nullptr &&
         detail::epoch_cell_add<std::uint64_t>(
-            *cell_.seq, cell_.value, cell_.count, *cell_.epoch, cell_.fenced, d,
-            1, [](std::uint64_t a, std::uint64_t b) {
+            *cell_.busy, cell_.value, cell_.count, *cell_.epoch, cell_.fenced,
+            d, 1, [](std::uint64_t a, std::uint64_t b) {
               return G::combine(a, b);
             })) [[likely]] {
       return;
@@ -225,7 +225,7 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
     return static_cast<W>(*r);
   }
   std::unique_ptr<detail::SharedSegment> seg_;
-  // This handle's cell, inside seg_'s mapping (seq == nullptr: none).
+  // This handle's cell, inside seg_'s mapping (busy == nullptr: none).
   detail::SharedSegment::CellView cell_;
 };
 

@@ -37,7 +37,8 @@ constexpr std::size_t kMaxWriters = 4096;
 constexpr std::uint32_t kFlagMembarrier = 1;
 
 struct alignas(64) CellRec {
-  std::atomic<std::uint64_t> seq;  // odd while the owner is mid-accum
+  std::atomic<std::uint32_t> busy;  // 1 while the owner is mid-accum
+  std::uint32_t reserved_busy;
   std::atomic<std::uint32_t> flags;
   std::uint32_t reserved0;
   std::atomic<std::int32_t> owner;  // pid of the last claimant (diagnostic)
@@ -351,10 +352,11 @@ Status SharedSegment::claim_cell() {
                                 errno);
     }
     // Free, or its owner is gone. A previous owner killed mid-accum left
-    // seq odd: end that accum (its delta is stored or not, atomically).
+    // busy set: end that accum (its delta is stored or not, atomically).
     CellRec& c = cells[i];
-    const std::uint64_t s = c.seq.load(std::memory_order_acquire);
-    if ((s & 1U) != 0) c.seq.store(s + 1, std::memory_order_release);
+    if (c.busy.load(std::memory_order_acquire) != 0) {
+      c.busy.store(0, std::memory_order_release);
+    }
     owner_pid_ = ::getpid();
     c.owner.store(static_cast<std::int32_t>(owner_pid_),
                   std::memory_order_relaxed);
@@ -422,11 +424,11 @@ void SharedSegment::drain() const {
   global_asymmetric_fence();
   CellRec* cells = l.cells();
   for (std::uint32_t i = 0; i < l.max_writers; ++i) {
-    const std::uint64_t s = cells[i].seq.load(std::memory_order_seq_cst);
-    if ((s & 1U) == 0) continue;
-    // Mid-accum: wait for its next seq store; if the owner died meanwhile
-    // (its cell lock is gone), its delta is stored or not, and final.
-    for (unsigned k = 1; cells[i].seq.load(std::memory_order_acquire) == s;
+    if (cells[i].busy.load(std::memory_order_seq_cst) == 0) continue;
+    // Mid-accum: wait until busy is clear (that accum ended; any later one
+    // reads the new epoch); if the owner died meanwhile (its cell lock is
+    // gone), its delta is stored or not, and final.
+    for (unsigned k = 1; cells[i].busy.load(std::memory_order_acquire) != 0;
          ++k) {
       if (k % 64 == 0 && !cell_owned_by_other(i)) break;
       ::sched_yield();
@@ -567,7 +569,7 @@ SharedSegment::CellView SharedSegment::own_cell() const noexcept {
   CellView v;
   if (cell_ < 0) return v;
   CellRec& c = layout_->cells()[cell_];
-  v.seq = &c.seq;
+  v.busy = &c.busy;
   v.value = c.value;
   v.count = c.count;
   v.epoch = &layout_->epoch;
