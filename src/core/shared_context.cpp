@@ -440,7 +440,7 @@ void SharedSegment::drain() const {
 
 void SharedSegment::fold(std::uint32_t p, Copy& next) const {
   Layout& l = *layout_;
-  const std::uint32_t b = static_cast<std::uint32_t>(&next - &l.copy[0]);
+  const auto b = static_cast<std::uint32_t>(&next - &l.copy[0]);
   BaseRec* base = l.bases(b, p);
   CellRec* cells = l.cells();
   std::uint64_t acc = 0;
