@@ -449,6 +449,44 @@ TEST_F(SharedContextTest, AnEpochAdvancedByADeadCloserIsStillCounted) {
   EXPECT_EQ(*ctx->read(), 1U);
 }
 
+// A writer killed between announcing an accum and clearing the
+// announcement leaves `busy` set for good. Closers wait for announced
+// accums, so they must notice that the owner is gone (its cell lock was
+// dropped by the kernel) instead of waiting forever; the next owner of the
+// cell clears the flag.
+TEST_F(SharedContextTest, AWriterKilledMidAccumDoesNotBlockClosers) {
+  using Ctx = SharedContext<std::uint64_t, AddGroup>;
+  auto ctx = Ctx::create(name_, 0, {.max_writers = 2});
+  ASSERT_TRUE(ctx.ok());
+  const pid_t child = fork_child([&] {
+    auto c = Ctx::open(name_);
+    if (!c.ok() || !c->has_own_cell()) return false;
+    c->accum(3);
+    ::_exit(0);  // no destructor: as if killed; the kernel drops the lock
+  });
+  ASSERT_EQ(wait_exit(child), 0);
+  std::size_t size = 0;
+  unsigned char* raw = map_raw(name_, &size);
+  ASSERT_NE(raw, nullptr);
+  std::uint32_t header_size = 0;
+  std::memcpy(&header_size, raw + kHeaderSizeOffset, 4);
+  for (std::size_t i = 0; i < 2; ++i) {  // the child's cell: busy = 1
+    auto* owner = reinterpret_cast<std::atomic<std::int32_t>*>(
+        raw + header_size + 64 * i + kCellOwnerOffset);
+    if (owner->load() == child) {
+      reinterpret_cast<std::atomic<std::uint32_t>*>(raw + header_size + 64 * i)
+          ->store(1);
+    }
+  }
+  EXPECT_EQ(*ctx->read(), 3U);   // returns: the dead owner is detected
+  auto next = Ctx::open(name_);  // takes over the dead writer's cell
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->has_own_cell());
+  next->accum(4);
+  EXPECT_EQ(*ctx->swap(0), 7U);
+  ::munmap(raw, size);
+}
+
 // After forked writers stop, delta_count() equals the epoch's deltas even
 // though swaps ran while they wrote (each delta is +1).
 TEST_F(SharedContextTest, DeltaCountIsExactOnceWritersStop) {
