@@ -274,6 +274,15 @@ TEST(ConcurrentContextTest, DeltaCountIsExactOnceWritersStop) {
   }
 }
 
+// Blocks (futex, no spinning) until `turn` holds `want`, so the token
+// passes quickly even when the swapper and reader keep both CPUs busy.
+void wait_for_turn(std::atomic<std::uint64_t>& turn, std::uint64_t want) {
+  for (std::uint64_t t = turn.load(std::memory_order_acquire); t != want;
+       t = turn.load(std::memory_order_acquire)) {
+    turn.wait(t, std::memory_order_acquire);
+  }
+}
+
 // Two writers pass a token: one adds 1 when it holds it, the other adds -1
 // and passes it back, so the true state is always 0 or 1. A swapper and a
 // reader run meanwhile; a cut that is not a single instant shows a state
@@ -281,13 +290,21 @@ TEST(ConcurrentContextTest, DeltaCountIsExactOnceWritersStop) {
 // reference, so the last swap must also return the final state.
 TEST(ConcurrentContextTest, TokenPassingShowsOnlyStatesThatExisted) {
 #if defined(ATOMIK_SANITIZED)
-  constexpr std::uint64_t kPasses = 20000;
+  constexpr std::uint64_t kPasses = 10000;
 #else
-  constexpr std::uint64_t kPasses = 200000;
+  constexpr std::uint64_t kPasses = 100000;
 #endif
   auto g = testing::rng(41);
   const std::uint64_t passes = kPasses / 2 + g() % (kPasses / 2);
-  ConcurrentContext<std::uint64_t, AddGroup> ctx(0);
+  // The adder's cell is the first and the subtracter's the last of 4096:
+  // a cut that reads cells one by one is then stretched over the whole
+  // scan, and a handoff falls inside it often.
+  constexpr std::size_t kCells = 4096;
+  ConcurrentContext<std::uint64_t, AddGroup> ctx(0, kCells);
+  auto adder_cell = ctx.writer();
+  ASSERT_TRUE(adder_cell.ok());
+  std::vector<ConcurrentContext<std::uint64_t, AddGroup>::Writer> idle;
+  for (std::size_t i = 0; i + 2 < kCells; ++i) idle.push_back(*ctx.writer());
   std::atomic<std::uint64_t> turn{0};  // even: the adder's turn
   std::atomic<bool> done{false};
   std::atomic<std::uint64_t> bad_swaps{0};
@@ -295,40 +312,45 @@ TEST(ConcurrentContextTest, TokenPassingShowsOnlyStatesThatExisted) {
   std::atomic<std::uint64_t> swaps{0};
   std::atomic<std::uint64_t> reads{0};
   std::thread adder([&] {
-    auto w = ctx.writer();  // one writer through a Writer handle
-    ASSERT_TRUE(w.ok());
+    auto& w = adder_cell;  // one writer through a Writer handle
     for (std::uint64_t i = 0; i < passes; ++i) {
-      while (turn.load(std::memory_order_acquire) != 2 * i) {
-        std::this_thread::yield();
-      }
+      wait_for_turn(turn, 2 * i);
       w->accum(1);
       turn.store(2 * i + 1, std::memory_order_release);
+      turn.notify_all();
     }
   });
   std::thread subtracter([&] {
     for (std::uint64_t i = 0; i < passes; ++i) {
-      while (turn.load(std::memory_order_acquire) != 2 * i + 1) {
-        std::this_thread::yield();
-      }
+      wait_for_turn(turn, 2 * i + 1);
       ctx.accum(~std::uint64_t{0});  // -1
       turn.store(2 * i + 2, std::memory_order_release);
+      turn.notify_all();
     }
   });
-  std::thread swapper([&] {
+  // The swapper and the reader make up to 8 closing calls per token
+  // position, then sleep until the token moves, so the writers get CPU even
+  // on a loaded machine while every handoff still races with closing calls.
+  auto observer = [&](auto close, std::atomic<std::uint64_t>& bad,
+                      std::atomic<std::uint64_t>& calls) {
     while (!done.load()) {
-      if (ctx.swap() > 1) bad_swaps.fetch_add(1);
-      swaps.fetch_add(1);
+      const std::uint64_t t = turn.load(std::memory_order_acquire);
+      for (int k = 0; k < 8 && turn.load(std::memory_order_acquire) == t; ++k) {
+        if (close() > 1) bad.fetch_add(1);
+        calls.fetch_add(1);
+      }
+      turn.wait(t, std::memory_order_acquire);
     }
-  });
-  std::thread reader([&] {
-    while (!done.load()) {
-      if (ctx.read() > 1) bad_reads.fetch_add(1);
-      reads.fetch_add(1);
-    }
-  });
+  };
+  std::thread swapper(
+      [&] { observer([&] { return ctx.swap(); }, bad_swaps, swaps); });
+  std::thread reader(
+      [&] { observer([&] { return ctx.read(); }, bad_reads, reads); });
   adder.join();
   subtracter.join();
   done.store(true);
+  turn.fetch_add(1);  // the writers are gone: wake the observers
+  turn.notify_all();
   swapper.join();
   reader.join();
   std::printf("passes %llu, swaps %llu, reads %llu\n",

@@ -525,8 +525,21 @@ TEST_F(SharedContextTest, TokenPassingShowsOnlyStatesThatExisted) {
   constexpr std::uint64_t kPasses = 50000;
 #endif
   using Ctx = SharedContext<std::uint64_t, AddGroup>;
-  auto ctx = Ctx::create(name_, 0);
+  constexpr std::uint32_t kCells = 1024;
+  auto ctx = Ctx::create(name_, 0, {.max_writers = kCells});
   ASSERT_TRUE(ctx.ok());
+  // Cells are owned through locks on byte i of the segment (format doc).
+  // Hold cells 2..kCells-3 with one lock, so the two writers get cell 1 and
+  // a cell near the end: a cut that reads cells one by one then spans the
+  // whole scan between them.
+  const int hold_fd = ::shm_open(name_.c_str(), O_RDWR, 0600);
+  ASSERT_GE(hold_fd, 0);
+  struct flock hold {};
+  hold.l_type = F_WRLCK;
+  hold.l_whence = SEEK_SET;
+  hold.l_start = 2;
+  hold.l_len = kCells - 4;
+  ASSERT_EQ(::fcntl(hold_fd, F_OFD_SETLK, &hold), 0);
   auto g = testing::rng(43);
   const std::uint64_t passes = kPasses / 2 + g() % (kPasses / 2);
   void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
@@ -579,6 +592,7 @@ TEST_F(SharedContextTest, TokenPassingShowsOnlyStatesThatExisted) {
   EXPECT_EQ(bad_reads, 0U);
   EXPECT_EQ(*ctx->swap(), 0U);
   ::munmap(page, 4096);
+  ::close(hold_fd);
 }
 
 }  // namespace
