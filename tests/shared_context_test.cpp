@@ -1,17 +1,24 @@
 // SharedContext: fan-in from forked processes, epochs across processes, a
-// writer killed mid-run, and every way open() can be refused.
+// writer killed mid-run, consistent cuts across processes, the create/open
+// race, fork without exec, cell ownership, and every way open() can be
+// refused. Run under TSan by .ci/run (label concurrency).
 #include "atomik/shared_context.hpp"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_seed.hpp"
@@ -240,6 +247,352 @@ TEST_F(SharedContextTest, BadNamesAndLimitsAreInvalidArguments) {
   auto z = SharedContext<>::create(name_, 0, {.max_writers = 0});
   EXPECT_EQ(z.status().code(), Code::kInvalidArgument);
   EXPECT_THAT(z.status().message(), HasSubstr("max_writers 0"));
+}
+
+// Offsets from docs/format/shared_segment.md, used to damage or inspect a
+// segment as another process (or a crash) would.
+constexpr std::size_t kHeaderSizeOffset = 20;
+constexpr std::size_t kEpochOffset = 192;
+constexpr std::size_t kCellOwnerOffset = 16;
+
+// Maps the whole segment `name` for raw inspection; nullptr on failure.
+unsigned char* map_raw(const std::string& name, std::size_t* size) {
+  const int fd = ::shm_open(name.c_str(), O_RDWR, 0600);
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  ::fstat(fd, &st);
+  *size = static_cast<std::size_t>(st.st_size);
+  void* p = ::mmap(nullptr, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  return p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
+}
+
+// An opener racing the creator must never see a half-initialised segment:
+// the creator would later reset state the opener already wrote (here the
+// baselines its swap() committed), and the opener's one delta would be read
+// back as two, or lost. 4096 cells make the
+// creator's initialisation long enough to race.
+TEST_F(SharedContextTest, OpenRacingCreateNeverSeesAHalfInitialisedSegment) {
+#if defined(ATOMIK_SANITIZED)
+  constexpr int kRounds = 20;
+#else
+  constexpr int kRounds = 200;
+#endif
+  using Ctx = SharedContext<std::uint64_t, AddGroup>;
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  auto* spinning = new (page) std::atomic<int>(0);
+  int bad = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    (void)Ctx::unlink(name_);
+    spinning->store(0);
+    const pid_t child = fork_child([&] {
+      for (;;) {
+        spinning->store(1);
+        auto c = Ctx::open(name_);
+        if (c.ok()) {
+          c->accum(1);
+          auto v = c->swap();  // commits baselines the creator must not reset
+          return v.ok() && *v == 1;
+        }
+        const Code code = c.status().code();
+        if (code != Code::kNotFound && code != Code::kUnavailable) {
+          std::fprintf(stderr, "open: %s\n", c.status().to_string().c_str());
+          return false;
+        }
+      }
+    });
+    while (spinning->load() == 0) ::sched_yield();  // the child is opening
+    auto ctx = Ctx::create(name_, 0, {.max_writers = 4096});
+    ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+    ASSERT_EQ(wait_exit(child), 0);
+    // The child's swap made the state (1) the reference: no deltas left.
+    if (*ctx->read() != 1U || *ctx->delta_count() != 0U) ++bad;
+  }
+  ::munmap(page, 4096);
+  EXPECT_EQ(bad, 0) << "rounds where one delta was not read back as 1";
+}
+
+// A forked child shares its parent's handle (and its open file
+// description); destroying that copy in the child must not free the
+// parent's cell for a third handle.
+TEST_F(SharedContextTest, ForkedChildDroppingAnInheritedHandleKeepsTheCell) {
+  auto ctx = SharedContext<>::create(name_, 0, {.max_writers = 2});
+  ASSERT_TRUE(ctx.ok());
+  ASSERT_TRUE(ctx->has_own_cell());
+  const pid_t child = fork_child([&] {
+    { auto inherited = std::move(*ctx); }  // runs ~SharedContext here
+    return true;
+  });
+  ASSERT_EQ(wait_exit(child), 0);
+  auto b = SharedContext<>::open(name_);  // the second, free cell
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->has_own_cell());
+  auto c = SharedContext<>::open(name_);  // none left: the parent's is live
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->has_own_cell());
+  ctx->accum(1);
+  c->accum(2);
+  EXPECT_EQ(*ctx->read(), 3U);
+}
+
+// Cell ownership does not trust pids: a pid recorded by a process in
+// another pid namespace (or a reused one) looks dead or alive by accident.
+// Here a live owner's recorded pid is rewritten to a pid that no longer
+// exists; its cell must still not be handed to a new handle.
+TEST_F(SharedContextTest, LiveOwnerIsNotDisplacedWhateverItsRecordedPid) {
+  auto ctx = SharedContext<std::uint64_t, AddGroup>::create(name_, 0,
+                                                            {.max_writers = 2});
+  ASSERT_TRUE(ctx.ok());
+  int to_child[2];
+  int from_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  ASSERT_EQ(::pipe(from_child), 0);
+  const pid_t child = fork_child([&] {
+    auto c = SharedContext<std::uint64_t, AddGroup>::open(name_);
+    const char ok = (c.ok() && c->has_own_cell()) ? 1 : 0;
+    if (::write(from_child[1], &ok, 1) != 1) return false;
+    char go = 0;
+    if (::read(to_child[0], &go, 1) != 1) return false;  // until released
+    c->accum(1);
+    return ok == 1;
+  });
+  char ok = 0;
+  ASSERT_EQ(::read(from_child[0], &ok, 1), 1);
+  ASSERT_EQ(ok, 1);
+  const pid_t gone = fork_child([] { return true; });
+  ASSERT_EQ(wait_exit(gone), 0);  // `gone` is now a pid with no process
+  std::size_t size = 0;
+  unsigned char* raw = map_raw(name_, &size);
+  ASSERT_NE(raw, nullptr);
+  std::uint32_t header_size = 0;
+  std::memcpy(&header_size, raw + kHeaderSizeOffset, 4);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto* owner = reinterpret_cast<std::atomic<std::int32_t>*>(
+        raw + header_size + 64 * i + kCellOwnerOffset);
+    if (owner->load() == child) owner->store(gone);
+  }
+  auto other = SharedContext<std::uint64_t, AddGroup>::open(name_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_own_cell());
+  other->accum(10);
+  ASSERT_EQ(::write(to_child[1], "g", 1), 1);
+  EXPECT_EQ(wait_exit(child), 0);
+  EXPECT_EQ(*ctx->read(), 11U);
+  ::munmap(raw, size);
+  for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]}) {
+    ::close(fd);
+  }
+}
+
+TEST_F(SharedContextTest, HeaderSizeIsValidatedAtOpen) {
+  {
+    auto a = SharedContext<>::create(name_, 1);
+    ASSERT_TRUE(a.ok());
+  }
+  std::size_t size = 0;
+  unsigned char* raw = map_raw(name_, &size);
+  ASSERT_NE(raw, nullptr);
+  std::uint32_t header_size = 0;
+  std::memcpy(&header_size, raw + kHeaderSizeOffset, 4);
+  const std::uint32_t wrong = header_size + 64;
+  std::memcpy(raw + kHeaderSizeOffset, &wrong, 4);
+  ::munmap(raw, size);
+  auto b = SharedContext<>::open(name_);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kCorruption);
+  EXPECT_THAT(b.status().message(),
+              HasSubstr("header_size " + std::to_string(wrong)));
+}
+
+// A swapper that dies right after committing its swap: the epoch's state
+// is still readable from the segment by anyone.
+TEST_F(SharedContextTest, LastSwapOutlivesTheSwapper) {
+  auto ctx = SharedContext<std::uint64_t, AddGroup>::create(name_, 100);
+  ASSERT_TRUE(ctx.ok());
+  EXPECT_EQ(ctx->last_swap()->number, 0U);
+  ctx->accum(5);
+  const pid_t child = fork_child([&] {
+    auto c = SharedContext<std::uint64_t, AddGroup>::open(name_);
+    if (!c.ok()) return false;
+    auto e = c->swap(0);
+    ::_exit(e.ok() && *e == 105 ? 0 : 1);  // dies before reporting it
+  });
+  ASSERT_EQ(wait_exit(child), 0);
+  auto rec = ctx->last_swap();
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->number, 1U);
+  EXPECT_EQ(rec->state, 105U);
+  EXPECT_EQ(*ctx->read(), 0U);
+}
+
+// A closer killed after advancing the epoch but before committing leaves
+// the epoch one ahead of the folded epochs. Simulated by advancing the
+// epoch word directly: the next read must still count the deltas written
+// in the epoch it never folded.
+TEST_F(SharedContextTest, AnEpochAdvancedByADeadCloserIsStillCounted) {
+  auto ctx = SharedContext<std::uint64_t, AddGroup>::create(name_, 0);
+  ASSERT_TRUE(ctx.ok());
+  ctx->accum(5);
+  std::size_t size = 0;
+  unsigned char* raw = map_raw(name_, &size);
+  ASSERT_NE(raw, nullptr);
+  reinterpret_cast<std::atomic<std::uint64_t>*>(raw + kEpochOffset)
+      ->fetch_add(1);
+  ::munmap(raw, size);
+  ctx->accum(7);  // the new epoch's parity
+  EXPECT_EQ(*ctx->read(), 12U);
+  EXPECT_EQ(*ctx->delta_count(), 2U);
+  EXPECT_EQ(*ctx->swap(0), 12U);
+  ctx->accum(1);
+  EXPECT_EQ(*ctx->read(), 1U);
+}
+
+// A writer killed between announcing an accum and clearing the
+// announcement leaves `busy` set for good. Closers wait for announced
+// accums, so they must notice that the owner is gone (its cell lock was
+// dropped by the kernel) instead of waiting forever; the next owner of the
+// cell clears the flag.
+TEST_F(SharedContextTest, AWriterKilledMidAccumDoesNotBlockClosers) {
+  using Ctx = SharedContext<std::uint64_t, AddGroup>;
+  auto ctx = Ctx::create(name_, 0, {.max_writers = 2});
+  ASSERT_TRUE(ctx.ok());
+  const pid_t child = fork_child([&] {
+    auto c = Ctx::open(name_);
+    if (!c.ok() || !c->has_own_cell()) return false;
+    c->accum(3);
+    ::_exit(0);  // no destructor: as if killed; the kernel drops the lock
+  });
+  ASSERT_EQ(wait_exit(child), 0);
+  std::size_t size = 0;
+  unsigned char* raw = map_raw(name_, &size);
+  ASSERT_NE(raw, nullptr);
+  std::uint32_t header_size = 0;
+  std::memcpy(&header_size, raw + kHeaderSizeOffset, 4);
+  for (std::size_t i = 0; i < 2; ++i) {  // the child's cell: busy = 1
+    auto* owner = reinterpret_cast<std::atomic<std::int32_t>*>(
+        raw + header_size + 64 * i + kCellOwnerOffset);
+    if (owner->load() == child) {
+      reinterpret_cast<std::atomic<std::uint32_t>*>(raw + header_size + 64 * i)
+          ->store(1);
+    }
+  }
+  EXPECT_EQ(*ctx->read(), 3U);   // returns: the dead owner is detected
+  auto next = Ctx::open(name_);  // takes over the dead writer's cell
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->has_own_cell());
+  next->accum(4);
+  EXPECT_EQ(*ctx->swap(0), 7U);
+  ::munmap(raw, size);
+}
+
+// After forked writers stop, delta_count() equals the epoch's deltas even
+// though swaps ran while they wrote (each delta is +1).
+TEST_F(SharedContextTest, DeltaCountIsExactOnceWritersStop) {
+  using Ctx = SharedContext<std::uint64_t, AddGroup>;
+  auto ctx = Ctx::create(name_, 0);
+  ASSERT_TRUE(ctx.ok());
+  constexpr std::uint64_t kEach = 200000;
+  std::vector<pid_t> kids;
+  for (int k = 0; k < 2; ++k) {
+    kids.push_back(fork_child([&] {
+      auto c = Ctx::open(name_);
+      if (!c.ok()) return false;
+      for (std::uint64_t i = 0; i < kEach; ++i) c->accum(1);
+      return true;
+    }));
+  }
+  std::uint64_t swapped = 0;
+  int running = 2;
+  while (running > 0) {
+    swapped += *ctx->swap(0);
+    int status = 0;
+    while (::waitpid(-1, &status, WNOHANG) > 0) --running;
+  }
+  const std::uint64_t value = *ctx->read();
+  EXPECT_EQ(*ctx->delta_count(), value);
+  EXPECT_EQ(swapped + value, 2 * kEach);
+}
+
+// Two processes pass a token (one adds 1, the other adds -1), so the true
+// state is always 0 or 1; a swapper and a reader thread in this process
+// must only ever see 0 or 1.
+TEST_F(SharedContextTest, TokenPassingShowsOnlyStatesThatExisted) {
+#if defined(ATOMIK_SANITIZED)
+  constexpr std::uint64_t kPasses = 5000;
+#else
+  constexpr std::uint64_t kPasses = 50000;
+#endif
+  using Ctx = SharedContext<std::uint64_t, AddGroup>;
+  constexpr std::uint32_t kCells = 1024;
+  auto ctx = Ctx::create(name_, 0, {.max_writers = kCells});
+  ASSERT_TRUE(ctx.ok());
+  // Cells are owned through locks on byte i of the segment (format doc).
+  // Hold cells 2..kCells-3 with one lock, so the two writers get cell 1 and
+  // a cell near the end: a cut that reads cells one by one then spans the
+  // whole scan between them.
+  const int hold_fd = ::shm_open(name_.c_str(), O_RDWR, 0600);
+  ASSERT_GE(hold_fd, 0);
+  struct flock hold {};
+  hold.l_type = F_WRLCK;
+  hold.l_whence = SEEK_SET;
+  hold.l_start = 2;
+  hold.l_len = kCells - 4;
+  ASSERT_EQ(::fcntl(hold_fd, F_OFD_SETLK, &hold), 0);
+  auto g = testing::rng(43);
+  const std::uint64_t passes = kPasses / 2 + g() % (kPasses / 2);
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  auto* turn = new (page) std::atomic<std::uint64_t>(0);
+  std::vector<pid_t> kids;
+  for (std::uint64_t who = 0; who < 2; ++who) {
+    kids.push_back(fork_child([&] {
+      auto c = Ctx::open(name_);
+      if (!c.ok() || !c->has_own_cell()) return false;
+      const std::uint64_t delta = who == 0 ? 1 : ~std::uint64_t{0};
+      for (std::uint64_t i = 0; i < passes; ++i) {
+        while (turn->load(std::memory_order_acquire) != 2 * i + who) {
+          ::sched_yield();
+        }
+        c->accum(delta);
+        turn->store(2 * i + who + 1, std::memory_order_release);
+      }
+      return true;
+    }));
+  }
+  auto reader_handle = Ctx::open(name_);
+  ASSERT_TRUE(reader_handle.ok());
+  std::atomic<bool> done{false};
+  std::uint64_t bad_reads = 0;
+  std::uint64_t reads = 0;
+  std::thread reader([&] {
+    while (!done.load()) {
+      auto v = reader_handle->read();
+      if (!v.ok() || *v > 1) ++bad_reads;
+      ++reads;
+    }
+  });
+  std::uint64_t bad_swaps = 0;
+  std::uint64_t swaps = 0;
+  while (turn->load(std::memory_order_acquire) < 2 * passes) {
+    auto v = ctx->swap();
+    if (!v.ok() || *v > 1) ++bad_swaps;
+    ++swaps;
+  }
+  done.store(true);
+  reader.join();
+  for (pid_t p : kids) EXPECT_EQ(wait_exit(p), 0);
+  std::printf("passes %llu, swaps %llu, reads %llu\n",
+              static_cast<unsigned long long>(passes),
+              static_cast<unsigned long long>(swaps),
+              static_cast<unsigned long long>(reads));
+  EXPECT_EQ(bad_swaps, 0U);
+  EXPECT_EQ(bad_reads, 0U);
+  EXPECT_EQ(*ctx->swap(), 0U);
+  ::munmap(page, 4096);
+  ::close(hold_fd);
 }
 
 }  // namespace

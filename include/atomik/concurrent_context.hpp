@@ -1,13 +1,17 @@
-// atomik/concurrent_context.hpp: ConcurrentContext<W, G>, lock-free fan-in
-// of deltas from many threads into one context (seed pattern 1).
+// atomik/concurrent_context.hpp: ConcurrentContext<W, G>, fan-in of deltas
+// from many threads into one context (seed pattern 1), with read() and
+// swap() that return states which existed (consistent cuts).
 //
 // Each writer thread owns a cache-line-sized cell and folds its deltas into
-// it with a plain atomic load and store (no lock prefix, no shared line), so
-// writers never contend. read() and swap() combine the cells. The cells only
-// ever grow (in group terms), so instead of clearing them swap() remembers
-// each cell's value as a baseline: an epoch holds exactly the deltas stored
-// between two swaps' reads of that cell. Every delta therefore lands in
-// exactly one epoch, none is lost, none counted twice, while writers run.
+// it with plain atomic loads and stores (no lock prefix, no shared line), so
+// writers never contend. A cell has one slot per epoch parity; a writer
+// announces itself, reads the epoch and writes the slot of its parity
+// (atomik/fan_in_cell.hpp). read(), swap(), load(), accumulator() and
+// delta_count() close an epoch: they advance it, issue an asymmetric fence
+// (membarrier) and wait for writers still in the old epoch, then sum the old
+// slots. Each is linearizable: it returns the state at the instant the epoch
+// advanced, and every delta lands in exactly one epoch. The argument and the
+// costs are in docs/design.md ("Consistent cuts").
 //
 //   atomik::ConcurrentContext<> ctx;                 // 64-bit XOR
 //   std::jthread t([&] { ctx.accum(0xFF); });        // from any thread
@@ -15,16 +19,25 @@
 //   if (w.ok()) w->accum(0xFF00);                    // the fastest path
 //   std::uint64_t epoch_state = ctx.swap();
 //
-// Thread safety: accum() and Writer::accum() are wait-free and may run on
-// any number of threads. load(), read(), swap() and the accessors serialise
-// with each other on an internal mutex (the control plane only; writers
-// never take it). read() includes every delta whose accum() returned before
-// read() began. delta_count() is exact when no writer is mid-accum.
+// Thread safety and progress:
+// - Writer::accum() is wait-free. accum() is wait-free once the calling
+//   thread holds a cell of this context; its first call registers (a mutex,
+//   an allocation). Threads beyond max_writers, and an accum() made while
+//   the thread's cell is mid-accum (from a signal handler), use one shared
+//   fallback cell: lock-free (compare-and-swap loops), not wait-free.
+// - read(), swap(), load(), accumulator(), delta_count() and reference()
+//   serialise on an internal mutex that writers never take. A closing call
+//   blocks while a writer it must wait for is preempted mid-accum (a few
+//   instructions), so it is not wait-free itself.
+// - accum() from a signal handler is safe once the thread has made an
+//   accum() on this context (the handler's delta goes to the fallback cell
+//   if it interrupted one); the first accum() of a thread is not
+//   async-signal-safe, and the closing calls never are.
 //
 // Cells: `max_writers` cells (default 64). A thread claims one on its first
 // accum() and returns it when the thread exits; a Writer returns its cell
-// when destroyed. With every cell claimed, further threads fall back to one
-// shared atomic cell: slower, still lock-free and exact.
+// when destroyed. An accum() from a thread_local destructor that runs after
+// the thread's registrations are gone uses the fallback cell.
 #pragma once
 
 #include <atomic>
@@ -35,11 +48,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "atomik/context.hpp"
 #include "atomik/export.h"
+#include "atomik/fan_in_cell.hpp"
 #include "atomik/group.hpp"
 #include "atomik/status.hpp"
 #include "atomik/word.hpp"
@@ -55,14 +70,17 @@ struct ThreadCell {
   std::atomic<std::uint32_t>* claimed = nullptr;  // returned at thread exit
 };
 
-// The calling thread's most recent registration (the fast path).
+// The calling thread's most recent registration (the fast path). Cleared
+// when the thread's registrations are destroyed at thread exit.
 ATOMIK_EXPORT inline thread_local ThreadCell tls_last_cell;
 
 // A fresh, never reused context id (ids start at 1).
 ATOMIK_EXPORT std::uint64_t next_context_id() noexcept;
 // Looks up the calling thread's cell for `context_id`; also refreshes
-// tls_last_cell. Returns false if the thread has none yet.
-ATOMIK_EXPORT bool find_thread_cell(std::uint64_t context_id, ThreadCell* out);
+// tls_last_cell. Returns false if the thread has none yet. During thread
+// exit, after the registrations are destroyed, returns true with
+// cell == nullptr (use the shared cell; claim nothing more).
+bool find_thread_cell(std::uint64_t context_id, ThreadCell* out);
 // Records a registration so the cell is returned when the thread exits
 // (if the context is still alive then).
 ATOMIK_EXPORT void remember_thread_cell(const ThreadCell& cell);
@@ -75,23 +93,22 @@ ATOMIK_EXPORT void unregister_context(std::uint64_t context_id);
 template <DeltaWord W = std::uint64_t, typename G = XorGroup>
 requires DeltaGroup<G, W> &&
     std::atomic<W>::is_always_lock_free class ConcurrentContext {
+  static constexpr W identity() noexcept { return G::template identity<W>(); }
+  static W combine(W a, W b) noexcept { return G::combine(a, b); }
+
   struct alignas(64) Cell {
-    std::atomic<W> value{G::template identity<W>()};
-    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::uint32_t> busy{0};  // 1 while an accum is in flight
+    std::atomic<W> value[2]{identity(), identity()};  // per epoch parity
+    std::atomic<std::uint64_t> count[2]{0, 0};
     std::atomic<std::uint32_t> claimed{0};
 
-    // Single writer: a plain load and store, no read-modify-write.
-    void add(W delta) noexcept {
-      value.store(G::combine(value.load(std::memory_order_relaxed), delta),
-                  std::memory_order_release);
-      count.store(count.load(std::memory_order_relaxed) + 1,
-                  std::memory_order_release);
-    }
-    void add_batch(W folded, std::uint64_t n) noexcept {
-      value.store(G::combine(value.load(std::memory_order_relaxed), folded),
-                  std::memory_order_release);
-      count.store(count.load(std::memory_order_relaxed) + n,
-                  std::memory_order_release);
+    // Single writer. False when mid-accum on this thread (see
+    // detail::epoch_cell_add): the caller uses the shared cell.
+    bool add(W delta, std::uint64_t n, const std::atomic<std::uint64_t>& epoch,
+             bool fenced) noexcept {
+      return detail::epoch_cell_add<W>(
+          busy, value, count, epoch, fenced, delta, n,
+          [](W a, W b) { return G::combine(a, b); });
     }
   };
 
@@ -105,10 +122,11 @@ requires DeltaGroup<G, W> &&
   class Writer {
    public:
     Writer(Writer&& other) noexcept
-        : cell_(std::exchange(other.cell_, nullptr)) {}
+        : ctx_(other.ctx_), cell_(std::exchange(other.cell_, nullptr)) {}
     Writer& operator=(Writer&& other) noexcept {
       if (this != &other) {
         release();
+        ctx_ = other.ctx_;
         cell_ = std::exchange(other.cell_, nullptr);
       }
       return *this;
@@ -117,33 +135,46 @@ requires DeltaGroup<G, W> &&
     Writer& operator=(const Writer&) = delete;
     ~Writer() { release(); }
 
-    // Folds one delta into this writer's cell. Wait-free, ~1 ns.
-    void accum(W delta) noexcept { cell_->add(delta); }
+    // Folds one delta into this writer's cell. Wait-free, a few ns: two
+    // stores and a load on the cell's own line, one load of the epoch.
+    void accum(W delta) noexcept {
+      if (!cell_->add(delta, 1, ctx_->epoch_, ctx_->fenced_)) [[unlikely]] {
+        ctx_->accum_shared(delta, 1);
+      }
+    }
     // Folds a span of deltas in with one store; counts deltas.size().
     void accum_batch(std::span<const W> deltas) noexcept {
-      cell_->add_batch(Context<W, G>::template fold<W, G>(deltas),
-                       deltas.size());
+      const W folded = Context<W, G>::template fold<W, G>(deltas);
+      if (!cell_->add(folded, deltas.size(), ctx_->epoch_, ctx_->fenced_))
+          [[unlikely]] {
+        ctx_->accum_shared(folded, deltas.size());
+      }
     }
 
    private:
     friend class ConcurrentContext;
-    explicit Writer(Cell* cell) noexcept : cell_(cell) {}
+    Writer(ConcurrentContext* ctx, Cell* cell) noexcept
+        : ctx_(ctx), cell_(cell) {}
     void release() noexcept {
       if (cell_ != nullptr) cell_->claimed.store(0, std::memory_order_release);
       cell_ = nullptr;
     }
+    ConcurrentContext* ctx_;
     Cell* cell_;
   };
 
   // A context with reference `initial_state` and `max_writers` cells.
   // max_writers == 0 is treated as 1.
-  explicit ConcurrentContext(W initial_state = G::template identity<W>(),
+  explicit ConcurrentContext(W initial_state = identity(),
                              std::size_t max_writers = kDefaultMaxWriters)
       : id_(detail::next_context_id()),
         num_cells_(max_writers == 0 ? 1 : max_writers),
+        fenced_(!detail::private_membarrier_ready()),
         cells_(std::make_unique<Cell[]>(num_cells_)),
-        base_value_(num_cells_, G::template identity<W>()),
-        base_count_(num_cells_, 0),
+        base_value_{std::vector<W>(num_cells_, identity()),
+                    std::vector<W>(num_cells_, identity())},
+        base_count_{std::vector<std::uint64_t>(num_cells_, 0),
+                    std::vector<std::uint64_t>(num_cells_, 0)},
         reference_(initial_state) {
     detail::register_context(id_);
   }
@@ -155,7 +186,7 @@ requires DeltaGroup<G, W> &&
   // kResourceExhausted when all max_writers cells are claimed; nothing changes.
   Result<Writer> writer() {
     for (std::size_t i = 0; i < num_cells_; ++i) {
-      if (try_claim(i)) return Writer(&cells_[i]);
+      if (try_claim(i)) return Writer(this, &cells_[i]);
     }
     return Status::resource_exhausted(
         "ConcurrentContext::writer",
@@ -164,13 +195,17 @@ requires DeltaGroup<G, W> &&
   }
 
   // Folds `delta` in from any thread. Wait-free after the thread's first call
-  // on this context (which claims a cell, or falls back to the shared cell).
+  // on this context, when the thread holds a cell (see the header comment).
   void accum(W delta) noexcept {
     const detail::ThreadCell& last = detail::tls_last_cell;
     // tls_last_cell only ever caches a real cell (never the shared one), so
     // one compare decides the fast path.
     if (last.context_id == id_) [[likely]] {
-      static_cast<Cell*>(last.cell)->add(delta);
+      if (static_cast<Cell*>(last.cell)->add(delta, 1, epoch_, fenced_))
+          [[likely]] {
+        return;
+      }
+      accum_shared(delta, 1);
       return;
     }
     accum_slow(delta);
@@ -179,18 +214,25 @@ requires DeltaGroup<G, W> &&
   // Undo: folds in G::inverse(delta).
   void rollback(W delta) noexcept { accum(G::inverse(delta)); }
 
-  // The current state: reference combined with every cell's epoch delta.
+  // The current state: reference combined with every delta whose accum()
+  // took effect before this call's linearization point. Linearizable (a
+  // state that existed at one instant during the call). Cost: O(max_writers)
+  // plus one membarrier; waits for writers caught mid-accum.
   W read() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return G::combine(reference_, epoch_delta_locked(nullptr, nullptr));
+    fold_pending_locked();
+    return combine(reference_, pending_value_);
   }
 
   // Closes an epoch: returns the state, makes `new_reference` (or the state)
-  // the reference, and starts a new epoch. Each delta is in exactly one epoch.
+  // the reference, and starts a new epoch. Each delta is in exactly one
+  // epoch. Linearizable, same cost as read().
   W swap(std::optional<W> new_reference = std::nullopt) {
     std::lock_guard<std::mutex> lock(mu_);
-    const W state =
-        G::combine(reference_, epoch_delta_locked(&base_value_, &base_count_));
+    fold_pending_locked();
+    const W state = combine(reference_, pending_value_);
+    pending_value_ = identity();
+    pending_count_ = 0;
     reference_ = new_reference.value_or(state);
     return state;
   }
@@ -198,7 +240,9 @@ requires DeltaGroup<G, W> &&
   // reference = value; deltas so far are discarded (a new epoch starts).
   void load(W value) {
     std::lock_guard<std::mutex> lock(mu_);
-    (void)epoch_delta_locked(&base_value_, &base_count_);
+    fold_pending_locked();
+    pending_value_ = identity();
+    pending_count_ = 0;
     reference_ = value;
   }
 
@@ -206,21 +250,19 @@ requires DeltaGroup<G, W> &&
     std::lock_guard<std::mutex> lock(mu_);
     return reference_;
   }
-  // The combined delta of the current epoch.
+  // The combined delta of the current epoch (linearizable, cost of read()).
   W accumulator() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return epoch_delta_locked(nullptr, nullptr);
+    fold_pending_locked();
+    return pending_value_;
   }
-  bool is_clean() const { return accumulator() == G::template identity<W>(); }
-  // Deltas in the current epoch (exact when no accum() is in flight).
+  bool is_clean() const { return accumulator() == identity(); }
+  // Deltas in the current epoch: exact, counted at the same instant as the
+  // value (linearizable, cost of read()).
   std::uint64_t delta_count() const {
     std::lock_guard<std::mutex> lock(mu_);
-    std::uint64_t n =
-        shared_count_.load(std::memory_order_acquire) - base_shared_count_;
-    for (std::size_t i = 0; i < num_cells_; ++i) {
-      n += cells_[i].count.load(std::memory_order_acquire) - base_count_[i];
-    }
-    return n;
+    fold_pending_locked();
+    return pending_count_;
   }
   std::size_t max_writers() const noexcept { return num_cells_; }
   static constexpr unsigned width() noexcept { return kWordBits<W>; }
@@ -246,54 +288,106 @@ requires DeltaGroup<G, W> &&
       detail::remember_thread_cell(
           tc);  // also when cell == nullptr: don't retry every call
     }
-    if (tc.cell != nullptr) {
-      static_cast<Cell*>(tc.cell)->add(delta);
+    if (tc.cell != nullptr &&
+        static_cast<Cell*>(tc.cell)->add(delta, 1, epoch_, fenced_)) {
       return;
     }
-    // Shared fallback cell: many writers, so a read-modify-write.
-    W old = shared_value_.load(std::memory_order_relaxed);
-    while (!shared_value_.compare_exchange_weak(old, G::combine(old, delta),
-                                                std::memory_order_release,
-                                                std::memory_order_relaxed)) {
-    }
-    shared_count_.fetch_add(1, std::memory_order_release);
+    accum_shared(delta, 1);
   }
 
-  // Combines each cell's value less its baseline. If `new_base` is given,
-  // the values read become the new baselines (swap/load). mu_ must be held.
-  W epoch_delta_locked(std::vector<W>* new_base,
-                       std::vector<std::uint64_t>* new_count) const {
-    W acc = G::template identity<W>();
-    for (std::size_t i = 0; i < num_cells_; ++i) {
-      const W v = cells_[i].value.load(std::memory_order_acquire);
-      acc = G::combine(acc, G::combine(v, G::inverse(base_value_[i])));
-      if (new_base != nullptr) {
-        (*new_base)[i] = v;
-        (*new_count)[i] = cells_[i].count.load(std::memory_order_acquire);
+  // The fallback cell, many writers. A writer enters parity p by raising
+  // inflight[p] and re-checking the epoch (seq_cst, so a closer that
+  // advanced the epoch sees the raise); the closer waits for inflight of the
+  // closed parity to drain. Lock-free: a writer retries only when an epoch
+  // closed under it.
+  void accum_shared(W delta, std::uint64_t n) noexcept {
+    for (;;) {
+      const std::uint64_t e = epoch_.load(std::memory_order_seq_cst);
+      const std::size_t p = e & 1U;
+      shared_.inflight[p].fetch_add(1, std::memory_order_seq_cst);
+      if (epoch_.load(std::memory_order_seq_cst) == e) {
+        W old = shared_.value[p].load(std::memory_order_relaxed);
+        while (!shared_.value[p].compare_exchange_weak(
+            old, combine(old, delta), std::memory_order_relaxed,
+            std::memory_order_relaxed)) {
+        }
+        shared_.count[p].fetch_add(n, std::memory_order_relaxed);
+        shared_.inflight[p].fetch_sub(1, std::memory_order_release);
+        return;
       }
+      shared_.inflight[p].fetch_sub(1, std::memory_order_relaxed);
     }
-    const W shared = shared_value_.load(std::memory_order_acquire);
-    acc = G::combine(acc, G::combine(shared, G::inverse(base_shared_value_)));
-    if (new_base != nullptr) {
-      base_shared_value_ = shared;
-      base_shared_count_ = shared_count_.load(std::memory_order_acquire);
+  }
+
+  // Closes the current epoch and adds its deltas to pending_*: advances the
+  // epoch (the linearization point), fences, waits for writers still in the
+  // old epoch, then sums the old parity's slots against their baselines.
+  // mu_ must be held.
+  void fold_pending_locked() const {
+    const std::uint64_t e = epoch_.load(std::memory_order_relaxed);
+    const std::size_t p = e & 1U;
+    epoch_.store(e + 1, std::memory_order_seq_cst);
+    if (!fenced_) {
+      detail::private_asymmetric_fence();
     }
-    return acc;
+    W acc = identity();
+    std::uint64_t n = 0;
+    std::vector<W>& base_v = base_value_[p];
+    std::vector<std::uint64_t>& base_n = base_count_[p];
+    for (std::size_t i = 0; i < num_cells_; ++i) {
+      const Cell& c = cells_[i];
+      if (c.busy.load(std::memory_order_seq_cst) != 0) {
+        // A writer mid-accum; it may be in the old epoch. Seeing busy == 0
+        // later means that accum ended (any accum after it reads the new
+        // epoch).
+        while (c.busy.load(std::memory_order_acquire) != 0) {
+          std::this_thread::yield();
+        }
+      }
+      const W v = c.value[p].load(std::memory_order_acquire);
+      const std::uint64_t k = c.count[p].load(std::memory_order_acquire);
+      acc = combine(acc, combine(v, G::inverse(base_v[i])));
+      n += k - base_n[i];
+      base_v[i] = v;
+      base_n[i] = k;
+    }
+    while (shared_.inflight[p].load(std::memory_order_acquire) != 0) {
+      std::this_thread::yield();
+    }
+    const W sv = shared_.value[p].load(std::memory_order_acquire);
+    const std::uint64_t sn = shared_.count[p].load(std::memory_order_acquire);
+    acc = combine(acc, combine(sv, G::inverse(base_shared_value_[p])));
+    n += sn - base_shared_count_[p];
+    base_shared_value_[p] = sv;
+    base_shared_count_[p] = sn;
+    pending_value_ = combine(pending_value_, acc);
+    pending_count_ += n;
   }
 
   const std::uint64_t id_;
   const std::size_t num_cells_;
+  // Writers read epoch_ and fenced_ on every accum; only closers store to
+  // epoch_ (under mu_), so the line stays shared in every writer's cache.
+  alignas(64) mutable std::atomic<std::uint64_t> epoch_{0};
+  const bool fenced_;  // writers use seq_cst (no membarrier in this process)
   std::unique_ptr<Cell[]> cells_;
-  alignas(64) std::atomic<W> shared_value_{G::template identity<W>()};
-  std::atomic<std::uint64_t> shared_count_{0};
+  struct alignas(64) SharedCell {
+    std::atomic<std::uint64_t> inflight[2]{0, 0};
+    std::atomic<W> value[2]{identity(), identity()};
+    std::atomic<std::uint64_t> count[2]{0, 0};
+  };
+  SharedCell shared_;
 
-  // Control plane, guarded by mu_. Mutable: read() refreshes nothing but
-  // must lock; swap()/load() move the baselines.
+  // Control plane, guarded by mu_. Mutable: read() closes an internal epoch
+  // (moving baselines and pending_*) without changing the state it reports.
   alignas(64) mutable std::mutex mu_;
-  mutable std::vector<W> base_value_;
-  mutable std::vector<std::uint64_t> base_count_;
-  mutable W base_shared_value_ = G::template identity<W>();
-  mutable std::uint64_t base_shared_count_ = 0;
+  mutable std::vector<W> base_value_[2];  // per parity, per cell
+  mutable std::vector<std::uint64_t> base_count_[2];
+  mutable W base_shared_value_[2] = {identity(), identity()};
+  mutable std::uint64_t base_shared_count_[2] = {0, 0};
+  // Deltas of the epochs closed since the last swap()/load().
+  mutable W pending_value_ = identity();
+  mutable std::uint64_t pending_count_ = 0;
   W reference_;
 };
 

@@ -3,25 +3,36 @@
 // pattern 1 across processes).
 //
 // Same design as ConcurrentContext: each handle owns a cache-line cell in the
-// segment and folds deltas in with a plain atomic load and store; read() and
-// swap() combine the cells against baselines. A writer process killed at any
-// point loses at most the delta it was storing: each store publishes a whole
-// word, and a later handle takes over a dead process's cell (its value stays
-// in the sum). The control plane (read/swap/load) uses a process-shared,
-// robust mutex and double-buffered baselines, so a process killed mid-swap
-// leaves the last complete epoch boundary in force. Layout:
+// segment (two slots, one per epoch parity) and folds deltas in with plain
+// atomic loads and stores; read() and swap() close an epoch and return the
+// state at that instant (linearizable across processes; docs/design.md,
+// "Consistent cuts"). A cell is owned through an open-file-description lock
+// on the segment, which the kernel drops when the owner's last descriptor
+// closes, so a cell is reused only after its owner is gone (pid reuse and
+// pid namespaces do not matter). A writer process killed at any point loses
+// at most the delta it was storing. The control plane (read/swap/load) uses
+// a process-shared, robust mutex and double-buffered baselines, so a process
+// killed mid-swap leaves the last complete epoch boundary in force, and the
+// last swap's result stays readable (last_swap()). Layout:
 // docs/format/shared_segment.md.
 //
 //   auto ctx = atomik::SharedContext<>::create("/counters", 0);   // process A
 //   auto peer = atomik::SharedContext<>::open("/counters");        // process B
 //   if (peer.ok()) peer->accum(0xFF);
-//   std::uint64_t state = ctx->read();
+//   std::uint64_t state = *ctx->read();
 //   atomik::SharedContext<>::unlink("/counters");
 //
 // Thread safety: one handle per thread (a handle owns one cell). Open more
 // handles for more threads; up to max_writers handles get their own cell,
-// later ones share one atomic cell (slower, still exact).
+// later ones share one fallback cell guarded by a robust process-shared
+// mutex (blocking, exact). A handle belongs to the process that opened it:
+// a forked child must open its own (destroying an inherited handle in the
+// child leaves the parent's cell alone). accum() from a signal handler is
+// safe on a handle that owns a cell (a nested call goes to the fallback
+// cell), not on one without.
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstddef>
@@ -32,6 +43,7 @@
 #include <string_view>
 
 #include "atomik/export.h"
+#include "atomik/fan_in_cell.hpp"
 #include "atomik/group.hpp"
 #include "atomik/status.hpp"
 #include "atomik/word.hpp"
@@ -41,6 +53,12 @@ namespace atomik {
 struct SharedContextOptions {
   // Cells in the segment: handles that write without sharing a cache line.
   std::size_t max_writers = 64;
+};
+
+// What SharedContext::last_swap() returns.
+struct SharedSwapRecord {
+  std::uint64_t number = 0;  // swaps committed on the segment, 0 = none yet
+  std::uint64_t state = 0;   // the state the last swap returned (64-bit word)
 };
 
 namespace detail {
@@ -59,32 +77,48 @@ class ATOMIK_EXPORT SharedSegment {
   SharedSegment(const SharedSegment&) = delete;
   SharedSegment& operator=(const SharedSegment&) = delete;
 
-  void accum(std::uint64_t delta) noexcept;
+  // The fallback path (no own cell, or a nested accum): takes the
+  // segment's fallback mutex.
+  void accum_shared(std::uint64_t delta) noexcept;
   Result<std::uint64_t> read() const;
   Result<std::uint64_t> swap(std::optional<std::uint64_t> new_reference);
   Status load(std::uint64_t value);
   Result<std::uint64_t> reference() const;
   Result<std::uint64_t> delta_count() const;
+  Result<SharedSwapRecord> last_swap() const;
   std::size_t max_writers() const noexcept;
   bool has_own_cell() const noexcept { return cell_ >= 0; }
-  // This handle's cell (value and count words), or nullptr without one.
+  // This handle's cell for the inline writer path (nullptrs without one).
   // Only this handle stores to them.
-  std::atomic<std::uint64_t>* own_value() const noexcept;
-  std::atomic<std::uint64_t>* own_count() const noexcept;
+  struct CellView {
+    std::atomic<std::uint32_t>* busy = nullptr;
+    std::atomic<std::uint64_t>* value = nullptr;  // [2], per epoch parity
+    std::atomic<std::uint64_t>* count = nullptr;  // [2]
+    const std::atomic<std::uint64_t>* epoch = nullptr;
+    bool fenced = true;
+  };
+  CellView own_cell() const noexcept;
 
  private:
   struct Layout;
+  struct Copy;
+  enum class Close { kRead, kSwap, kLoad };
   SharedSegment() = default;
   Status lock() const;
   void unlock() const;
-  void claim_cell();
+  Status claim_cell();
+  bool cell_owned_by_other(std::uint32_t i) const noexcept;
   std::uint64_t combine(std::uint64_t a, std::uint64_t b) const noexcept;
   std::uint64_t inverse(std::uint64_t a) const noexcept;
-  // Epoch delta since the active baselines; with `advance`, writes the values
-  // read as the next baselines and flips to them. Lock must be held.
-  std::uint64_t epoch_delta(bool advance,
-                            std::optional<std::uint64_t> new_reference,
-                            bool use_state_as_reference);
+  // After the epoch advanced: fences, then waits until no writer is still in
+  // an older epoch (a dead owner counts as finished). Lock held.
+  void drain() const;
+  // Adds parity p's slots (against the baselines in `next`) to `next`.
+  void fold(std::uint32_t p, Copy& next) const;
+  // Closes the current epoch and commits; returns the state at the close.
+  // Lock held.
+  Result<std::uint64_t> close_epoch(Close what,
+                                    std::optional<std::uint64_t> value);
 
   std::string name_;
   int fd_ = -1;
@@ -92,6 +126,8 @@ class ATOMIK_EXPORT SharedSegment {
   std::size_t size_ = 0;
   Layout* layout_ = nullptr;
   long cell_ = -1;
+  pid_t owner_pid_ = 0;  // the process that claimed cell_
+  bool fenced_ = true;   // this process's writers use seq_cst
   std::uint64_t mask_ = 0;
   std::uint8_t group_id_ = 0;
 };
@@ -118,10 +154,13 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
     if (!seg.ok()) return seg.status();
     return SharedContext(std::move(*seg));
   }
-  // Attaches to an existing segment. Fails with kNotFound if it does not
-  // exist, kInvalidArgument if it holds another width or group, kCorruption
-  // if it is too small or not an atomik segment, kUnavailable while its
-  // creator is still initialising it.
+  // Attaches to an existing segment and claims a free cell (see
+  // has_own_cell()). Fails with kNotFound if it does not exist,
+  // kInvalidArgument if it holds another width or group, kCorruption if it
+  // is too small, not an atomik segment or has a bad header_size,
+  // kUnimplemented for another layout version, kUnavailable while its
+  // creator is still initialising it (retry; forever if the creator died
+  // then: unlink and create again), kIoError if a cell lock fails.
   static Result<SharedContext> open(std::string_view name) {
     auto seg = detail::SharedSegment::open(name, kWordBits<W>, G::kId);
     if (!seg.ok()) return seg.status();
@@ -132,26 +171,33 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
     return detail::SharedSegment::unlink(name);
   }
 
-  // Folds `delta` into this handle's cell. Wait-free.
-  // Cells hold 64-bit words; narrower widths are reduced modulo 2^width
-  // when read.
+  // Folds `delta` into this handle's cell. Wait-free with an own cell (two
+  // stores and a load on the cell's line, one load of the epoch); blocking
+  // (the fallback mutex) without one. Cells hold 64-bit words; narrower
+  // widths are reduced modulo 2^width when read.
   void accum(W delta) noexcept {
     const auto d = static_cast<std::uint64_t>(delta);
-    if (value_ != nullptr) [[likely]] {
-      value_->store(G::combine(value_->load(std::memory_order_relaxed), d),
-                    std::memory_order_release);
-      count_->store(count_->load(std::memory_order_relaxed) + 1,
-                    std::memory_order_release);
+    if (cell_.busy != nullptr &&
+        detail::epoch_cell_add<std::uint64_t>(
+            *cell_.busy, cell_.value, cell_.count, *cell_.epoch, cell_.fenced,
+            d, 1, [](std::uint64_t a, std::uint64_t b) {
+              return G::combine(a, b);
+            })) [[likely]] {
       return;
     }
-    seg_->accum(d);
+    seg_->accum_shared(d);
   }
   void rollback(W delta) noexcept { accum(G::inverse(delta)); }
 
-  // The state, combining every process's cells. kIoError only if the
-  // segment's lock fails.
+  // The state at one instant during the call, combining every process's
+  // cells (linearizable). kIoError only if the segment's lock fails;
+  // kCorruption if the segment's epoch bookkeeping is damaged. Cost:
+  // O(max_writers), one membarrier, and a wait for writers caught mid-accum (a
+  // writer killed mid-accum is detected through its dropped cell lock).
   Result<W> read() const { return narrow(seg_->read()); }
   // Closes an epoch across all processes; see ConcurrentContext::swap.
+  // Linearizable; cost of read(). The result is also kept in the segment
+  // (last_swap()), so it survives the swapping process.
   Result<W> swap(std::optional<W> new_reference = std::nullopt) {
     std::optional<std::uint64_t> r;
     if (new_reference) r = static_cast<std::uint64_t>(*new_reference);
@@ -159,7 +205,13 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
   }
   Status load(W value) { return seg_->load(static_cast<std::uint64_t>(value)); }
   Result<W> reference() const { return narrow(seg_->reference()); }
+  // Deltas in the current epoch, counted at the same instant as the value
+  // (linearizable; cost of read()).
   Result<std::uint64_t> delta_count() const { return seg_->delta_count(); }
+  // The number of swaps committed on the segment and the state the last one
+  // returned, so a process can recover an epoch whose swapper died after
+  // committing it. The state is a 64-bit word; narrow it to W yourself.
+  Result<SharedSwapRecord> last_swap() const { return seg_->last_swap(); }
   std::size_t max_writers() const noexcept { return seg_->max_writers(); }
   // False when every cell was taken at open and this handle shares the
   // fallback cell.
@@ -168,17 +220,14 @@ requires DeltaGroup<G, W> &&(sizeof(W) <= 8) class SharedContext {
 
  private:
   explicit SharedContext(std::unique_ptr<detail::SharedSegment> seg)
-      : seg_(std::move(seg)),
-        value_(seg_->own_value()),
-        count_(seg_->own_count()) {}
+      : seg_(std::move(seg)), cell_(seg_->own_cell()) {}
   static Result<W> narrow(Result<std::uint64_t> r) {
     if (!r.ok()) return r.status();
     return static_cast<W>(*r);
   }
   std::unique_ptr<detail::SharedSegment> seg_;
-  // This handle's cell, inside seg_'s mapping (nullptr: shared cell).
-  std::atomic<std::uint64_t>* value_;
-  std::atomic<std::uint64_t>* count_;
+  // This handle's cell, inside seg_'s mapping (busy == nullptr: none).
+  detail::SharedSegment::CellView cell_;
 };
 
 }  // namespace atomik
