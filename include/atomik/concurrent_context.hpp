@@ -80,7 +80,7 @@ ATOMIK_EXPORT std::uint64_t next_context_id() noexcept;
 // tls_last_cell. Returns false if the thread has none yet. During thread
 // exit, after the registrations are destroyed, returns true with
 // cell == nullptr (use the shared cell; claim nothing more).
-bool find_thread_cell(std::uint64_t context_id, ThreadCell* out);
+ATOMIK_EXPORT bool find_thread_cell(std::uint64_t context_id, ThreadCell* out);
 // Records a registration so the cell is returned when the thread exits
 // (if the context is still alive then).
 ATOMIK_EXPORT void remember_thread_cell(const ThreadCell& cell);
