@@ -37,6 +37,7 @@ set(ATOMIK_STORAGE_SOURCES
   src/storage/wal_reader.cpp  # issue #9
   src/storage/checkpoint.cpp  # issue #9
   src/storage/persistent_table.cpp  # issue #9
+  src/storage/replica.cpp
 )
 set(ATOMIK_TRANSPORT_SOURCES
   src/transport/packet.cpp  # issue #5

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -167,10 +168,25 @@ class PersistentTable {
   std::uint64_t origin() const;
   // (origin, highest seq applied), by origin: the version vector.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> version_vector() const;
+  // The highest seq applied of one origin (0 if unknown). O(log origins).
+  std::uint64_t mark(std::uint64_t origin) const;
+  // Distinct origins with a mark. O(1).
+  std::size_t origin_count() const;
   // What open() found: records replayed, duplicates, torn tail, drops.
   const RecoveryReport& recovery_report() const;
   WalWriterStats wal_stats() const;
   const std::string& dir() const;
+
+  // Called by open() for every change record it replays (duplicates
+  // skipped), in log order; a delta run gives one call per delta.
+  using ReplayObserver = std::function<void(
+      WalRecordType type, std::uint64_t origin, std::uint64_t seq,
+      std::uint32_t addr, std::uint64_t value)>;
+  // open() that reports the replayed records to `observer` (Replica uses it
+  // to rebuild its retained log without reading the WAL a second time).
+  static Result<std::unique_ptr<PersistentTable>> open_observed(
+      const std::string& dir, const PersistentOptions& options,
+      const ReplayObserver& observer);
 
  private:
   struct Impl;
