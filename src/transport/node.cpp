@@ -850,8 +850,10 @@ Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
 bool Node::Impl::apply_frame(const FrameView& f) {
   auto r = apply_frame_checked(f);
   if (!r.ok()) {
-    // kFailedPrecondition: stopping; nothing to report.
-    if (r.status().code() != Code::kFailedPrecondition) {
+    // kFailedPrecondition: stopping; nothing to report. kResourceExhausted
+    // (max_origins): the Replica logs and counts it.
+    if (r.status().code() != Code::kFailedPrecondition &&
+        r.status().code() != Code::kResourceExhausted) {
       log("applying a frame of origin " + hex(f.header().origin) + ": " +
           r.status().to_string());
     }
