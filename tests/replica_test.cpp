@@ -217,6 +217,8 @@ TEST(ReplicaTest, AFailedTableRefusesReadsAndWritesNamingTheCause) {
   ReplicaOptions o = fast();
   o.storage.sync = SyncPolicy::kEveryRecord;
   o.storage.fs = &fs;
+  std::vector<std::string> lines;
+  o.log = [&](const std::string& l) { lines.push_back(l); };
   auto r = open(d.sub("t"), o);
   const std::vector<FrameRecord> one = {{7, 0xAB}};
   ASSERT_TRUE(r->accum_batch(one, /*wait=*/true).ok());
@@ -231,6 +233,9 @@ TEST(ReplicaTest, AFailedTableRefusesReadsAndWritesNamingTheCause) {
   EXPECT_THAT(v.status().to_string(), HasSubstr("injected"));
   EXPECT_FALSE(r->accum_batch(one).ok());
   EXPECT_FALSE(r->state().ok());
+  ASSERT_EQ(lines.size(), 1u);  // logged once, naming the cause
+  EXPECT_THAT(lines[0], HasSubstr("failed: "));
+  EXPECT_THAT(lines[0], HasSubstr("injected"));
   fs.disarm();
   EXPECT_FALSE(r->close().ok());  // still the log's error
   r.reset();

@@ -244,6 +244,10 @@ class Node {
   // Makes every delta applied or acknowledged so far durable (the table's
   // sync()). The table's error otherwise.
   Status sync();
+  // This node's own deltas with seqs after+1..its last seq, from the
+  // Replica's retained log (Replica::own_since): kOutOfRange when some are
+  // no longer retained (read them from the WAL instead).
+  Result<std::vector<FrameRecord>> own_deltas_since(Seq after) const;
   // The states and version vector at one instant. O(table).
   NodeTableState table_state() const;
   const std::string& data_dir() const;

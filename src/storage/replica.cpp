@@ -6,6 +6,7 @@
 #include "atomik/replica.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -80,9 +81,20 @@ struct Replica::Impl {
   ReplicaStats st;
   mutable Digest digest_cache;
   mutable bool digest_valid = false;
+  std::atomic<bool> failure_logged{false};
 
   void log(const std::string& s) const {
     if (opt.log) opt.log(s);
+  }
+
+  // Passes `s` through; the first I/O error (the table is failed from then
+  // on) is logged once.
+  Status note(Status s) {
+    if (s.code() == Code::kIoError && !failure_logged.exchange(true)) {
+      log("table '" + table->dir() + "' failed: " + s.to_string() +
+          "; reads and writes are refused until it is reopened");
+    }
+    return s;
   }
 
   // kResourceExhausted when `origin` is new and the table is full.
@@ -174,14 +186,14 @@ Result<Seq> Replica::accum_batch(std::span<const FrameRecord> deltas,
   for (const FrameRecord& r : deltas) v.emplace_back(r.addr, r.delta);
   std::lock_guard<std::mutex> lk(m.mu);
   auto first = m.table->accum_batch(v, /*wait=*/false);
-  if (!first.ok()) return first.status();
+  if (!first.ok()) return m.note(first.status());
   Retained& own = m.lanes[m.self];
   for (std::size_t i = 0; i < deltas.size(); ++i) {
     own.push(*first + i, deltas[i], m.opt.retain_per_origin);
   }
   m.st.local += deltas.size();
   m.digest_valid = false;
-  if (wait) ATOMIK_RETURN_IF_ERROR(m.table->sync());
+  if (wait) ATOMIK_RETURN_IF_ERROR(m.note(m.table->sync()));
   return *first;
 }
 
@@ -220,8 +232,9 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   }
   auto applied = m.table->apply_batch(origin, mark + 1, v, /*wait=*/false);
   if (!applied.ok()) {
-    return applied.status().with_context("origin " + hex(origin) + " seqs " +
-                                         std::to_string(mark + 1) + "..");
+    return m.note(applied.status())
+        .with_context("origin " + hex(origin) + " seqs " +
+                      std::to_string(mark + 1) + "..");
   }
   Retained& lane = m.lanes[origin];
   for (std::size_t i = skip; i < deltas.size(); ++i) {
@@ -235,7 +248,7 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   return out;
 }
 
-Status Replica::sync() { return impl_->table->sync(); }
+Status Replica::sync() { return impl_->note(impl_->table->sync()); }
 
 Result<std::uint64_t> Replica::read(Addr addr) const {
   return impl_->table->read(addr);
@@ -388,7 +401,7 @@ Result<bool> Replica::install(
   }
   std::vector<std::pair<std::uint64_t, std::uint64_t>> vv(
       next.entries().begin(), next.entries().end());
-  ATOMIK_RETURN_IF_ERROR(m.table->install_state(st, vv));
+  ATOMIK_RETURN_IF_ERROR(m.note(m.table->install_state(st, vv)));
   // Origins the transfer moved forward have no retained deltas below their
   // new marks.
   for (const auto& [o, k] : next.entries()) {
@@ -400,7 +413,11 @@ Result<bool> Replica::install(
   return true;
 }
 
-Result<EpochState> Replica::swap() { return impl_->table->swap(); }
+Result<EpochState> Replica::swap() {
+  auto e = impl_->table->swap();
+  if (!e.ok()) return impl_->note(e.status());
+  return e;
+}
 
 Status Replica::close() { return impl_->table->close(); }
 

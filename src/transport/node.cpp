@@ -1459,6 +1459,10 @@ Status Node::sync() {
   return impl_->replica->sync();
 }
 
+Result<std::vector<FrameRecord>> Node::own_deltas_since(Seq after) const {
+  return impl_->replica->own_since(after);
+}
+
 NodeTableState Node::table_state() const {
   NodeTableState t;
   auto s = impl_->replica->state();
