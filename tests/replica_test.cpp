@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -208,6 +209,30 @@ TEST(ReplicaTest, InstallKeepsOwnDeltasAndRejectsABadDigest) {
   EXPECT_EQ(r->digest(), reference_digest({{1, 0x103}, {4, 0x4}}));
   EXPECT_FALSE(r->install(states, marks, good).value());  // nothing new
   EXPECT_EQ(r->stats().installs, 1u);
+}
+
+TEST(ReplicaTest, StartUpLogsEveryWalRepair) {
+  TempDir d;
+  {
+    auto r = open(d.sub("t"), fast());
+    const std::vector<FrameRecord> one = {{7, 1}};
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(r->accum_batch(one, true).ok());
+    ASSERT_TRUE(r->close().ok());
+  }
+  // Cut the last record in half: a torn tail.
+  const std::string seg = d.sub("t") + "/" + wal_segment_name(1);
+  ASSERT_FALSE(seg.empty());
+  const auto size = std::filesystem::file_size(seg);
+  std::filesystem::resize_file(seg, size - 10);
+  std::vector<std::string> lines;
+  ReplicaOptions o = fast();
+  o.log = [&](const std::string& l) { lines.push_back(l); };
+  auto r = open(d.sub("t"), o);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("WAL repaired at start-up"));
+  EXPECT_THAT(lines[0], HasSubstr("torn tail: " + seg + " offset"));
+  EXPECT_THAT(lines[0], HasSubstr("bytes"));
+  EXPECT_THAT(lines[1], HasSubstr("torn tail: " + seg));
 }
 
 TEST(ReplicaTest, AFailedTableRefusesReadsAndWritesNamingTheCause) {

@@ -165,6 +165,15 @@ Result<std::unique_ptr<Replica>> Replica::open(const std::string& dir,
   m.self = m.table->origin();
   for (const auto& [o, k] : m.table->version_vector()) (void)m.lanes[o];
   (void)m.lanes[m.self];
+  // Every repair recovery made (a torn tail cut, damaged records skipped in
+  // kSkip) is logged: file, offset, bytes, records. `atomik wal verify`
+  // reports the same lines.
+  const RecoveryReport& rep = m.table->recovery_report();
+  if (rep.torn || rep.first_bad || rep.records_dropped != 0) {
+    m.log("'" + m.table->dir() +
+          "': WAL repaired at start-up: " + rep.summary());
+    for (const std::string& p : rep.problems) m.log("  " + p);
+  }
   if (foreign) {
     m.log("'" + m.table->dir() +
           "': the WAL holds load/undo records; peers lacking the deltas "
