@@ -343,6 +343,51 @@ TEST(NodeTest, StateTransferMayExceedMaxPacketBytesUpToMaxSnapshotBytes) {
   run("small", 32768, false);
 }
 
+TEST(NodeTest, TwoContentsForOneOriginSeqAreDetectedAsDivergence) {
+  TempDir d("diverge");
+  auto a = start(opts(d.sub("a")));
+  NodeOptions ob = opts(d.sub("b"));
+  auto b = start(ob);  // not connected yet
+  // Origin 0x77's seq 1 reaches A and B with different contents.
+  const std::vector<FrameRecord> one = {{5, 1}};
+  const std::vector<FrameRecord> other = {{5, 2}};
+  auto fa =
+      encode_frame(FrameHeader{.origin = 0x77, .base_seq = 1}, one).value();
+  auto fb =
+      encode_frame(FrameHeader{.origin = 0x77, .base_seq = 1}, other).value();
+  ASSERT_EQ(a->apply_frame(parse_frame(fa).value()).value().applied, 1u);
+  ASSERT_EQ(b->apply_frame(parse_frame(fb).value()).value().applied, 1u);
+  ASSERT_TRUE(b->sync().ok());
+  ASSERT_TRUE(b->stop().ok());
+  ob.peers = {a->listen_address()};
+  b = start(ob);
+  ASSERT_TRUE(wait_until([&] {
+    return a->stats().divergences >= 1 && b->stats().divergences >= 1;
+  }));
+  EXPECT_EQ(a->version_vector(), b->version_vector());
+  EXPECT_NE(a->digest(), b->digest());
+  EXPECT_NE(a->status().to_json().find("\"divergences\":"), std::string::npos);
+}
+
+TEST(NodeTest, ConvergedNodesReportNoDivergence) {
+  TempDir d("nodiverge");
+  auto a = start(opts(d.sub("a")));
+  NodeOptions ob = opts(d.sub("b"));
+  ob.peers = {a->listen_address()};
+  auto b = start(ob);
+  for (std::uint64_t i = 1; i <= 50; ++i) {
+    ASSERT_TRUE(a->accum(static_cast<Addr>(i % 7), i).ok());
+    ASSERT_TRUE(b->accum(static_cast<Addr>(i % 5), i << 8).ok());
+  }
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  // Several sync rounds at the converged state.
+  const std::uint64_t syncs = a->stats().syncs_received;
+  ASSERT_TRUE(
+      wait_until([&] { return a->stats().syncs_received >= syncs + 4; }));
+  EXPECT_EQ(a->stats().divergences, 0u);
+  EXPECT_EQ(b->stats().divergences, 0u);
+}
+
 TEST(NodeBadInputTest, StateTransferWithWrongDigestIsRejected) {
   TempDir d("badsnap");
   auto n = start(opts(d.sub("n")));

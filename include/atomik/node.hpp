@@ -165,6 +165,9 @@ struct NodeStats {
   std::uint64_t connects = 0;          // handshakes completed
   std::uint64_t udp_datagrams_in = 0;  // accepted datagrams
   std::uint64_t origins_refused = 0;   // deltas of origins above max_origins
+  // SYNCs showing a peer with our version vector but another digest, seen
+  // twice in a row (two contents for one (origin, seq)); logged.
+  std::uint64_t divergences = 0;
 };
 
 struct PeerStatus {

@@ -134,6 +134,12 @@ class Replica {
   // The table digest. Computed from the table when asked after a change
   // (O(table)), then cached until the next change.
   Digest digest() const;
+  // The version vector and digest at one instant, both as if own deltas
+  // with seqs above own_limit were not applied yet (what a node advertises
+  // while they wait for the disk). Those deltas must still be retained
+  // (they are: retain_per_origin >= 1024 and they are the newest);
+  // otherwise the digest includes them. O(origins + deltas above the limit).
+  std::pair<VersionVector, Digest> advertised(Seq own_limit) const;
   // The retained deltas a peer with version vector `remote` lacks (own
   // deltas up to own_limit only; pass the durable own seq so nothing not
   // yet durable leaves the process). needs_state_transfer when some of

@@ -305,6 +305,37 @@ Digest Replica::digest() const {
   return m.digest_cache;
 }
 
+std::pair<VersionVector, Digest> Replica::advertised(Seq own_limit) const {
+  const Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.mu);
+  VersionVector vv;
+  for (const auto& [o, k] : m.table->version_vector()) vv.set(o, k);
+  const Seq own = vv.get(m.self);
+  if (!m.digest_valid) {
+    auto snap = m.table->snapshot();
+    if (!snap.ok()) return {vv, Digest{}};  // failed: reads say why
+    m.digest_cache = m.compute_digest(*snap);
+    m.digest_valid = true;
+  }
+  Digest d = m.digest_cache;
+  if (own > own_limit) {
+    vv.set(m.self, own_limit);
+    // Take the newer own deltas out of the digest, address by address.
+    std::map<Addr, std::uint64_t> undo;
+    const Retained& lane = m.lanes.at(m.self);
+    for (Seq q = own_limit + 1; q <= own; ++q) {
+      if (!lane.has(q)) return {vv, d};
+      const FrameRecord& r = lane.at(q);
+      undo[r.addr] ^= r.delta;
+    }
+    for (const auto& [a, x] : undo) {
+      const std::uint64_t now = m.table->read(a).value_or(0);
+      sync::digest_update(d, m.opt.digest_key, a, now, now ^ x);
+    }
+  }
+  return {vv, d};
+}
+
 CatchUp Replica::missing(const VersionVector& remote, Seq own_limit) const {
   const Impl& m = *impl_;
   CatchUp c;

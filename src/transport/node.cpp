@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "atomik/replica.hpp"
@@ -170,7 +171,8 @@ std::string NodeStatus::to_json() const {
     << ",\"syncs_received\":" << s.syncs_received
     << ",\"connects\":" << s.connects
     << ",\"udp_datagrams_in\":" << s.udp_datagrams_in
-    << ",\"origins_refused\":" << s.origins_refused << "}";
+    << ",\"origins_refused\":" << s.origins_refused
+    << ",\"divergences\":" << s.divergences << "}";
   for (const auto& [k, v] : extra) o << ",\"" << k << "\":" << v;
   o << "}";
   return o.str();
@@ -339,6 +341,8 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   bool writing = false;
   VersionVector their_vv;
   bool have_vv = false;
+  bool suspect = false;  // a digest mismatch at suspect_vv (check_divergence)
+  VersionVector suspect_vv;
   std::uint32_t bad = 0;
   Clock::time_point last_gap_sync{};
   asio::steady_timer hs_timer;
@@ -685,6 +689,41 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
     }
   }
 
+  // Equal version vectors with unequal digests: two contents for one
+  // (origin, seq) somewhere. Both sides compare what they advertise (own
+  // deltas waiting for the disk left out of vector and digest); a mismatch
+  // counts when seen twice in a row at the same vector. Logged at 1, 2, 4, ...
+  // occurrences, counted in NodeStats::divergences (shown by `status`). Not
+  // repaired automatically.
+  void check_divergence(const tp::SyncBody& s) {
+    Seq durable = 0;
+    {
+      std::lock_guard<std::mutex> lk(n.mu);
+      durable = n.durable_seq;
+    }
+    const auto [mine, digest] = n.replica->advertised(durable);
+    if (!(mine == s.vv) || digest == s.digest) {
+      suspect = false;
+      return;
+    }
+    if (!suspect || !(suspect_vv == s.vv)) {
+      suspect = true;
+      suspect_vv = s.vv;
+      return;
+    }
+    std::uint64_t k = 0;
+    {
+      std::lock_guard<std::mutex> lk(n.mu);
+      k = ++n.st.divergences;
+    }
+    if ((k & (k - 1)) == 0) {
+      n.log("DIVERGED from " + remote + " (origin " + hex(peer_origin) +
+            "): equal version vectors " + s.vv.to_string() + ", digests " +
+            n.replica->digest().to_hex() + " here, " + s.digest.to_hex() +
+            " there (" + std::to_string(k) + " detections)");
+    }
+  }
+
   void on_sync(std::span<const std::byte> b) {
     if (is_client) {
       reject(&NodeStats::rejected_malformed, "SYNC from a client");
@@ -702,6 +741,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
     }
     their_vv = s->vv;
     have_vv = true;
+    check_divergence(*s);
     std::shared_ptr<const std::vector<std::byte>> snapshot;
     auto frames = n.catch_up_frames(their_vv, &snapshot);
     // One state transfer in flight per peer: the next sync sends another
@@ -793,14 +833,15 @@ namespace atomik {
 std::vector<std::byte> Node::Impl::sync_body(bool reply_wanted) {
   tp::SyncBody s;
   s.reply_wanted = reply_wanted;
-  s.digest = replica->digest();
-  s.vv = replica->version_vector();
+  Seq durable = 0;
   {
     std::lock_guard<std::mutex> lk(mu);
-    // Own deltas not yet durable are not advertised.
-    s.vv.set(self_origin, durable_seq);
+    durable = durable_seq;
     ++st.syncs_sent;
   }
+  // Own deltas not yet durable are not advertised, in the vector nor in the
+  // digest (so equal vectors with unequal digests mean divergence).
+  std::tie(s.vv, s.digest) = replica->advertised(durable);
   return tp::encode_sync(s);
 }
 
