@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -367,6 +368,47 @@ TEST(NodeTest, TwoContentsForOneOriginSeqAreDetectedAsDivergence) {
   EXPECT_EQ(a->version_vector(), b->version_vector());
   EXPECT_NE(a->digest(), b->digest());
   EXPECT_NE(a->status().to_json().find("\"divergences\":"), std::string::npos);
+}
+
+TEST(NodeTest, ANodeThatLostItsWalGetsItsOwnDeltasBackFromAPeer) {
+  TempDir d("lostwal");
+  NodeOptions oa = opts(d.sub("a"));
+  auto a = start(oa);
+  NodeOptions ob = opts(d.sub("b"));
+  ob.peers = {a->listen_address()};
+  auto b = start(ob);
+  Model model;
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(a->accum(static_cast<Addr>(i % 4), i * 0x101).ok());
+    model[static_cast<Addr>(i % 4)] ^= i * 0x101;
+  }
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  const OriginId origin_a = a->origin();
+  ASSERT_TRUE(a->stop().ok());
+  a.reset();
+  // The disk lost every WAL segment (only the checkpoint, from before the
+  // deltas, is left): A restarts at own seq 0.
+  int removed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(d.sub("a"))) {
+    if (e.path().extension() == ".wal") {
+      std::filesystem::remove(e.path());
+      ++removed;
+    }
+  }
+  ASSERT_GE(removed, 1);
+  oa.peers = {b->listen_address()};
+  a = start(oa);
+  ASSERT_EQ(a->origin(), origin_a);
+  // B returns A's own deltas 1..10; A's next delta is seq 11, not 1.
+  ASSERT_TRUE(
+      wait_until([&] { return a->version_vector().get(origin_a) == 10; }));
+  ASSERT_TRUE(a->accum(9, 0x99).ok());
+  model[9] ^= 0x99;
+  EXPECT_EQ(a->version_vector().get(origin_a), 11u);
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  expect_state(*a, model);
+  expect_state(*b, model);
+  EXPECT_EQ(a->stats().divergences, 0u);
 }
 
 TEST(NodeTest, ConvergedNodesReportNoDivergence) {

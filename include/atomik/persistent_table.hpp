@@ -124,6 +124,16 @@ class PersistentTable {
       std::uint64_t origin, std::uint64_t base_seq,
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
       bool wait = true);
+  // This table's own deltas with seqs base_seq, base_seq + 1, ... that a
+  // peer returned after this table lost them (a lost WAL tail): applied
+  // like apply_batch() but under the own origin; leading ones at or below
+  // the own seq are skipped, and later accum()s continue after the last.
+  // Returns how many were applied. Fails (nothing logged) if base_seq skips
+  // ahead of own seq + 1 or an address is out of range. O(deltas).
+  Result<std::uint64_t> restore_own_batch(
+      std::uint64_t base_seq,
+      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
+      bool wait = true);
   // Added for Node (issue #5): replaces the table with a state received by
   // state transfer: every non-zero state (ascending address) and every
   // origin's mark. Durable on return: rolls the WAL and writes a checkpoint

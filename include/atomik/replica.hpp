@@ -75,7 +75,9 @@ struct ReplicaStats {
   std::uint64_t gaps = 0;             // runs refused: they skip seqs
   std::uint64_t origins_refused = 0;  // runs refused: above max_origins
   std::uint64_t installs = 0;         // state transfers installed
-  std::uint64_t origins = 0;          // distinct origins known now
+  std::uint64_t own_recovered = 0;    // own deltas a peer returned (lost here)
+  std::uint64_t own_conflicts = 0;  // own seqs a peer holds other contents for
+  std::uint64_t origins = 0;        // distinct origins known now
 };
 
 // The states, marks and digest at one instant (Replica::state()).
@@ -111,7 +113,12 @@ class Replica {
   // Remote deltas of `origin` with seqs base_seq, base_seq + 1, ...: the
   // already applied prefix is skipped (counted as duplicates), the rest is
   // logged, applied and retained. A run that skips seqs applies nothing
-  // (gap). Deltas of this table's own origin count as duplicates. Fails
+  // (gap). Deltas of this table's own origin at or below its own seq count
+  // as duplicates (compared with the retained ones: other contents are
+  // logged and counted in own_conflicts); ones above it are own deltas
+  // this table lost (a lost WAL tail) that a peer still holds: they are
+  // applied (own_recovered) and later own deltas continue after them.
+  // Fails
   // (nothing applied) with kResourceExhausted for a new origin above
   // max_origins, kOutOfRange for an address out of range, kInvalidArgument
   // for base_seq 0, or the table's I/O error. Durable after sync().

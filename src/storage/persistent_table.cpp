@@ -655,6 +655,38 @@ Result<std::uint64_t> PersistentTable::apply_batch(
   return applied;
 }
 
+Result<std::uint64_t> PersistentTable::restore_own_batch(
+    std::uint64_t base_seq,
+    std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
+    bool wait) {
+  Lsn lsn = 0;
+  std::uint64_t applied = 0;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    Impl& m = *impl_;
+    ATOMIK_RETURN_IF_ERROR(m.usable());
+    if (base_seq == 0 || base_seq > m.self_seq + 1) {
+      return Status::failed_precondition("PersistentTable::restore_own_batch",
+                                         "seq " + std::to_string(base_seq) +
+                                             " does not follow own seq " +
+                                             std::to_string(m.self_seq));
+    }
+    for (const auto& [a, d] : deltas) {
+      ATOMIK_RETURN_IF_ERROR(m.check_addr("restore_own_batch", a));
+    }
+    const auto skip = static_cast<std::size_t>(
+        std::min<std::uint64_t>(m.self_seq + 1 - base_seq, deltas.size()));
+    if (skip < deltas.size()) {
+      auto l = m.log_run(m.self_origin, base_seq + skip, deltas.subspan(skip));
+      if (!l.ok()) return l.status();
+      lsn = *l;
+      applied = deltas.size() - skip;
+    }
+  }
+  if (wait && lsn != 0) ATOMIK_RETURN_IF_ERROR(impl_->wait(lsn));
+  return applied;
+}
+
 // Added for Node (issue #5).
 Status PersistentTable::install_state(
     std::span<const std::pair<std::uint32_t, std::uint64_t>> states,

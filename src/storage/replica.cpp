@@ -115,6 +115,57 @@ struct Replica::Impl {
     return s;
   }
 
+  // apply_run() of this table's own origin (see replica.hpp). mu held.
+  Result<ReplicaApply> apply_own(Seq base_seq,
+                                 std::span<const FrameRecord> deltas) {
+    ReplicaApply out;
+    const Seq mark = table->mark(self);
+    Retained& own = lanes[self];
+    std::uint64_t differ = 0;
+    for (std::size_t i = 0; i < deltas.size(); ++i) {
+      const Seq q = base_seq + i;
+      if (q > mark) break;
+      if (own.has(q) && !(own.at(q) == deltas[i])) ++differ;
+    }
+    if (differ != 0) {
+      st.own_conflicts += differ;
+      log("origin " + hex(self) + " (own): a peer holds other contents for " +
+          std::to_string(differ) + " own seqs from " +
+          std::to_string(base_seq) +
+          " (this table reused seqs after losing its WAL tail): DIVERGED");
+    }
+    const Seq end = base_seq + deltas.size();
+    if (deltas.empty() || end <= mark + 1) {
+      st.duplicates += deltas.size();
+      out.duplicate = deltas.size();
+      return out;
+    }
+    if (base_seq > mark + 1) {
+      ++st.gaps;
+      out.gap = true;
+      return out;
+    }
+    const auto skip = static_cast<std::size_t>(mark + 1 - base_seq);
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
+    for (std::size_t i = skip; i < deltas.size(); ++i) {
+      v.emplace_back(deltas[i].addr, deltas[i].delta);
+    }
+    auto applied = table->restore_own_batch(mark + 1, v, /*wait=*/false);
+    if (!applied.ok()) return note(applied.status());
+    for (std::size_t i = skip; i < deltas.size(); ++i) {
+      own.push(base_seq + i, deltas[i], opt.retain_per_origin);
+    }
+    st.own_recovered += v.size();
+    st.duplicates += skip;
+    digest_valid = false;
+    log("recovered own seqs " + std::to_string(mark + 1) + ".." +
+        std::to_string(end - 1) +
+        " from a peer (lost here, e.g. a lost WAL tail)");
+    out.applied = v.size();
+    out.duplicate = skip;
+    return out;
+  }
+
   Digest compute_digest(
       std::span<const std::pair<Addr, std::uint64_t>> states) const {
     Digest d;
@@ -215,11 +266,7 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
                                     "origin " + hex(origin) + ": seq 0");
   }
   std::lock_guard<std::mutex> lk(m.mu);
-  if (origin == m.self) {
-    m.st.duplicates += deltas.size();
-    out.duplicate = deltas.size();
-    return out;
-  }
+  if (origin == m.self) return m.apply_own(base_seq, deltas);
   const Seq mark = m.table->mark(origin);
   const Seq end = base_seq + deltas.size();  // one past the last
   if (deltas.empty() || end <= mark + 1) {

@@ -913,6 +913,13 @@ Result<NodeApplyResult> Node::Impl::apply_frame_checked(const FrameView& f) {
   if (stopped) return Status::failed_precondition("Node", "stopped");
   auto r = replica->apply_run(origin, f.header().base_seq, recs);
   if (!r.ok()) return r.status();
+  if (origin == self_origin && r->applied != 0) {
+    // Own deltas this node had lost, returned by a peer: durable before
+    // they are advertised; new own deltas follow them.
+    ATOMIK_RETURN_IF_ERROR(replica->sync());
+    durable_seq = replica->mark(self_origin);
+    if (unsent.empty()) unsent_base = durable_seq + 1;
+  }
   st.deltas_duplicate += r->duplicate;
   st.deltas_applied += r->applied;
   if (r->gap) ++st.frames_gap;
