@@ -405,6 +405,8 @@ TEST(NodeTest, ANodeThatLostItsWalGetsItsOwnDeltasBackFromAPeer) {
   ASSERT_TRUE(a->accum(9, 0x99).ok());
   model[9] ^= 0x99;
   EXPECT_EQ(a->version_vector().get(origin_a), 11u);
+  EXPECT_EQ(a->stats().own_recovered, 10u);
+  EXPECT_EQ(a->stats().own_conflicts, 0u);
   ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
   expect_state(*a, model);
   expect_state(*b, model);

@@ -168,6 +168,8 @@ struct NodeStats {
   // SYNCs showing a peer with our version vector but another digest, seen
   // twice in a row (two contents for one (origin, seq)); logged.
   std::uint64_t divergences = 0;
+  std::uint64_t own_recovered = 0;  // own deltas lost here, returned by a peer
+  std::uint64_t own_conflicts = 0;  // own seqs a peer holds other contents for
 };
 
 struct PeerStatus {

@@ -172,7 +172,9 @@ std::string NodeStatus::to_json() const {
     << ",\"connects\":" << s.connects
     << ",\"udp_datagrams_in\":" << s.udp_datagrams_in
     << ",\"origins_refused\":" << s.origins_refused
-    << ",\"divergences\":" << s.divergences << "}";
+    << ",\"divergences\":" << s.divergences
+    << ",\"own_recovered\":" << s.own_recovered
+    << ",\"own_conflicts\":" << s.own_conflicts << "}";
   for (const auto& [k, v] : extra) o << ",\"" << k << "\":" << v;
   o << "}";
   return o.str();
@@ -270,6 +272,13 @@ struct Node::Impl {
     }
   }
 
+  // Copies the Replica's counters into `s`.
+  void add_replica_stats(NodeStats* s) const {
+    const ReplicaStats r = replica->stats();
+    s->origins_refused = r.origins_refused;
+    s->own_recovered = r.own_recovered;
+    s->own_conflicts = r.own_conflicts;
+  }
   Status open_storage();
   Status local_batch(std::span<const FrameRecord> recs);
   // Applies a validated frame. Returns false when it skips seqs (a gap).
@@ -1270,7 +1279,7 @@ NodeStatus Node::Impl::build_status() {
     s.digest = replica->digest();
     std::lock_guard<std::mutex> lk(mu);
     s.stats = st;
-    s.stats.origins_refused = replica->stats().origins_refused;
+    add_replica_stats(&s.stats);
   }
   auto lag_of = [&](const NodeConnection& c) {
     std::uint64_t lag = 0;
@@ -1491,7 +1500,7 @@ NodeStatus Node::status() const {
   s.digest = m.replica->digest();
   std::lock_guard<std::mutex> lk(m.mu);
   s.stats = m.st;
-  s.stats.origins_refused = m.replica->stats().origins_refused;
+  m.add_replica_stats(&s.stats);
   return s;
 }
 
@@ -1525,7 +1534,9 @@ const std::string& Node::data_dir() const { return impl_->opt.data_dir; }
 
 NodeStats Node::stats() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->st;
+  NodeStats s = impl_->st;
+  impl_->add_replica_stats(&s);
+  return s;
 }
 
 OriginId Node::origin() const { return impl_->self_origin; }
