@@ -11,6 +11,11 @@
 //     the server; ops/s. Skipped (with a message) if redis is not installed.
 //   BM_ReplicationLatency: one accum on A, then poll B until the delta is
 //     visible; p50 and p99 over the iterations (includes A's fdatasync).
+//   BM_NodeResidentMemory: one node with a dense 2^20-address table takes
+//     2^20 random own deltas; counters: the growth of the process's resident
+//     memory (VmRSS) from before start to after, the model (the table's
+//     contexts, sizeof(ContextType) per address, + the retained log, 16
+//     bytes per retained delta) and their ratio (target <= 1.5).
 //
 // After the benchmarks, a summary line gives the ratio throughput / XADD.
 // Run: build/node-rel/bench/replication_bench --benchmark_min_time=0.01
@@ -31,6 +36,7 @@
 #include <vector>
 
 #include "atomik/node.hpp"
+#include "atomik/table.hpp"
 
 namespace {
 
@@ -216,6 +222,58 @@ BENCHMARK(BM_ReplicationLatency)
     ->Iterations(2000)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
+
+// VmRSS of this process in bytes (0 if unreadable).
+std::uint64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  std::uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+void BM_NodeResidentMemory(benchmark::State& state) {
+  constexpr std::uint32_t kAddrs = 1u << 20;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("atomik-mem-bench-" + std::to_string(::getpid()));
+  for (auto _ : state) {
+    std::filesystem::remove_all(dir);
+    const std::uint64_t before = resident_bytes();
+    atomik::NodeOptions o;
+    o.listen = "127.0.0.1:0";
+    o.log = false;
+    o.storage.num_contexts = kAddrs;
+    o.storage.sync = atomik::SyncPolicy::kNone;
+    o.data_dir = dir.string();
+    auto n = std::move(*atomik::Node::start(o));
+    const std::uint64_t started = resident_bytes();
+    std::mt19937_64 rng(1);
+    std::vector<atomik::FrameRecord> batch(65536);
+    for (std::uint32_t k = 0; k < kAddrs / batch.size(); ++k) {
+      for (auto& r : batch)
+        r = {static_cast<atomik::Addr>(rng() % kAddrs), rng()};
+      (void)n->accum_batch(batch);
+    }
+    const std::uint64_t after = resident_bytes();
+    // The table's contexts (state, accumulator, ...) plus the retained own
+    // log.
+    const double model =
+        static_cast<double>(sizeof(atomik::DeltaTable<>::ContextType)) *
+            kAddrs +
+        16.0 * static_cast<double>(o.retain_per_origin);
+    state.counters["rss_growth_mb"] = static_cast<double>(after - before) / 1e6;
+    state.counters["model_mb"] = model / 1e6;
+    state.counters["at_start_mb"] = static_cast<double>(started - before) / 1e6;
+    state.counters["ratio"] = static_cast<double>(after - before) / model;
+    (void)n->stop();
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_NodeResidentMemory)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // Registered last: prints the ratio of the figures measured above.
 void BM_ReplicationSummary(benchmark::State& state) {

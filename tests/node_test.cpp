@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -341,6 +342,94 @@ TEST(NodeTest, StateTransferMayExceedMaxPacketBytesUpToMaxSnapshotBytes) {
   };
   run("big", std::size_t{1} << 20, true);
   run("small", 32768, false);
+}
+
+TEST(NodeTest, TwoContentsForOneOriginSeqAreDetectedAsDivergence) {
+  TempDir d("diverge");
+  auto a = start(opts(d.sub("a")));
+  NodeOptions ob = opts(d.sub("b"));
+  auto b = start(ob);  // not connected yet
+  // Origin 0x77's seq 1 reaches A and B with different contents.
+  const std::vector<FrameRecord> one = {{5, 1}};
+  const std::vector<FrameRecord> other = {{5, 2}};
+  auto fa =
+      encode_frame(FrameHeader{.origin = 0x77, .base_seq = 1}, one).value();
+  auto fb =
+      encode_frame(FrameHeader{.origin = 0x77, .base_seq = 1}, other).value();
+  ASSERT_EQ(a->apply_frame(parse_frame(fa).value()).value().applied, 1u);
+  ASSERT_EQ(b->apply_frame(parse_frame(fb).value()).value().applied, 1u);
+  ASSERT_TRUE(b->sync().ok());
+  ASSERT_TRUE(b->stop().ok());
+  ob.peers = {a->listen_address()};
+  b = start(ob);
+  ASSERT_TRUE(wait_until([&] {
+    return a->stats().divergences >= 1 && b->stats().divergences >= 1;
+  }));
+  EXPECT_EQ(a->version_vector(), b->version_vector());
+  EXPECT_NE(a->digest(), b->digest());
+  EXPECT_NE(a->status().to_json().find("\"divergences\":"), std::string::npos);
+}
+
+TEST(NodeTest, ANodeThatLostItsWalGetsItsOwnDeltasBackFromAPeer) {
+  TempDir d("lostwal");
+  NodeOptions oa = opts(d.sub("a"));
+  auto a = start(oa);
+  NodeOptions ob = opts(d.sub("b"));
+  ob.peers = {a->listen_address()};
+  auto b = start(ob);
+  Model model;
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(a->accum(static_cast<Addr>(i % 4), i * 0x101).ok());
+    model[static_cast<Addr>(i % 4)] ^= i * 0x101;
+  }
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  const OriginId origin_a = a->origin();
+  ASSERT_TRUE(a->stop().ok());
+  a.reset();
+  // The disk lost every WAL segment (only the checkpoint, from before the
+  // deltas, is left): A restarts at own seq 0.
+  int removed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(d.sub("a"))) {
+    if (e.path().extension() == ".wal") {
+      std::filesystem::remove(e.path());
+      ++removed;
+    }
+  }
+  ASSERT_GE(removed, 1);
+  oa.peers = {b->listen_address()};
+  a = start(oa);
+  ASSERT_EQ(a->origin(), origin_a);
+  // B returns A's own deltas 1..10; A's next delta is seq 11, not 1.
+  ASSERT_TRUE(
+      wait_until([&] { return a->version_vector().get(origin_a) == 10; }));
+  ASSERT_TRUE(a->accum(9, 0x99).ok());
+  model[9] ^= 0x99;
+  EXPECT_EQ(a->version_vector().get(origin_a), 11u);
+  EXPECT_EQ(a->stats().own_recovered, 10u);
+  EXPECT_EQ(a->stats().own_conflicts, 0u);
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  expect_state(*a, model);
+  expect_state(*b, model);
+  EXPECT_EQ(a->stats().divergences, 0u);
+}
+
+TEST(NodeTest, ConvergedNodesReportNoDivergence) {
+  TempDir d("nodiverge");
+  auto a = start(opts(d.sub("a")));
+  NodeOptions ob = opts(d.sub("b"));
+  ob.peers = {a->listen_address()};
+  auto b = start(ob);
+  for (std::uint64_t i = 1; i <= 50; ++i) {
+    ASSERT_TRUE(a->accum(static_cast<Addr>(i % 7), i).ok());
+    ASSERT_TRUE(b->accum(static_cast<Addr>(i % 5), i << 8).ok());
+  }
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), b.get()}); }));
+  // Several sync rounds at the converged state.
+  const std::uint64_t syncs = a->stats().syncs_received;
+  ASSERT_TRUE(
+      wait_until([&] { return a->stats().syncs_received >= syncs + 4; }));
+  EXPECT_EQ(a->stats().divergences, 0u);
+  EXPECT_EQ(b->stats().divergences, 0u);
 }
 
 TEST(NodeBadInputTest, StateTransferWithWrongDigestIsRejected) {

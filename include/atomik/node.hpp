@@ -1,19 +1,20 @@
 // atomik/node.hpp: Node, a replica that replicates a PersistentTable over TCP
 // (and optionally UDP), and NodeClient, the client of a running node.
 //
-// A Node owns a PersistentTable in `data_dir` and a DeltaStream mirror of it
-// (version vector, retained log, digest). It listens on `listen` (127.0.0.1
-// by default), connects to every `peers` address (reconnecting with capped
-// exponential backoff) and sends each locally acknowledged delta to every
-// connected peer as framed batches (atomik/frame.hpp inside the packets of
-// docs/format/node_protocol.md). On connect and every `sync_interval_ms`,
-// peers exchange version vectors and digests and send each other what the
-// other lacks from the retained log. Deltas from peers go: transport ->
-// codec (packet, MAC, frame checksum) -> sync (exactly-once, in order per
-// origin) -> storage (WAL) -> table. With a 32-byte shared key every packet
-// carries a keyed BLAKE2b tag; bad, unauthenticated and replayed packets are
-// dropped and counted (NodeStats) and never change state. docs/protocol.md
-// describes the protocol, its limits and what each bad input gets.
+// A Node owns a Replica (atomik/replica.hpp) of the table in `data_dir`:
+// the one copy of its states, marks, retained log and digest. It listens on
+// `listen` (127.0.0.1 by default), connects to every `peers` address
+// (reconnecting with capped exponential backoff) and sends each locally
+// acknowledged delta to every connected peer as framed batches
+// (atomik/frame.hpp inside the packets of docs/format/node_protocol.md). On
+// connect and every `sync_interval_ms`, peers exchange version vectors and
+// digests and send each other what the other lacks from the retained log.
+// Deltas from peers go: transport -> codec (packet, MAC, frame checksum) ->
+// sync (exactly-once, in order per origin) -> storage (WAL) -> table. With a
+// 32-byte shared key every packet carries a keyed BLAKE2b tag; bad,
+// unauthenticated and replayed packets are dropped and counted (NodeStats) and
+// never change state. docs/protocol.md describes the protocol, its limits and
+// what each bad input gets.
 //
 //   atomik::NodeOptions o;
 //   o.data_dir = "/tmp/a";
@@ -49,6 +50,7 @@
 #include "atomik/export.h"
 #include "atomik/frame.hpp"
 #include "atomik/persistent_table.hpp"
+#include "atomik/replica.hpp"
 #include "atomik/status.hpp"
 #include "atomik/stream.hpp"
 
@@ -125,6 +127,11 @@ struct NodeOptions {
   std::uint32_t handshake_timeout_ms = 5000;
   // Deltas retained per origin for catch-up (a power of two >= 1024).
   std::uint64_t retain_per_origin = std::uint64_t{1} << 16;
+  // Distinct delta origins the table accepts (ReplicaOptions::max_origins):
+  // a delta from one more is refused, logged and counted
+  // (NodeStats::origins_refused); origins accepted before a restart are
+  // accepted after it.
+  std::uint64_t max_origins = kDefaultMaxOrigins;
   // Records per delta frame sent.
   std::uint32_t max_frame_records = 65536;
   // Log rejected input and connection events to stderr.
@@ -158,6 +165,12 @@ struct NodeStats {
   std::uint64_t syncs_received = 0;
   std::uint64_t connects = 0;          // handshakes completed
   std::uint64_t udp_datagrams_in = 0;  // accepted datagrams
+  std::uint64_t origins_refused = 0;   // deltas of origins above max_origins
+  // SYNCs showing a peer with our version vector but another digest, seen
+  // twice in a row (two contents for one (origin, seq)); logged.
+  std::uint64_t divergences = 0;
+  std::uint64_t own_recovered = 0;  // own deltas lost here, returned by a peer
+  std::uint64_t own_conflicts = 0;  // own seqs a peer holds other contents for
 };
 
 struct PeerStatus {
@@ -237,6 +250,10 @@ class ATOMIK_EXPORT Node {
   // Makes every delta applied or acknowledged so far durable (the table's
   // sync()). The table's error otherwise.
   Status sync();
+  // This node's own deltas with seqs after+1..its last seq, from the
+  // Replica's retained log (Replica::own_since): kOutOfRange when some are
+  // no longer retained (read them from the WAL instead).
+  Result<std::vector<FrameRecord>> own_deltas_since(Seq after) const;
   // The states and version vector at one instant. O(table).
   NodeTableState table_state() const;
   const std::string& data_dir() const;

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -124,6 +125,16 @@ class ATOMIK_EXPORT PersistentTable {
       std::uint64_t origin, std::uint64_t base_seq,
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
       bool wait = true);
+  // This table's own deltas with seqs base_seq, base_seq + 1, ... that a
+  // peer returned after this table lost them (a lost WAL tail): applied
+  // like apply_batch() but under the own origin; leading ones at or below
+  // the own seq are skipped, and later accum()s continue after the last.
+  // Returns how many were applied. Fails (nothing logged) if base_seq skips
+  // ahead of own seq + 1 or an address is out of range. O(deltas).
+  Result<std::uint64_t> restore_own_batch(
+      std::uint64_t base_seq,
+      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
+      bool wait = true);
   // Added for Node (issue #5): replaces the table with a state received by
   // state transfer: every non-zero state (ascending address) and every
   // origin's mark. Durable on return: rolls the WAL and writes a checkpoint
@@ -168,10 +179,25 @@ class ATOMIK_EXPORT PersistentTable {
   std::uint64_t origin() const;
   // (origin, highest seq applied), by origin: the version vector.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> version_vector() const;
+  // The highest seq applied of one origin (0 if unknown). O(log origins).
+  std::uint64_t mark(std::uint64_t origin) const;
+  // Distinct origins with a mark. O(1).
+  std::size_t origin_count() const;
   // What open() found: records replayed, duplicates, torn tail, drops.
   const RecoveryReport& recovery_report() const;
   WalWriterStats wal_stats() const;
   const std::string& dir() const;
+
+  // Called by open() for every change record it replays (duplicates
+  // skipped), in log order; a delta run gives one call per delta.
+  using ReplayObserver = std::function<void(
+      WalRecordType type, std::uint64_t origin, std::uint64_t seq,
+      std::uint32_t addr, std::uint64_t value)>;
+  // open() that reports the replayed records to `observer` (Replica uses it
+  // to rebuild its retained log without reading the WAL a second time).
+  static Result<std::unique_ptr<PersistentTable>> open_observed(
+      const std::string& dir, const PersistentOptions& options,
+      const ReplayObserver& observer);
 
  private:
   struct Impl;

@@ -63,6 +63,8 @@ struct PersistentTable::Impl {
   WalOptions wal_opts;
   std::uint64_t next_segment = 1;
   RecoveryReport report;
+  // Set by open_observed() for the duration of recover() only.
+  const ReplayObserver* observer = nullptr;
   Status failed;
   bool closed = false;
 
@@ -264,6 +266,9 @@ struct PersistentTable::Impl {
                                            std::to_string(place.offset) + ": " +
                                            std::string(s.message()));
     }
+    if (observer != nullptr) {
+      (*observer)(r.type, r.origin, r.seq, r.addr, r.value);
+    }
     return Status();
   }
 
@@ -303,6 +308,12 @@ struct PersistentTable::Impl {
     }
     for (std::uint32_t i = skip; i < run.count; ++i) {
       (void)table.accum(run.addr(i), run.delta(i));
+    }
+    if (observer != nullptr) {
+      for (std::uint32_t i = skip; i < run.count; ++i) {
+        (*observer)(WalRecordType::kDelta, run.origin, run.first_seq + i,
+                    run.addr(i), run.delta(i));
+      }
     }
     set_mark(run.origin, last);
     if (run.origin == self_origin) self_seq = last;
@@ -410,6 +421,9 @@ Status PersistentTable::Impl::recover() {
         (void)table.accum(r.addr, r.value);
         *cached_mark = r.seq;
         if (r.origin == self_origin) self_seq = r.seq;
+        if (observer != nullptr) {
+          (*observer)(r.type, r.origin, r.seq, r.addr, r.value);
+        }
         return Status();
       }
     }
@@ -482,11 +496,19 @@ PersistentTable::~PersistentTable() {
 
 Result<std::unique_ptr<PersistentTable>> PersistentTable::open(
     const std::string& dir, const PersistentOptions& options) {
+  return open_observed(dir, options, ReplayObserver());
+}
+
+Result<std::unique_ptr<PersistentTable>> PersistentTable::open_observed(
+    const std::string& dir, const PersistentOptions& options,
+    const ReplayObserver& observer) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir.empty() ? std::string(kDefaultDataDir) : dir;
   impl->opt = options;
   impl->fs = options.fs != nullptr ? options.fs : &FileSystem::posix();
+  impl->observer = observer ? &observer : nullptr;
   const Status s = impl->recover();
+  impl->observer = nullptr;
   if (!s.ok()) {
     if (impl->wal) (void)impl->wal->close();
     return s.with_context("PersistentTable::open '" + impl->dir + "'");
@@ -624,6 +646,38 @@ Result<std::uint64_t> PersistentTable::apply_batch(
         std::min<std::uint64_t>(mark + 1 - base_seq, deltas.size()));
     if (skip < deltas.size()) {
       auto l = impl_->log_run(origin, base_seq + skip, deltas.subspan(skip));
+      if (!l.ok()) return l.status();
+      lsn = *l;
+      applied = deltas.size() - skip;
+    }
+  }
+  if (wait && lsn != 0) ATOMIK_RETURN_IF_ERROR(impl_->wait(lsn));
+  return applied;
+}
+
+Result<std::uint64_t> PersistentTable::restore_own_batch(
+    std::uint64_t base_seq,
+    std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
+    bool wait) {
+  Lsn lsn = 0;
+  std::uint64_t applied = 0;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    Impl& m = *impl_;
+    ATOMIK_RETURN_IF_ERROR(m.usable());
+    if (base_seq == 0 || base_seq > m.self_seq + 1) {
+      return Status::failed_precondition("PersistentTable::restore_own_batch",
+                                         "seq " + std::to_string(base_seq) +
+                                             " does not follow own seq " +
+                                             std::to_string(m.self_seq));
+    }
+    for (const auto& [a, d] : deltas) {
+      ATOMIK_RETURN_IF_ERROR(m.check_addr("restore_own_batch", a));
+    }
+    const auto skip = static_cast<std::size_t>(
+        std::min<std::uint64_t>(m.self_seq + 1 - base_seq, deltas.size()));
+    if (skip < deltas.size()) {
+      auto l = m.log_run(m.self_origin, base_seq + skip, deltas.subspan(skip));
       if (!l.ok()) return l.status();
       lsn = *l;
       applied = deltas.size() - skip;
@@ -798,6 +852,15 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>>
 PersistentTable::version_vector() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
   return {impl_->marks.begin(), impl_->marks.end()};
+}
+std::uint64_t PersistentTable::mark(std::uint64_t origin) const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  auto it = impl_->marks.find(origin);
+  return it == impl_->marks.end() ? 0 : it->second;
+}
+std::size_t PersistentTable::origin_count() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->marks.size();
 }
 const RecoveryReport& PersistentTable::recovery_report() const {
   return impl_->report;

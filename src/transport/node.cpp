@@ -1,14 +1,15 @@
-// Node: PersistentTable + DeltaStream mirror + asio TCP/UDP replication.
+// Node: a Replica (atomik/replica.hpp) + asio TCP/UDP replication.
 // The protocol is docs/protocol.md; the bytes are
 // docs/format/node_protocol.md.
 //
 // Threads: one network thread runs the io_context and owns every
-// connection, timer and socket. `mu` guards the table/stream pair, the own
-// deltas not yet sent, and the counters; public methods may run on any
-// thread. Own deltas are sent only once durable (a crash can never make a
-// node reuse a seq a peer has seen). Remote deltas are applied in seq order
-// per origin (a frame that skips seqs is dropped and repaired by catch-up),
-// so the table's per-origin marks and the stream's version vector agree.
+// connection, timer and socket. The Replica owns the replicated state (table,
+// marks, retained log, digest); `mu` guards the own deltas not yet sent, the
+// durable own seq and the counters, and orders local batches with their
+// place in `unsent`. Public methods may run on any thread. Own deltas are
+// sent only once durable (a crash can never make a node reuse a seq a peer
+// has seen). Remote deltas are applied in seq order per origin (a frame
+// that skips seqs is dropped and repaired by catch-up).
 #include "atomik/node.hpp"
 
 #include <algorithm>
@@ -24,9 +25,10 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
-#include "atomik/checkpoint.hpp"
+#include "atomik/replica.hpp"
 #include "codec/byte_order.hpp"
 #include "transport/packet.hpp"
 #include "transport/resolve.hpp"
@@ -168,7 +170,11 @@ std::string NodeStatus::to_json() const {
     << ",\"syncs_sent\":" << s.syncs_sent
     << ",\"syncs_received\":" << s.syncs_received
     << ",\"connects\":" << s.connects
-    << ",\"udp_datagrams_in\":" << s.udp_datagrams_in << "}";
+    << ",\"udp_datagrams_in\":" << s.udp_datagrams_in
+    << ",\"origins_refused\":" << s.origins_refused
+    << ",\"divergences\":" << s.divergences
+    << ",\"own_recovered\":" << s.own_recovered
+    << ",\"own_conflicts\":" << s.own_conflicts << "}";
   for (const auto& [k, v] : extra) o << ",\"" << k << "\":" << v;
   o << "}";
   return o.str();
@@ -228,12 +234,10 @@ struct Node::Impl {
 
   // --- guarded by mu ---------------------------------------------------------
   mutable std::mutex mu;
-  std::unique_ptr<PersistentTable> table;
-  DeltaStream stream;
-  std::unordered_map<OriginId, Seq> marks;  // remote origins' applied marks
-  Seq durable_seq = 0;                      // own seqs acknowledged
-  Seq unsent_base = 1;                      // seq of unsent.front()
-  std::vector<FrameRecord> unsent;          // own deltas not yet sent
+  std::unique_ptr<Replica> replica;  // set before the network thread starts
+  Seq durable_seq = 0;               // own seqs acknowledged
+  Seq unsent_base = 1;               // seq of unsent.front()
+  std::vector<FrameRecord> unsent;   // own deltas not yet sent
   NodeStats st;
   bool stopped = false;
 
@@ -268,6 +272,13 @@ struct Node::Impl {
     }
   }
 
+  // Copies the Replica's counters into `s`.
+  void add_replica_stats(NodeStats* s) const {
+    const ReplicaStats r = replica->stats();
+    s->origins_refused = r.origins_refused;
+    s->own_recovered = r.own_recovered;
+    s->own_conflicts = r.own_conflicts;
+  }
   Status open_storage();
   Status local_batch(std::span<const FrameRecord> recs);
   // Applies a validated frame. Returns false when it skips seqs (a gap).
@@ -339,6 +350,8 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   bool writing = false;
   VersionVector their_vv;
   bool have_vv = false;
+  bool suspect = false;  // a digest mismatch at suspect_vv (check_divergence)
+  VersionVector suspect_vv;
   std::uint32_t bad = 0;
   Clock::time_point last_gap_sync{};
   asio::steady_timer hs_timer;
@@ -685,6 +698,41 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
     }
   }
 
+  // Equal version vectors with unequal digests: two contents for one
+  // (origin, seq) somewhere. Both sides compare what they advertise (own
+  // deltas waiting for the disk left out of vector and digest); a mismatch
+  // counts when seen twice in a row at the same vector. Logged at 1, 2, 4, ...
+  // occurrences, counted in NodeStats::divergences (shown by `status`). Not
+  // repaired automatically.
+  void check_divergence(const tp::SyncBody& s) {
+    Seq durable = 0;
+    {
+      std::lock_guard<std::mutex> lk(n.mu);
+      durable = n.durable_seq;
+    }
+    const auto [mine, digest] = n.replica->advertised(durable);
+    if (!(mine == s.vv) || digest == s.digest) {
+      suspect = false;
+      return;
+    }
+    if (!suspect || !(suspect_vv == s.vv)) {
+      suspect = true;
+      suspect_vv = s.vv;
+      return;
+    }
+    std::uint64_t k = 0;
+    {
+      std::lock_guard<std::mutex> lk(n.mu);
+      k = ++n.st.divergences;
+    }
+    if ((k & (k - 1)) == 0) {
+      n.log("DIVERGED from " + remote + " (origin " + hex(peer_origin) +
+            "): equal version vectors " + s.vv.to_string() + ", digests " +
+            n.replica->digest().to_hex() + " here, " + s.digest.to_hex() +
+            " there (" + std::to_string(k) + " detections)");
+    }
+  }
+
   void on_sync(std::span<const std::byte> b) {
     if (is_client) {
       reject(&NodeStats::rejected_malformed, "SYNC from a client");
@@ -702,6 +750,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
     }
     their_vv = s->vv;
     have_vv = true;
+    check_divergence(*s);
     std::shared_ptr<const std::vector<std::byte>> snapshot;
     auto frames = n.catch_up_frames(their_vv, &snapshot);
     // One state transfer in flight per peer: the next sync sends another
@@ -749,8 +798,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
         break;
       }
       case tp::RequestOp::kRead: {
-        std::lock_guard<std::mutex> lk(n.mu);
-        auto v = n.stream.read(r->addr);
+        auto v = n.replica->read(r->addr);
         if (v.ok()) {
           resp.value = *v;
         } else {
@@ -773,8 +821,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
                                   : n.build_status().to_json();
         break;
       case tp::RequestOp::kDigest: {
-        std::lock_guard<std::mutex> lk(n.mu);
-        resp.text = n.stream.digest().to_hex();
+        resp.text = n.replica->digest().to_hex();
         break;
       }
     }
@@ -795,135 +842,51 @@ namespace atomik {
 std::vector<std::byte> Node::Impl::sync_body(bool reply_wanted) {
   tp::SyncBody s;
   s.reply_wanted = reply_wanted;
+  Seq durable = 0;
   {
     std::lock_guard<std::mutex> lk(mu);
-    s.digest = stream.digest();
-    s.vv = stream.version_vector();
-    // Own deltas not yet durable are not advertised.
-    s.vv.set(stream.origin(), durable_seq);
+    durable = durable_seq;
     ++st.syncs_sent;
   }
+  // Own deltas not yet durable are not advertised, in the vector nor in the
+  // digest (so equal vectors with unequal digests mean divergence).
+  std::tie(s.vv, s.digest) = replica->advertised(durable);
   return tp::encode_sync(s);
 }
 
 Status Node::Impl::open_storage() {
-  auto t = PersistentTable::open(opt.data_dir, opt.storage);
-  if (!t.ok()) return t.status();
-  table = std::move(*t);
-  StreamOptions so;
-  so.origin = table->origin();
-  self_origin = so.origin;
-  so.retain_per_origin = opt.retain_per_origin;
-  so.dense_contexts = opt.storage.num_contexts;  // same shape as the table
-  // A small dense table recomputes its digest on demand (O(table) per sync)
-  // rather than paying two keyed hashes per delta.
-  so.track_digest = opt.storage.num_contexts == 0 ||
-                    opt.storage.num_contexts > kDigestOnDemandMax;
-  so.max_pending = 0;
-  auto created = DeltaStream::create(so);
-  if (!created.ok()) return created.status();
-  stream = std::move(*created);
-  // Rebuild the stream (and its retained log) from checkpoint + WAL, so that
-  // catch-up works across restarts for everything since the last checkpoint.
-  bool rebuilt = false;
-  std::string why;
-  FileSystem& fs = FileSystem::posix();
-  auto cp = read_checkpoint(fs, table->dir() + "/" + kCheckpointFileName);
-  if (cp.ok()) {
-    for (const auto& [a, v] : cp->states) (void)stream.load(a, v);
-    DedupState d;
-    for (const auto& [o, m] : cp->origins) {
-      if (m != 0) d[o] = OriginDedupState{m, {}};
-    }
-    Status s = stream.restore_dedup_state(d);
-    RecoveryReport report;
-    if (s.ok()) {
-      s = read_wal(
-          table->dir(), cp->wal_first_segment, RecoveryMode::kSkip,
-          [&](const WalRecord& r, const WalPlace&) -> Status {
-            if (r.type == WalRecordType::kDelta) {
-              auto a = stream.apply(r.origin, r.seq, r.addr, r.value);
-              if (!a.ok()) return a.status();
-            } else if (r.type == WalRecordType::kLoad ||
-                       r.type == WalRecordType::kUndoDelta ||
-                       r.type == WalRecordType::kUndo ||
-                       r.type == WalRecordType::kRedo) {
-              return Status::unimplemented(
-                  "node", std::string("WAL record of type ") +
-                              to_string(r.type) + " (not a delta)");
-            }
-            return Status();
-          },
-          &report);
-    }
-    VersionVector tv;
-    for (const auto& [o, m] : table->version_vector()) tv.set(o, m);
-    auto snap = table->snapshot();
-    rebuilt = s.ok() && snap.ok() && *snap == stream.table().snapshot() &&
-              tv == stream.version_vector();
-    if (!rebuilt) {
-      why = !s.ok()      ? s.to_string()
-            : !snap.ok() ? snap.status().to_string()
-            : tv == stream.version_vector()
-                ? "states differ"
-                : "version vectors differ (table " + tv.to_string() + ", WAL " +
-                      stream.version_vector().to_string() + ")";
-    }
-  } else {
-    why = cp.status().to_string();
-  }
-  if (!rebuilt) {
-    log("retained log not rebuilt from the WAL (" + why +
-        "); catch-up of older deltas will need a state transfer");
-    auto fresh = DeltaStream::create(so);
-    if (!fresh.ok()) return fresh.status();
-    stream = std::move(*fresh);
-    auto snap = table->snapshot();
-    if (!snap.ok()) return snap.status();
-    for (const auto& [a, v] : *snap) (void)stream.load(a, v);
-    DedupState d;
-    for (const auto& [o, m] : table->version_vector()) {
-      if (m != 0) d[o] = OriginDedupState{m, {}};
-    }
-    ATOMIK_RETURN_IF_ERROR(stream.restore_dedup_state(d));
-  }
-  for (const auto& [o, m] : table->version_vector()) {
-    if (o == table->origin()) {
-      durable_seq = m;
-    } else {
-      marks[o] = m;
-    }
-  }
+  ReplicaOptions ro;
+  ro.storage = opt.storage;
+  ro.retain_per_origin = opt.retain_per_origin;
+  ro.max_origins = opt.max_origins;
+  ro.log = [this](const std::string& line) { log(line); };
+  auto r = Replica::open(opt.data_dir, ro);
+  if (!r.ok()) return r.status();
+  replica = std::move(*r);
+  self_origin = replica->origin();
+  durable_seq = replica->mark(self_origin);
   unsent_base = durable_seq + 1;
   return Status();
 }
 
 Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
   if (recs.empty()) return Status();
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
-  v.reserve(recs.size());
-  for (const FrameRecord& r : recs) v.emplace_back(r.addr, r.delta);
   Seq last = 0;
   {
     std::lock_guard<std::mutex> lk(mu);
     if (stopped) return Status::failed_precondition("Node", "stopped");
     if (opt.hooks.admit_local) {
-      ATOMIK_RETURN_IF_ERROR(opt.hooks.admit_local(
-          stream.version_vector().get(stream.origin()), recs.size()));
+      ATOMIK_RETURN_IF_ERROR(
+          opt.hooks.admit_local(replica->mark(self_origin), recs.size()));
     }
-    auto first = table->accum_batch(v, /*wait=*/false);
+    auto first = replica->accum_batch(recs, /*wait=*/false);
     if (!first.ok()) return first.status();
-    // The batch path prefetches the mirror's contexts (random addresses
-    // in a large table are otherwise a cache miss each).
-    auto a = stream.apply_records(stream.origin(), *first, recs);
-    ATOMIK_DCHECK(a.ok() && a->applied == recs.size());
-    (void)a;
     if (unsent.empty()) unsent_base = *first;
     unsent.insert(unsent.end(), recs.begin(), recs.end());
     last = *first + recs.size() - 1;
   }
   if (opt.storage.sync != SyncPolicy::kNone) {
-    ATOMIK_RETURN_IF_ERROR(table->sync());
+    ATOMIK_RETURN_IF_ERROR(replica->sync());
   }
   {
     std::lock_guard<std::mutex> lk(mu);
@@ -937,8 +900,10 @@ Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
 bool Node::Impl::apply_frame(const FrameView& f) {
   auto r = apply_frame_checked(f);
   if (!r.ok()) {
-    // kFailedPrecondition: stopping; nothing to report.
-    if (r.status().code() != Code::kFailedPrecondition) {
+    // kFailedPrecondition: stopping; nothing to report. kResourceExhausted
+    // (max_origins): the Replica logs and counts it.
+    if (r.status().code() != Code::kFailedPrecondition &&
+        r.status().code() != Code::kResourceExhausted) {
       log("applying a frame of origin " + hex(f.header().origin) + ": " +
           r.status().to_string());
     }
@@ -950,48 +915,26 @@ bool Node::Impl::apply_frame(const FrameView& f) {
 Result<NodeApplyResult> Node::Impl::apply_frame_checked(const FrameView& f) {
   const OriginId origin = f.header().origin;
   NodeApplyResult out;
+  std::vector<FrameRecord> recs(f.count());
+  for (std::size_t i = 0; i < f.count(); ++i) recs[i] = f.record(i);
+  // Under mu, so the counters change with the state they describe.
   std::lock_guard<std::mutex> lk(mu);
   if (stopped) return Status::failed_precondition("Node", "stopped");
-  if (origin == stream.origin()) {
-    st.deltas_duplicate += f.count();
-    out.duplicate = f.count();
-    return out;
+  auto r = replica->apply_run(origin, f.header().base_seq, recs);
+  if (!r.ok()) return r.status();
+  if (origin == self_origin && r->applied != 0) {
+    // Own deltas this node had lost, returned by a peer: durable before
+    // they are advertised; new own deltas follow them.
+    ATOMIK_RETURN_IF_ERROR(replica->sync());
+    durable_seq = replica->mark(self_origin);
+    if (unsent.empty()) unsent_base = durable_seq + 1;
   }
-  Seq& mark = marks[origin];
-  const Seq base = f.header().base_seq;
-  const Seq end = base + f.count();  // one past the last
-  if (f.count() == 0 || end <= mark + 1) {
-    st.deltas_duplicate += f.count();
-    out.duplicate = f.count();
-    return out;
-  }
-  if (base > mark + 1) {
-    ++st.frames_gap;
-    out.gap = true;
-    return out;
-  }
-  const auto skip = static_cast<std::size_t>(mark + 1 - base);
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
-  v.reserve(f.count() - skip);
-  for (std::size_t i = skip; i < f.count(); ++i) {
-    const FrameRecord r = f.record(i);
-    v.emplace_back(r.addr, r.delta);
-  }
-  auto applied = table->apply_batch(origin, mark + 1, v, /*wait=*/false);
-  if (!applied.ok()) {
-    return applied.status().with_context("origin " + hex(origin) + " seqs " +
-                                         std::to_string(mark + 1) + "..");
-  }
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    auto a = stream.apply(origin, mark + 1 + i, v[i].first, v[i].second);
-    ATOMIK_DCHECK(a.ok() && *a == ApplyOutcome::kApplied);
-    (void)a;
-  }
-  st.deltas_duplicate += skip;
-  st.deltas_applied += v.size();
-  mark += v.size();
-  out.applied = v.size();
-  out.duplicate = skip;
+  st.deltas_duplicate += r->duplicate;
+  st.deltas_applied += r->applied;
+  if (r->gap) ++st.frames_gap;
+  out.applied = r->applied;
+  out.duplicate = r->duplicate;
+  out.gap = r->gap;
   return out;
 }
 
@@ -1001,7 +944,7 @@ Result<EpochState> Node::Impl::swap_table() {
     if (stopped) return Status::failed_precondition("Node", "stopped");
   }
   if (opt.hooks.before_swap) ATOMIK_RETURN_IF_ERROR(opt.hooks.before_swap());
-  auto e = table->swap();
+  auto e = replica->swap();
   if (opt.hooks.after_swap) opt.hooks.after_swap();
   return e;
 }
@@ -1011,28 +954,39 @@ Node::Impl::catch_up_frames(
     const VersionVector& theirs,
     std::shared_ptr<const std::vector<std::byte>>* snapshot) {
   std::vector<std::shared_ptr<const std::vector<std::byte>>> out;
-  std::lock_guard<std::mutex> lk(mu);
-  CatchUp c = stream.missing(theirs);
-  const OriginId self = stream.origin();
+  Seq durable = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    durable = durable_seq;
+  }
+  const CatchUp c = replica->missing(theirs, durable);
+  const OriginId self = self_origin;
   if (c.needs_state_transfer) {
+    std::uint64_t k = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      k = ++st.state_transfers_needed;
+    }
     // Logged at 1, 2, 4, 8, ... occurrences (it repeats every sync).
-    const std::uint64_t k = ++st.state_transfers_needed;
     if ((k & (k - 1)) == 0) log("a peer needs a state transfer: " + c.reason);
     // Send the whole state instead, unless own deltas are still in flight
     // to the disk (never send what is not durable: retry next sync).
-    if (stream.version_vector().get(self) == durable_seq) {
-      StreamSnapshot snap = stream.snapshot();
+    auto now = replica->state();
+    if (now.ok() && now->version_vector.get(self) == durable) {
       tp::SnapshotBody body;
-      body.digest = snap.digest;
-      body.states = std::move(snap.states);
-      for (const auto& [o, d] : snap.dedup) {
-        if (d.mark != 0) body.marks.emplace_back(o, d.mark);
+      body.digest = now->digest;
+      body.states = std::move(now->states);
+      for (const auto& [o, m] : now->version_vector.entries()) {
+        body.marks.emplace_back(o, m);
       }
       const std::uint64_t size = tp::kSnapshotFixedSize +
                                  12 * std::uint64_t{body.states.size()} +
                                  16 * std::uint64_t{body.marks.size()};
       if (size <= opt.max_snapshot_bytes) {
-        ++st.state_transfers_sent;
+        {
+          std::lock_guard<std::mutex> lk(mu);
+          ++st.state_transfers_sent;
+        }
         *snapshot = std::make_shared<const std::vector<std::byte>>(
             tp::encode_snapshot(body));
         return out;
@@ -1052,7 +1006,7 @@ Node::Impl::catch_up_frames(
     run.clear();
   };
   for (const StampedDelta& d : c.deltas) {
-    if (d.origin == self && d.seq > durable_seq) continue;
+    if (d.origin == self && d.seq > durable) continue;
     if (d.origin != run_origin || d.seq != run_base + run.size()) {
       flush();
       run_origin = d.origin;
@@ -1065,36 +1019,20 @@ Node::Impl::catch_up_frames(
 }
 
 bool Node::Impl::install_snapshot(const tp::SnapshotBody& body) {
-  StreamSnapshot ss;
-  ss.digest = body.digest;
-  ss.states = body.states;
-  for (const auto& [o, m] : body.marks) ss.dedup[o] = OriginDedupState{m, {}};
-  std::lock_guard<std::mutex> lk(mu);
-  const VersionVector mine = stream.version_vector();
-  bool useful = false;
-  for (const auto& [o, m] : body.marks) useful = useful || m > mine.get(o);
-  if (!useful) return true;  // already have all of it (a stale transfer)
-  DeltaStream next(stream);
-  Status s = next.install_state_transfer(ss);
-  if (s.ok()) {
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> vv;
-    const VersionVector nv = next.version_vector();
-    for (const auto& [o, m] : nv.entries()) vv.emplace_back(o, m);
-    const auto states = next.table().snapshot();
-    s = table->install_state(states, vv);
+  Result<bool> r = false;
+  {
+    // Under mu, so the counter changes with the state it describes.
+    std::lock_guard<std::mutex> lk(mu);
+    r = replica->install(body.states, body.marks, body.digest);
+    if (r.ok() && *r) ++st.state_transfers_installed;
   }
-  if (!s.ok()) {
-    log("state transfer rejected: " + s.to_string());
+  if (!r.ok()) {
+    log("state transfer rejected: " + r.status().to_string());
     return false;
   }
-  stream = std::move(next);
-  const VersionVector now = stream.version_vector();
-  for (const auto& [o, m] : now.entries()) {
-    if (o != stream.origin()) marks[o] = m;
-  }
-  ++st.state_transfers_installed;
+  if (!*r) return true;  // already have all of it (a stale transfer)
   log("installed a state transfer; version vector now " +
-      stream.version_vector().to_string());
+      replica->version_vector().to_string());
   return true;
 }
 
@@ -1336,11 +1274,12 @@ NodeStatus Node::Impl::build_status() {
   s.listen = listen_addr;
   if (opt.hooks.status) s.extra = opt.hooks.status();
   {
+    s.origin = self_origin;
+    s.version_vector = replica->version_vector();
+    s.digest = replica->digest();
     std::lock_guard<std::mutex> lk(mu);
-    s.origin = stream.origin();
-    s.version_vector = stream.version_vector();
-    s.digest = stream.digest();
     s.stats = st;
+    add_replica_stats(&s.stats);
   }
   auto lag_of = [&](const NodeConnection& c) {
     std::uint64_t lag = 0;
@@ -1450,7 +1389,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
   if (!ec) m.acceptor.bind(ep, ec);
   if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    (void)m.table->close();
+    (void)m.replica->close();
     return Status::unavailable(
         "Node::start",
         "cannot listen on " + options.listen + ": " + ec.message());
@@ -1462,7 +1401,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
     m.udp_sock->open(addr.is_v4() ? udp::v4() : udp::v6(), ec);
     if (!ec) m.udp_sock->bind(udp::endpoint(addr, m.port), ec);
     if (ec) {
-      (void)m.table->close();
+      (void)m.replica->close();
       return Status::unavailable(
           "Node::start",
           "cannot bind UDP " + m.listen_addr + ": " + ec.message());
@@ -1511,7 +1450,7 @@ Status Node::stop() {
     if (m.thread.joinable()) m.thread.join();
     m.conns.clear();
     std::lock_guard<std::mutex> lk(m.mu);
-    m.stop_status = m.table->close();
+    m.stop_status = m.replica->close();
   });
   return m.stop_status;
 }
@@ -1526,25 +1465,20 @@ Status Node::accum_batch(std::span<const FrameRecord> deltas) {
 }
 
 Result<std::uint64_t> Node::read(Addr addr) const {
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->stream.read(addr);
+  return impl_->replica->read(addr);
 }
 
 Result<EpochState> Node::swap() { return impl_->swap_table(); }
 
 VersionVector Node::version_vector() const {
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->stream.version_vector();
+  return impl_->replica->version_vector();
 }
 
-Digest Node::digest() const {
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->stream.digest();
-}
+Digest Node::digest() const { return impl_->replica->digest(); }
 
 std::vector<std::pair<Addr, std::uint64_t>> Node::snapshot() const {
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->stream.table().snapshot();
+  auto s = impl_->replica->snapshot();
+  return s.ok() ? std::move(*s) : std::vector<std::pair<Addr, std::uint64_t>>{};
 }
 
 NodeStatus Node::status() const {
@@ -1560,12 +1494,13 @@ NodeStatus Node::status() const {
   }
   // The network thread is stopped or stuck: local figures only.
   NodeStatus s;
-  std::lock_guard<std::mutex> lk(m.mu);
   s.origin = m.self_origin;
   s.listen = m.listen_addr;
-  s.version_vector = m.stream.version_vector();
-  s.digest = m.stream.digest();
+  s.version_vector = m.replica->version_vector();
+  s.digest = m.replica->digest();
+  std::lock_guard<std::mutex> lk(m.mu);
   s.stats = m.st;
+  m.add_replica_stats(&s.stats);
   return s;
 }
 
@@ -1578,14 +1513,20 @@ Status Node::sync() {
     std::lock_guard<std::mutex> lk(impl_->mu);
     if (impl_->stopped) return Status::failed_precondition("Node", "stopped");
   }
-  return impl_->table->sync();
+  return impl_->replica->sync();
+}
+
+Result<std::vector<FrameRecord>> Node::own_deltas_since(Seq after) const {
+  return impl_->replica->own_since(after);
 }
 
 NodeTableState Node::table_state() const {
   NodeTableState t;
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  t.states = impl_->stream.table().snapshot();
-  t.version_vector = impl_->stream.version_vector();
+  auto s = impl_->replica->state();
+  if (s.ok()) {  // a failed table: reads name the cause
+    t.states = std::move(s->states);
+    t.version_vector = std::move(s->version_vector);
+  }
   return t;
 }
 
@@ -1593,7 +1534,9 @@ const std::string& Node::data_dir() const { return impl_->opt.data_dir; }
 
 NodeStats Node::stats() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->st;
+  NodeStats s = impl_->st;
+  impl_->add_replica_stats(&s);
+  return s;
 }
 
 OriginId Node::origin() const { return impl_->self_origin; }

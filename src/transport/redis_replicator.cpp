@@ -791,6 +791,18 @@ struct RedisReplicator::Impl {
     const std::uint64_t own_seq = this->own_seq();
     const std::uint64_t low = min_pub_seq_locked();
     if (own_seq <= low) return Status();
+    if (node) {
+      // The Node's Replica retains recent own deltas: no WAL read.
+      auto kept = node->own_deltas_since(low);
+      if (kept.ok() && kept->size() == own_seq - low) {
+        for (std::size_t i = 0; i < kept->size(); ++i) {
+          outbox.push_back({low + 1 + i, (*kept)[i].addr, (*kept)[i].delta});
+        }
+        log("republishing " + std::to_string(outbox.size()) +
+            " own deltas from the retained log");
+        return Status();
+      }
+    }
     FileSystem& fs = FileSystem::posix();
     auto cp = read_checkpoint(fs, dir + "/" + kCheckpointFileName);
     if (!cp.ok()) return cp.status();

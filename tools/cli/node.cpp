@@ -30,6 +30,7 @@ struct NodeArgs {
   std::string key_file;
   bool udp = false;
   std::uint32_t sync_ms = 1000;
+  std::uint64_t max_origins = kDefaultMaxOrigins;
   std::string sync_policy = "every";
   bool quiet = false;
   // --redis (issue #6): empty means TCP/UDP only.
@@ -133,6 +134,7 @@ int run_node(const NodeArgs& a) {
   o.peers = a.peers;
   o.udp = a.udp;
   o.sync_interval_ms = a.sync_ms;
+  o.max_origins = a.max_origins;
   o.log = !a.quiet;
   if (a.sync_policy == "every") {
     o.storage.sync = SyncPolicy::kEveryRecord;
@@ -198,6 +200,11 @@ void add_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--sync-ms", args->sync_ms,
                 "Version-vector exchange period (ms)")
       ->check(CLI::Range(1, 3600000));
+  c->add_option("--max-origins", args->max_origins,
+                "Distinct delta origins the table accepts; deltas of more "
+                "are refused, logged and counted")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   c->add_option("--sync", args->sync_policy,
                 "Durability: every (default), group or none");
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
