@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # atomik: the two commands (README.md).
 #   make demo   install what is missing, build Release, run `atomik demo`
 #   make test   install what is missing, build, run every test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Builds the atomik_core package with the project's CMake (docs/python.md).
 
 `pip install --no-build-isolation .` and `python3 -m build --no-isolation

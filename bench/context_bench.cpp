@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context::accum_batch against a plain XOR-reduce loop over the same array
 // (the baseline, measured in the same run). Sizes: 0, 1, 4 KiB (L1),
 // 1 MiB (L2) and 256 MiB (DRAM). Figures: docs/performance.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Thread and process fan-in against the baselines a user would reach for,
 // measured in the same run: one shared std::atomic with fetch_xor, and a
 // std::mutex around a plain XOR. Run with 2 threads (this machine's cores).

@@ -1,4 +1,5 @@
-// Fingerprint (issue #4) against XXH3-128 over the same buffer, compiled the
+// SPDX-License-Identifier: Apache-2.0
+// Fingerprint against XXH3-128 over the same buffer, compiled the
 // same way: the baseline BM_Xxh3_128 calls XXH3_128bits through the same
 // dispatched kernel (same translation unit and flags: XXH_INLINE_ALL, AVX2
 // when the CPU has it) as BM_FingerprintFull. Sizes: 0, 1, 1 KiB, 1 MiB

@@ -1,11 +1,12 @@
-// Redis Streams replication (issue #6), against a private redis-server this
+// SPDX-License-Identifier: Apache-2.0
+// Redis Streams replication, against a private redis-server this
 // binary starts (tests/redis_server.hpp) and stops at exit. Workloads:
 //   BM_RedisReplicateBatched/N  node A accum_batch()es N deltas per call; the
 //                               time runs until node B has applied them all.
 //                               Counters: deltas_per_s, and x_baseline = that
 //                               / redis-benchmark XADD -P 16 ops/s measured on
 //                               the same server in the same run (printed
-//                               first; issue #6 asks for >= 10).
+//                               first; the target is >= 10).
 //   BM_RedisTransportFrames/N   frames of N deltas XADDed by one client and
 //                               XREAD + validated + applied to a DeltaStream
 //                               by another: Redis transport without WALs.

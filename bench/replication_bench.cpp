@@ -1,4 +1,5 @@
-// Replication between two Nodes on loopback (issue #5), against Redis XADD
+// SPDX-License-Identifier: Apache-2.0
+// Replication between two Nodes on loopback, against Redis XADD
 // measured in the same run.
 //
 //   BM_ReplicationThroughput: 4 threads accumulate batches into A

@@ -1,4 +1,5 @@
-// Messages and streams (issue #8). Workloads:
+// SPDX-License-Identifier: Apache-2.0
+// Messages and streams. Workloads:
 //   BM_StreamBaselineDecodeXor   decode 16-byte messages, XOR into a plain
 //                                vector of 1M words: no dedup, no table
 //   BM_StreamBaselineDecodeTableAccum  decode + DeltaTable::accum on the

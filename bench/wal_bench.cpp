@@ -1,5 +1,6 @@
-// WAL and recovery throughput against raw file I/O measured in the same run
-// (issue #9). Workloads:
+// SPDX-License-Identifier: Apache-2.0
+// WAL and recovery throughput against raw file I/O measured in the same
+// run. Workloads:
 //   BM_RawWrite16Sync1ms     write() of each 16-byte record, fdatasync every
 //                            1 ms: the baseline for group commit
 //   BM_RawBufferedSync1ms    the same bytes gathered in memory, one write() +

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ATOMIK_BUILD_FUZZERS=ON (the `fuzz` preset): libFuzzer targets in fuzz/,
 # see docs/fuzzing.md. Clang only: libFuzzer ships with clang (Debian
 # libclang-rt-14-dev), GCC has no -fsanitize=fuzzer. Every target, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # atomik_warnings: warning flags for atomik's own targets only.
 add_library(atomik_warnings INTERFACE)
 target_compile_options(atomik_warnings INTERFACE

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seed pattern 5, multi-stream convergence: first the reference's snippet
 // as written, then 5 replicas over a simulated network that drops 10%,
 // duplicates 10% and reorders every message, repaired by version-vector

@@ -1,4 +1,5 @@
-// Seed pattern 5 over TCP (issue #5): three Nodes on loopback replicate each
+// SPDX-License-Identifier: Apache-2.0
+// Seed pattern 5 over TCP: three Nodes on loopback replicate each
 // other's deltas; node B is stopped mid-run and restarted on its data
 // directory; at the end all digests are equal and every state is the XOR of
 // every acknowledged delta. Prints what it checks; exit 1 on any mismatch.

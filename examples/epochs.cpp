@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seed pattern 2, epoch checkpointing: swap() closes an epoch, returning its
 // state and starting a fresh accumulator. Here writers keep accumulating on
 // other threads while epochs are closed, and every delta lands in exactly

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seed pattern 1, accumulator fan-in: four threads each accum one delta into
 // one context, with no lock and no coordination; the result is exact.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seed pattern 3, fingerprint gate: a simulated sensor sends 4 KiB frames,
 // often repeating itself; a FingerprintGate skips every unchanged frame and
 // catches every changed one, including the changes the reference's XOR-fold

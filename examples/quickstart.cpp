@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The README's quick-start example: load, accum, read, swap, undo.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seed pattern 4, rollback chain: an undo stack of deltas, 8 bytes a level;
 // undo re-applies the delta (XOR is self-inverse).
 #include "atomik/undo.hpp"

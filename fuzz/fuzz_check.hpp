@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the libFuzzer targets in fuzz/ (docs/fuzzing.md):
 // ATOMIK_FUZZ_CHECK, which aborts (a libFuzzer "crash", input saved) when an
 // invariant fails, and small byte/message utilities.

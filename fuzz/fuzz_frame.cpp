@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fuzz_frame: libFuzzer target for the delta-frame decoder and encoder
 // (include/atomik/frame.hpp, docs/format/wire.md). See docs/fuzzing.md.
 //

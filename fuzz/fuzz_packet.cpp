@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fuzz_packet: libFuzzer target for the node protocol packet decoders
 // (src/transport/packet.hpp, docs/format/node_protocol.md). See
 // docs/fuzzing.md.

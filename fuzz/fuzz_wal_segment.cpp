@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fuzz_wal_segment: libFuzzer target for WAL recovery through the public
 // read_wal() (include/atomik/wal.hpp, docs/format/wal.md "Reader rules").
 // See docs/fuzzing.md.

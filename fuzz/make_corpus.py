@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora fuzz/corpus/<target>/ from tests/vectors/ (the
 checked-in known-answer files) plus a few seeds built from the format pages
 alone (Python struct + Debian's libxxhash.so.0 through ctypes, as

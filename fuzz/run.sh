@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every libFuzzer target of a `fuzz` preset build for a bounded time
 # (docs/fuzzing.md). Used by `make fuzz FUZZ_SECONDS=N`.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cython: language_level=3
 # Declarations of the atomik C++ API used by _core.pyx and its .pxi files.
 # Only what the module calls is declared; the C++ headers are the reference.

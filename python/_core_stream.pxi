@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Part of atomik_core._core (included by _core.pyx, textually: it shares
 # the module's namespace and cimports): DeltaStream.
 

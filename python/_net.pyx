@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cython: language_level=3, boundscheck=False, wraparound=False
 # distutils: language = c++
 """atomik_core._net: the node, its client, Redis replication, shared-memory

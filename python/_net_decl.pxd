@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cython: language_level=3
 # Declarations of the atomik C++ API used by _net.pyx (atomik_core._net,
 # which cimports them all):

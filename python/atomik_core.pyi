@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Type stubs for the atomik_core package (installed as its __init__.pyi):
 the names it re-exports from the compiled core atomik_core._core and from
 its Python submodules. The docstrings carry the full behaviour; these stubs

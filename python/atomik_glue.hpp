@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/atomik_glue.hpp: small C++ shims between Cython and the atomik
-// headers, for the atomik_core Python module (issue #7).
+// headers, for the atomik_core Python module.
 //
 // Cython 0.29 cannot spell std::span, std::optional or std::string_view, and
 // it declares C++ locals before assigning them, so types without a default

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Benchmarks of the atomik_core Python bindings (issue #7).
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmarks of the atomik_core Python bindings.
 
 Each operation is timed against a pure-Python implementation of the same
 operation written here in the reference package's style (classes with
 _reference/_accumulator attributes, a frozen dataclass message decoded with
 struct.unpack), in the same run, interleaved repetition by repetition, and
-reported as a ratio. Targets (issue #7):
+reported as a ratio. Targets:
 
   per call  AtomikContext.accum, AtomikTable.accum, DeltaStream.accum,
             DeltaMessage.from_bytes + DeltaStream.apply       >= 3x Python

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/net_glue.hpp: shims between Cython and the atomik network, shared
 // memory, LWW and counter headers, for the atomik_core._net module.
 //

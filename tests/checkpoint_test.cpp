@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoint files: vector, round trip, validation, atomic replacement
 // (docs/format/checkpoint.md).
 #include "atomik/checkpoint.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Spawning `atomik node` child processes for tests (tests only).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ConcurrentContext: no delta lost, none counted twice, each in exactly one
 // epoch, while writers run; read() and swap() return only states that
 // existed; thread exit and signal handlers. Run under TSan by .ci/run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context<W, G>: the reference's semantics and the group laws, for every
 // word width and both groups, on seeded random inputs.
 #include "atomik/context.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Flip every byte and truncate at every offset of a small WAL and a
 // checkpoint (leveldb corruption_test.cc): the outcome is the correct state,
 // a state the log really held at some point (a prefix, reported as a torn or

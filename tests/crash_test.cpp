@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash test: a child process changes a PersistentTable and reports each
 // acknowledged change to the parent through a pipe *after* the call returned;
 // the parent kills it with SIGKILL at random points (seeded) and reopens the

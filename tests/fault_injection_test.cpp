@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fault injection through the FileSystem interface: a failing write, fsync,
 // rename or directory sync reaches the caller, and nothing acknowledged is
 // lost (reopening with a healthy file system gives every acknowledged change,

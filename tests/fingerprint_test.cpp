@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for include/atomik/fingerprint.hpp: known-answer vectors
 // (tests/vectors/fingerprint_vectors.txt, generated independently by
 // fingerprint_gen.py), every kernel against the others and against a slow

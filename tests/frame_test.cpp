@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Frames: vectors, round trips, every-byte-flip and every-truncation.
 #include "atomik/frame.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LwwRegister / LwwTable: put semantics that converge under any order and
 // duplication, against the composing XOR put of the reference.
 #include "atomik/lww.hpp"

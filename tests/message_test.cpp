@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DeltaMessage: the reference's 16-byte layout, vectors, length errors.
 #include "atomik/message.hpp"
 

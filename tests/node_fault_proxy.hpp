@@ -1,4 +1,5 @@
-// FaultProxy (issue #5 tests): a loopback TCP proxy in front of a node that
+// SPDX-License-Identifier: Apache-2.0
+// FaultProxy (node tests): a loopback TCP proxy in front of a node that
 // cuts the byte stream into node-protocol packets (24-byte header, body,
 // tag; docs/format/node_protocol.md) and, from a seeded RNG, drops,
 // duplicates, delays and reorders packets and cuts connections. The first

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many delta origins into one keyless `atomik node` process: 300 one-delta
 // frames, each from its own origin, over TCP and over UDP. Every delta is
 // readable, the node restarts on the same data and still accepts those

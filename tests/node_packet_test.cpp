@@ -1,4 +1,5 @@
-// Node protocol packets (issue #5): known-answer vectors from
+// SPDX-License-Identifier: Apache-2.0
+// Node protocol packets: known-answer vectors from
 // tests/vectors/node_protocol.txt (generated independently in Python), and
 // every header/body reader rule of docs/format/node_protocol.md.
 #include <gtest/gtest.h>

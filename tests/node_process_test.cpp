@@ -1,4 +1,5 @@
-// Node processes (issue #5): three `atomik node` child processes on
+// SPDX-License-Identifier: Apache-2.0
+// Node processes: three `atomik node` child processes on
 // loopback, every link through a seeded FaultProxy (drops, duplicates,
 // delays, reorders, cuts), random deltas into each node from client
 // threads, one node SIGKILLed mid-stream and restarted on the same data.

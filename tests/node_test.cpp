@@ -1,4 +1,5 @@
-// Node (issue #5), in process on loopback: replication, catch-up after a
+// SPDX-License-Identifier: Apache-2.0
+// Node, in process on loopback: replication, catch-up after a
 // restart, clients, and bad input (garbage, truncated, huge lengths, wrong
 // key, replays: rejected, counted, state unchanged). Every wait has a
 // deadline (wait_until); nothing sleeps to synchronise.

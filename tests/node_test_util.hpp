@@ -1,4 +1,5 @@
-// Helpers for the node tests (issue #5): deadline polling, temp dirs, a raw
+// SPDX-License-Identifier: Apache-2.0
+// Helpers for the node tests: deadline polling, temp dirs, a raw
 // TCP socket that speaks (or abuses) the node protocol. Loopback only.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PersistentTable: reopen reaches the acknowledged state, replay is
 // idempotent, swap() checkpoints and trims the WAL, undo survives restarts.
 #include "atomik/persistent_table.hpp"

@@ -1,4 +1,5 @@
-// `atomik node --redis` (issue #6 item 4): a Node whose own deltas also go
+// SPDX-License-Identifier: Apache-2.0
+// `atomik node --redis`: a Node whose own deltas also go
 // through Redis Streams (RedisReplicator::start_node), in-process and as
 // CLI processes, against a private redis-server (tests/redis_server.hpp).
 // Also the bounded outage queue (RedisOptions::max_unpublished): Redis is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helper: runs a private redis-server (or a 3-master Redis Cluster) on
 // free loopback ports with its own temp directory, persistence off unless
 // asked (AOF for restart tests), and stops it at the end. Tests call

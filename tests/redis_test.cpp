@@ -1,4 +1,5 @@
-// Redis Streams replication (issue #6): the snapshot / state layouts, URL
+// SPDX-License-Identifier: Apache-2.0
+// Redis Streams replication: the snapshot / state layouts, URL
 // parsing and sharding (unit), and RedisReplicator against a private
 // redis-server started by tests/redis_server.hpp (label net). Every wait
 // polls with a deadline; nothing sleeps to synchronise.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Models shared by the Redis tests (tests only): a table's expected state as
 // a map, its digest, and a replicator's state in the same form.
 #pragma once

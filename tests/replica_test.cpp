@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Replica: own and remote deltas, the retained log (also after a restart,
 // rebuilt from the one WAL replay), the origin limit (refused before
 // anything is written; what was accepted stays accepted after a restart),

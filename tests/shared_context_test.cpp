@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SharedContext: fan-in from forked processes, epochs across processes, a
 // writer killed mid-run, consistent cuts across processes, the create/open
 // race, fork without exec, cell ownership, and every way open() can be

@@ -1,4 +1,5 @@
-// Helpers for the storage tests (issue #9): a temporary directory and a
+// SPDX-License-Identifier: Apache-2.0
+// Helpers for the storage tests: a temporary directory and a
 // FileSystem whose write, sync, rename... fail on demand (fault injection).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DeltaStream: exactly-once apply, catch-up, digest, state transfer.
 // Reference model: a replica's state is the XOR of every distinct
 // (origin, seq) delta it holds, per address.

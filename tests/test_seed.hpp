@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seeded randomness for property tests: the seed comes from ATOMIK_TEST_SEED
 // if set, else from the clock, and is printed so any failure can be replayed:
 //   ATOMIK_TEST_SEED=1234 ./context_test

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "atomik/undo.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading tests/vectors files (tests only).
 #pragma once
 

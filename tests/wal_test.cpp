@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WalWriter and read_wal(): format vector, round trips, group commit,
 // segment rolls, torn tails versus corruption (docs/format/wal.md).
 #include "atomik/wal.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik: one binary, subcommands (docs/cli.md).
 // Exit status: 0 success; 1 a data problem (corruption, mismatch, failed
 // check); 2 a usage error (unknown flag, bad number), with a short usage.
@@ -16,13 +17,13 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", atomik::kVersionString);
   int exit_code = 0;
   atomik::cli::add_demo_command(app, &exit_code);
-  atomik::cli::add_bench_command(app, &exit_code);        // issue #5
-  atomik::cli::add_fingerprint_command(app, &exit_code);  // issue #4
-  atomik::cli::add_node_command(app, &exit_code);         // issue #5
-  atomik::cli::add_client_commands(app, &exit_code);      // issue #5
-  atomik::cli::add_wal_commands(app, &exit_code);         // issue #9
+  atomik::cli::add_bench_command(app, &exit_code);
+  atomik::cli::add_fingerprint_command(app, &exit_code);
+  atomik::cli::add_node_command(app, &exit_code);
+  atomik::cli::add_client_commands(app, &exit_code);
+  atomik::cli::add_wal_commands(app, &exit_code);
 #ifdef ATOMIK_HAVE_REDIS
-  atomik::cli::add_redis_node_command(app, &exit_code);  // issue #6
+  atomik::cli::add_redis_node_command(app, &exit_code);
 #endif
   try {
     app.parse(argc, argv);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/checkpoint.hpp: the checkpoint file, a whole table's state at the
 // end of an epoch (docs/format/checkpoint.md).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/concurrent_context.hpp: ConcurrentContext<W, G>, fan-in of deltas
 // from many threads into one context (seed pattern 1), with read() and
 // swap() that return states which existed (consistent cuts).

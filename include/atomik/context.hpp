@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/context.hpp: Context<W, G>, one reference state and one accumulator.
 //
 // The four operations of delta-state algebra, with the reference package's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/fan_in_cell.hpp: the writer side of the epoch protocol shared by
 // ConcurrentContext and SharedContext (internal; namespace atomik::detail).
 //

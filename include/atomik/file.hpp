@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/file.hpp: FileSystem, the file operations the durable storage uses.
 //
 // Every operation that can fail returns a Status, so a test can hand the WAL,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/fingerprint.hpp: Fingerprint and FingerprintGate, strong,
 // position-aware, incremental change detection.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/frame.hpp: framed delta batches, our own wire format.
 //
 // A frame carries `count` deltas of one origin replica: a 48-byte header

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/group.hpp: the abelian groups that deltas compose in.
 //
 // A group G provides combine(a, b), inverse(a) and identity<W>(). Both groups

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/lww.hpp: LwwRegister and LwwTable, last-writer-wins put semantics.
 //
 // Deltas compose: two concurrent XOR deltas both take effect, and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/message.hpp: DeltaMessage, the reference's 16-byte delta message.
 //
 // A DeltaMessage is one delta for one address plus the sender's sequence

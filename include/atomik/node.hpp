@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/node.hpp: Node, a replica that replicates a PersistentTable over TCP
 // (and optionally UDP), and NodeClient, the client of a running node.
 //

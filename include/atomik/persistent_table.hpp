@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/persistent_table.hpp: PersistentTable, a durable DeltaTable.
 //
 // Every change is a checksummed WAL record carrying (origin, seq); swap()
@@ -106,7 +107,7 @@ class ATOMIK_EXPORT PersistentTable {
   // table's own origin.
   Result<bool> apply(std::uint64_t origin, std::uint64_t seq,
                      std::uint32_t addr, std::uint64_t delta);
-  // Added for Node (issue #5): accum() of every delta in order under one
+  // Added for Node: accum() of every delta in order under one
   // lock, with one durability wait at the end (none when `wait` is false:
   // then call sync() before treating them as acknowledged). Returns the seq
   // of the first delta; the others follow it. An address out of range fails
@@ -115,7 +116,7 @@ class ATOMIK_EXPORT PersistentTable {
   Result<std::uint64_t> accum_batch(
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
       bool wait = true);
-  // Added for Node (issue #5): apply() of origin's seqs base_seq,
+  // Added for Node: apply() of origin's seqs base_seq,
   // base_seq+1, ... under one lock and one durability wait (none when `wait`
   // is false). Leading duplicates are skipped; returns how many were
   // applied. Fails like apply() (nothing logged) if base_seq skips ahead of
@@ -135,7 +136,7 @@ class ATOMIK_EXPORT PersistentTable {
       std::uint64_t base_seq,
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
       bool wait = true);
-  // Added for Node (issue #5): replaces the table with a state received by
+  // Added for Node: replaces the table with a state received by
   // state transfer: every non-zero state (ascending address) and every
   // origin's mark. Durable on return: rolls the WAL and writes a checkpoint
   // (epoch unchanged) holding exactly this state; undo histories are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/redis.hpp: RedisReplicator, a PersistentTable replicated through
 // Redis Streams (many nodes, one durable delta log).
 //

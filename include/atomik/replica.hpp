@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/replica.hpp: Replica, the one owner of a replicated table.
 //
 // A Replica holds everything a process knows about one replicated table, in

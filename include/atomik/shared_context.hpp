@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/shared_context.hpp: SharedContext<W, G>, one context in a named
 // POSIX shared-memory segment that separate processes accum into (seed
 // pattern 1 across processes).

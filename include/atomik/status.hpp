@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/status.hpp: Status and Result<T>, the one channel for runtime
 // failures.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/stream.hpp: DeltaStream, exactly-once replication of XOR deltas.
 //
 // A DeltaStream is a DeltaTable (64-bit words, XOR) plus, for every origin

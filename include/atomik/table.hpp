@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/table.hpp: DeltaTable<W, G>, many addresses, each a Context.
 //
 // The reference package's AtomikTable (dense: a fixed array of contexts,

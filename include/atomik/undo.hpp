@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/undo.hpp: UndoHistory<W, G>, the rollback chain (seed pattern 4).
 //
 // Undo by re-applying a delta's inverse (for XOR, the delta itself): no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/wal.hpp: the write-ahead log: WalWriter (group commit) and
 // read_wal() (recovery with strict and skip modes).
 //

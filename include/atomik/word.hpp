@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // atomik/word.hpp: the word types a context can hold, and their text form.
 //
 // A delta word is one of std::uint8_t, std::uint16_t, std::uint32_t,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core: delta-state algebra on the atomik C++ engine.
 
 A drop-in replacement for the reference package ``atomik_core`` (v0.4.0),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """python -m atomik_core [COMMAND]
 
 Commands (the reference's):

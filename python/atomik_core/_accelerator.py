@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The reference's optional C accelerator interface, kept for code that
 imports it. In atomik_core every operation already runs in the compiled
 core, so is_available() is always True and these helpers are thin wrappers:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Type stubs for atomik_core._net (python/_net.pyx); docs/python.md.
 import os
 from typing import Any, Iterable, Mapping, NamedTuple, Optional, Union

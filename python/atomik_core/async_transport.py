@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Transports for asyncio: AsyncCallbackTransport and AsyncSyncTable.
 
 Applying a delta is instant (no I/O), so put(), get() and receive() stay

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The reference's benchmark functions, measured on this package.
 
 Run:  python -m atomik_core benchmark [--json]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """AtomikContext: one reference and one accumulator (the reference's
 ``atomik_core.context``), from the compiled core."""
 

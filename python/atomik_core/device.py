@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """DeviceContext and DeviceTable: the reference's API for its FPGA/kernel
 module, reached through the character device /dev/atomik (ioctls).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """PersistentSyncTable (the reference's ``atomik_core.persistent``) and the
 importer for the reference's log format.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SyncTable: a replicated table (the reference's ``atomik_core.sync``),
 from the compiled core."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """AtomikTable: a fixed array of contexts (the reference's
 ``atomik_core.table``), from the compiled core."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """MemoryTransport and CallbackTransport (the reference's
 ``atomik_core.transport``), from the compiled core."""
 

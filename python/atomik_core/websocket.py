@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SyncTable over WebSocket (Debian's python3-websockets).
 
 connect_websocket(table, url) connects a SyncTable (or PersistentSyncTable)

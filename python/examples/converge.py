@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seed pattern 5, multi-stream convergence (mirrors examples/converge.cpp).
 
 First the seed's snippet as written; then 5 replicas exchange 16-byte

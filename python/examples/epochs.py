@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seed pattern 2, epoch checkpointing (mirrors examples/epochs.cpp).
 
 swap() closes an epoch: it returns the state and starts a fresh

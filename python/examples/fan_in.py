@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seed pattern 1, accumulator fan-in (mirrors examples/fan_in.cpp).
 
 Four Python threads accum into one AtomikContext with no lock of their own;

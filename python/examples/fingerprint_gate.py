@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seed pattern 3, fingerprint gate (mirrors examples/fingerprint_gate.cpp).
 
 A simulated sensor sends 4 KiB frames of 512 readings, often repeating

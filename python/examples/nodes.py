@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Three replicas from Python (atomik_core._net; mirrors `atomik node`).
 
 Three in-process nodes on 127.0.0.1 (free ports) form a line a <- b <- c;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The README's quick-start example in Python (mirrors examples/quickstart.cpp):
 load, accum, read, swap, and a clear error instead of silent damage."""
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seed pattern 4, rollback chain (mirrors examples/undo.cpp).
 
 UndoHistory keeps one 8-byte delta per level; undo re-applies a delta (XOR

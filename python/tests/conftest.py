@@ -1,4 +1,5 @@
-"""Shared pytest set-up for the atomik_core tests (issue #7).
+# SPDX-License-Identifier: Apache-2.0
+"""Shared pytest set-up for the atomik_core tests.
 
 The module under test is the one on PYTHONPATH (CTest points it at the
 build tree). Random inputs come from `rng`, seeded from ATOMIK_TEST_SEED if

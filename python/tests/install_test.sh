@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The installed package, as a user gets it: a fresh venv (with Debian's
 # site packages, for pytest and numpy), `pip install --no-build-isolation .`
 # from the source tree, then the Python tests and `python -m atomik_core

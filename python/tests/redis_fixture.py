@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A private redis-server for the Python tests: free loopback port, its own
 temporary directory, no persistence; stopped (SIGTERM, then SIGKILL) at the
 end. Skips the test when redis-server is not installed.

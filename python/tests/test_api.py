@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The public surface: __all__, the .pyi stubs and the tests agree.
 
 Every public name (module level, and every public method and property of

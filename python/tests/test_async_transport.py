@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core.async_transport: AsyncCallbackTransport and AsyncSyncTable
 (asyncio.run, no pytest-asyncio)."""
 import asyncio

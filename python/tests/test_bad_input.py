@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad input raises TypeError, ValueError, OverflowError or IndexError with
 a clear message, never crashes, and changes nothing."""
 import array

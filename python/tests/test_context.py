@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """AtomikContext: the reference's API and behaviour on the C++ engine.
 
 Each behaviour is checked against a slow pure-Python model of the

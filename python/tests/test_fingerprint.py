@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fingerprint and FingerprintGate: strong change detection, and the
 reference's XOR-fold as an exact, documented legacy mode."""
 import mmap

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core.integrations.fastapi_middleware on a real FastAPI app through
 Starlette's TestClient (httpx)."""
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core.integrations.redis_adapter against a real redis-server
 (private, on a free loopback port) through python3-redis."""
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core.integrations.sqlalchemy_listener on an in-memory SQLite
 database (python3-sqlalchemy)."""
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core._net: Node, NodeClient, RedisReplicator, SharedContext,
 LwwTable and Counter. Nodes listen on 127.0.0.1 with free ports; waits for
 replication poll a condition with a bounded deadline."""

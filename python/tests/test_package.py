@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The package layout and the reference-compatibility surface: submodules,
 `python -m atomik_core`, the benchmarks, the device API without a device,
 the reference log importer, truncated fingerprints, late joiners and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """PersistentSyncTable (durable, checksummed, exactly-once replay) and
 UndoHistory."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The five seed snippets (../shared/reference/seed_patterns.txt) run as
 written on atomik_core.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """DeltaMessage, DeltaStream and SyncTable: the reference's wire format, and
 exactly-once convergence where the reference diverges."""
 import pickle

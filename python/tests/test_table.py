@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """AtomikTable: the reference's fixed array of contexts, on DeltaTable."""
 import numpy as np
 import pytest

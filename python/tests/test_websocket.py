@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """atomik_core.websocket: SyncTables replicating through a WebSocket relay
 on 127.0.0.1 (python3-websockets). Waits poll a condition with a bounded
 deadline."""

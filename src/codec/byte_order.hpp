@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Little-endian load/store helpers for our own formats (frames, snapshots).
 // Private to src/. The host is little-endian (static_assert in frame.hpp),
 // so these compile to plain unaligned loads and stores.

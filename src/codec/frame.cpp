@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Frame encoder and validating decoder. See docs/format/wire.md.
 #include "atomik/frame.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Thread-local cell registrations for ConcurrentContext, and the closer's
 // half of the fan-in epoch protocol (atomik/fan_in_cell.hpp): membarrier
 // registration and the asymmetric fence.

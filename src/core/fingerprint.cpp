@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fingerprint and FingerprintGate (include/atomik/fingerprint.hpp). The
 // hashing runs in one of the kernels of fingerprint_kernel.hpp; this file
 // validates, dispatches and keeps the state. Construction and canonical

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: the fingerprint kernels (docs/format/fingerprint.md), compiled
 // three times from fingerprint_kernel_impl.inc (scalar, SSE2, AVX2) and
 // chosen at run time. All kernels give the same bits; fingerprint_test

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The AVX2 fingerprint kernel. This file alone is compiled with -mavx2
 // (cmake/AtomikSources.cmake); active_kernel() calls it only after
 // __builtin_cpu_supports("avx2"). Absent on other targets.

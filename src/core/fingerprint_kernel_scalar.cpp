@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The portable fingerprint kernel: xxHash's scalar code path.
 #define XXH_VECTOR 0  // XXH_SCALAR
 #define ATOMIK_FP_KERNEL_NAME "scalar"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SSE2 fingerprint kernel (x86-64 baseline); absent elsewhere.
 #if defined(__x86_64__) || defined(_M_X64)
 #define XXH_VECTOR 1  // XXH_SSE2

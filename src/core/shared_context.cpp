@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SharedSegment: the shared-memory layout behind SharedContext.
 // See docs/format/shared_segment.md for the layout and the recovery rules,
 // and docs/design.md ("Consistent cuts") for why read() and swap() are

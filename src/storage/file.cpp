@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileSystem::posix(): open/write/fdatasync/rename on the local disk.
 #include "atomik/file.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PersistentTable: DeltaTable + UndoHistory per address + WAL + checkpoints.
 //
 // Per-origin dedup uses a contiguous high-water mark per origin (the marks of
@@ -584,7 +585,7 @@ Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
   return true;
 }
 
-// Added for Node (issue #5).
+// Added for Node.
 Result<std::uint64_t> PersistentTable::accum_batch(
     std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
     bool wait) {
@@ -607,7 +608,7 @@ Result<std::uint64_t> PersistentTable::accum_batch(
   return first;
 }
 
-// Added for Node (issue #5).
+// Added for Node.
 Result<std::uint64_t> PersistentTable::apply_batch(
     std::uint64_t origin, std::uint64_t base_seq,
     std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas,
@@ -687,7 +688,7 @@ Result<std::uint64_t> PersistentTable::restore_own_batch(
   return applied;
 }
 
-// Added for Node (issue #5).
+// Added for Node.
 Status PersistentTable::install_state(
     std::span<const std::pair<std::uint32_t, std::uint64_t>> states,
     std::span<const std::pair<std::uint64_t, std::uint64_t>> marks) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Replica: PersistentTable + per-origin retained log + cached digest.
 //
 // The table keeps the only copy of the states and the only per-origin marks;

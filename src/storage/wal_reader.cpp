@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // read_wal(): replays WAL segments (docs/format/wal.md, "Reader rules").
 #include <cstdio>
 

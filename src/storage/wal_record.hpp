@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WAL record encoding (docs/format/wal.md). Private to src/.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The WAL segment scanner behind read_wal() (docs/format/wal.md, "Reader
 // rules"), as a template over its visitors so that recovery
 // (PersistentTable) gets its per-record callback inlined instead of paying a

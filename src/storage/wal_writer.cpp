@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WalWriter: group commit through one background flusher thread.
 //
 // Appenders encode their frame into a shared buffer under mu_ and wait (per

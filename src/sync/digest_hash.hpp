@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The digest's per-address term, private to src/. See docs/format/digest.md:
 // term(key, addr, state) = XXH3-128 with seed `key` of the 12 bytes
 // addr (u32 little-endian) || state (u64 little-endian).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StreamSnapshot byte form for state transfers. See docs/format/wire.md,
 // section 9.
 #include <string>

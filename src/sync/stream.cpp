@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DeltaStream: per-origin exactly-once apply, retained log, catch-up,
 // digest, state transfer. See include/atomik/stream.hpp and docs/design.md.
 #include "atomik/stream.hpp"

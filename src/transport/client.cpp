@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NodeClient: a blocking client over POSIX sockets with poll() deadlines
 // (asio's blocking reads cannot time out). Speaks the client side of
 // docs/protocol.md: HELLO (client flag), then REQUEST / RESPONSE.

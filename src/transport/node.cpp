@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Node: a Replica (atomik/replica.hpp) + asio TCP/UDP replication.
 // The protocol is docs/protocol.md; the bytes are
 // docs/format/node_protocol.md.

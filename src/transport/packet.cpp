@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Node protocol packets: see packet.hpp and docs/format/node_protocol.md.
 #include "transport/packet.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Node protocol packets (docs/format/node_protocol.md): the 24-byte packet
 // header, the bodies of HELLO / SYNC / REQUEST / RESPONSE, and the keyed
 // BLAKE2b tags (libsodium). Private to src/. Pure functions: no sockets.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small blocking Redis client over hiredis: see redis_client.hpp.
 #include "transport/redis_client.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: a small blocking Redis client over hiredis (0.14, RESP2) with
 // AUTH/SELECT on connect, per-command timeouts, reconnect on demand and
 // MOVED redirects for Redis Cluster. Used only by src/transport/redis_*.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Redis snapshot and REDIS_STATE layouts: docs/format/redis.md.
 #include "transport/redis_format.hpp"
 

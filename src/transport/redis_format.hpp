@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: the Redis snapshot and REDIS_STATE byte layouts
 // (docs/format/redis.md) and stream-ID helpers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RedisReplicator: a PersistentTable replicated through Redis Streams.
 // Behaviour: docs/redis.md; layouts: docs/format/redis.md.
 //

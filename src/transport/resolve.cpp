@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // resolve_host(): getaddrinfo(3), preferring IPv4.
 #include "transport/resolve.hpp"
 

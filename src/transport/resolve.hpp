@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host name resolution for node and client addresses. Private to src/.
 #pragma once
 

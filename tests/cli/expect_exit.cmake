@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Runs a command and checks its exit code (and optionally its output):
 #   cmake -DEXPECT=<code> [-DREGEX=<regex>] [-DSTDIN=<file>] -P expect_exit.cmake <cmd> [args...]
 # REGEX is matched against stdout+stderr. Used by atomik_cli_test().

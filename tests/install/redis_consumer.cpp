@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Links atomik::redis from the installed package (no server needed).
 #include <atomik/redis.hpp>
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Generates tests/vectors/fingerprint_vectors.txt from the definitions in
 docs/format/fingerprint.md, independently of atomik's C++ code:
 

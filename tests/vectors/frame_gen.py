@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Generates the delta message, frame and digest vectors from the definitions
 in docs/format/wire.md and docs/format/digest.md, independently of atomik's
 C++ code: byte layouts with Python's struct module, XXH3 from Debian's

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates node_protocol.txt: node protocol packets (issue #5), computed
+# SPDX-License-Identifier: Apache-2.0
+"""Generates node_protocol.txt: node protocol packets, computed
 independently of the C++ code with Python's hashlib.blake2b (keyed BLAKE2b,
 the same function as libsodium's crypto_generichash).
 See docs/format/node_protocol.md."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Generates redis_snapshot_v1.hex from docs/format/redis.md alone (Python
 struct + XXH3-64 from Debian's libxxhash.so.0 through ctypes), so the C++
 encoder and decoder are checked against an independent writer."""

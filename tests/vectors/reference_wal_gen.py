@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes reference_wal.bin from docs/format/reference_wal.md §4 alone:
 16-byte big-endian records (u32 addr, u64 value, u32 seq; seq 0xFFFFFFFF is
 a LOAD), then an 8-byte torn tail. Usage: reference_wal_gen.py [OUT]."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Generates WAL segment vectors from docs/format/wal.md alone, independently
 of atomik's C++ code: byte layouts with Python's struct module, XXH3-64 from
 Debian's libxxhash.so.0 through ctypes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `atomik bench`: runs the named workloads of every benchmark binary, prints
 // each figure next to the baseline measured in the same run and their ratio,
 // and writes docs/performance.md-ready Markdown and a PNG plot (gnuplot).

@@ -1,4 +1,5 @@
-// `atomik accum|read|swap|status` (issue #5): clients of a running node.
+// SPDX-License-Identifier: Apache-2.0
+// `atomik accum|read|swap|status`: clients of a running node.
 // Numbers are accepted in decimal or 0x-hex and printed as 0x-hex.
 #include <cerrno>
 #include <cstdio>

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // `atomik demo`: the five seed patterns end to end on embedded defaults,
 // each checked against what it must show. Exit 1 if any check fails.
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>  // issue #8
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -15,9 +16,9 @@
 
 #include "atomik/concurrent_context.hpp"
 #include "atomik/context.hpp"
-#include "atomik/fingerprint.hpp"  // issue #4
+#include "atomik/fingerprint.hpp"
 #include "atomik/shared_context.hpp"
-#include "atomik/stream.hpp"  // issue #8
+#include "atomik/stream.hpp"
 #include "atomik/undo.hpp"
 #include "cli/commands.hpp"
 
@@ -133,7 +134,7 @@ DemoResult pattern_epochs() {
   return {sum == 2 * kEach, buf};
 }
 
-// Pattern 3 (issue #4): a gate fed sensor frames with repeats skips every
+// Pattern 3: a gate fed sensor frames with repeats skips every
 // unchanged frame and catches every change, including swapped readings and
 // the same bit flipped in two readings, which the reference's XOR-fold misses.
 DemoResult pattern_fingerprint() {
@@ -299,7 +300,7 @@ DemoResult pattern_convergence() {
                 repairs.size(), ok_replicas[0], kReplicas,
                 digests_equal[0] ? "equal" : "DIFFER", ok_replicas[1],
                 kReplicas, digests_equal[1] ? "equal" : "differ (diverged)");
-  return {ok, std::string(buf) + "; " + net_detail};  // issue #5
+  return {ok, std::string(buf) + "; " + net_detail};
 }
 
 int run_demo() {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `atomik fingerprint FILE...`: prints each file's canonical fingerprint
 // (docs/format/fingerprint.md) as `<40 hex digits>  <file>`, like xxhsum.
 // `atomik fingerprint --watch FILE`: re-reads FILE every --interval-ms and

@@ -1,7 +1,8 @@
-// `atomik node` (issue #5): runs a replicating node until SIGINT/SIGTERM.
+// SPDX-License-Identifier: Apache-2.0
+// `atomik node`: runs a replicating node until SIGINT/SIGTERM.
 // Prints "listening on HOST:PORT" (the chosen port when 0 was asked) and
 // "origin 0x..." on stdout, flushed, so scripts and tests can read them.
-// With --redis (issue #6) its deltas also go through Redis Streams
+// With --redis its deltas also go through Redis Streams
 // (RedisReplicator::start_node); it keeps serving clients and TCP peers.
 #include "atomik/node.hpp"
 
@@ -33,7 +34,7 @@ struct NodeArgs {
   std::uint64_t max_origins = kDefaultMaxOrigins;
   std::string sync_policy = "every";
   bool quiet = false;
-  // --redis (issue #6): empty means TCP/UDP only.
+  // --redis: empty means TCP/UDP only.
   std::string redis_url;
   std::string redis_user;
   std::string redis_password_file;
@@ -208,7 +209,7 @@ void add_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--sync", args->sync_policy,
                 "Durability: every (default), group or none");
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
-  // Redis Streams (issue #6, docs/redis.md).
+  // Redis Streams (docs/redis.md).
   c->add_option("--redis", args->redis_url,
                 "Also replicate through Redis Streams: "
                 "redis://[user[:password]@]host[:port][/db]");

@@ -1,4 +1,5 @@
-// Pattern 5 across processes (issue #5): three `atomik node` child processes
+// SPDX-License-Identifier: Apache-2.0
+// Pattern 5 across processes: three `atomik node` child processes
 // of this binary on loopback, random deltas into each through NodeClient,
 // one SIGKILLed mid-run and restarted on its data directory, then all
 // digests equal and every state == XOR of every acknowledged delta.

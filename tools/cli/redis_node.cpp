@@ -1,4 +1,5 @@
-// `atomik redis-node` (issue #6): runs a PersistentTable replicated through
+// SPDX-License-Identifier: Apache-2.0
+// `atomik redis-node`: runs a PersistentTable replicated through
 // Redis Streams (atomik/redis.hpp) until SIGINT/SIGTERM. Prints
 // "origin 0x..." and "ready" on stdout (flushed), then executes one command
 // per stdin line, answering one line each on stdout:

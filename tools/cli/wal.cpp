@@ -1,4 +1,5 @@
-// `atomik wal dump|verify DIR` and `atomik checkpoint verify FILE` (issue #9).
+// SPDX-License-Identifier: Apache-2.0
+// `atomik wal dump|verify DIR` and `atomik checkpoint verify FILE`.
 //
 // wal verify DIR: reads every WAL segment of a table directory (from the
 //   first one its CHECKPOINT does not cover), resynchronising past damage,

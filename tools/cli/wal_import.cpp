@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `atomik wal import FILE DIR`: converts the reference package's log file
 // (state.wal: raw 16-byte big-endian records, docs/format/reference_wal.md)
 // into a new table directory, as atomik_core.persistent.import_reference_wal

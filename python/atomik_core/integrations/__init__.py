@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Integrations of atomik_core's change detection with other software, each
 importing its dependency only when used:
 

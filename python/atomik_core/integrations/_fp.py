@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fingerprint the integrations use: atomik_core's strong fingerprint,
 at full width (width None or 128) or truncated to `width` bits."""
 

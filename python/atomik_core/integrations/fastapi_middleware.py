@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ETag and 304 Not Modified for an ASGI app (FastAPI, Starlette) from the
 strong fingerprint of each response body.
 

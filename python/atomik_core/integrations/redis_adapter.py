@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Skip Redis writes of unchanged values with atomik_core's fingerprint.
 
     import redis

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tell ORM objects that really changed from ones only marked dirty, with
 atomik_core's fingerprint (python3-sqlalchemy, 1.4 or 2.x).
 
