@@ -226,6 +226,10 @@ def test_redis_replicators_converge(tmp_path, redis_server):  # noqa: F811
         wait_for(lambda: a.snapshot() == want == b.snapshot(),
                  "redis convergence")
         assert a.digest() == b.digest() and a.read(2) == 7
+        # The reader thread counts a frame's deltas just after applying
+        # them, so the counters may trail the state by one frame: wait.
+        applied = lambda r: r.status()["stats"]["deltas_applied"]  # noqa: E731
+        wait_for(lambda: applied(a) >= 2 and applied(b) >= 1, "redis stats")
         st_a, st_b = a.status(), b.status()
         assert st_a["stats"]["deltas_applied"] == 2      # b's two deltas
         assert st_b["stats"]["deltas_applied"] == 1      # a's one
