@@ -92,7 +92,10 @@ setup(
     package_dir={"": "python"},
     packages=find_packages("python", include=["atomik_core", "atomik_core.*"]),
     package_data={"atomik_core": ["py.typed"]},
-    ext_modules=[Extension("atomik_core._core", sources=[])],
+    # Both compiled modules are required (the package imports both): a
+    # build that lacks one stops with "CMake did not build ...".
+    ext_modules=[Extension("atomik_core._core", sources=[]),
+                 Extension("atomik_core._net", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     zip_safe=False,
 )

@@ -191,7 +191,7 @@ cdef class Node:
     cdef CNode* _n
     cdef vector[CNode*] _retired
     cdef NodeConfig _cfg
-    cdef readonly object data_dir
+    cdef object _data_dir
 
     def __cinit__(self):
         self._n = NULL
@@ -215,7 +215,7 @@ cdef class Node:
         self._cfg.reconnect_min_ms = reconnect_min_ms
         self._cfg.reconnect_max_ms = reconnect_max_ms
         self._cfg.log = bool(log)
-        self.data_dir = _os.fspath(data_dir)
+        self._data_dir = _os.fspath(data_dir)
         if start:
             self.start()
 
@@ -233,7 +233,7 @@ cdef class Node:
     cdef CNode* _get(self) except NULL:
         if self._n == NULL:
             raise RuntimeError("node %s is not running (start() it)"
-                               % self.data_dir)
+                               % self._data_dir)
         return self._n
 
     def start(self):
@@ -243,7 +243,7 @@ cdef class Node:
         cdef Status st
         cdef CNode* n
         if self._n != NULL:
-            raise RuntimeError("node %s is already running" % self.data_dir)
+            raise RuntimeError("node %s is already running" % self._data_dir)
         with nogil:
             n = node_start(self._cfg, &st)
         if n == NULL:
@@ -370,6 +370,12 @@ cdef class Node:
             s = node_status_json(n[0]) if j else node_status_text(n[0])
         return s.decode("utf-8", "replace")
 
+    @property
+    def data_dir(self):
+        """The directory holding the node's table (os.fspath of the
+        data_dir given: str or bytes)."""
+        return self._data_dir
+
     # The accessors below may wait for the node's lock: GIL released too.
     @property
     def origin(self):
@@ -400,8 +406,8 @@ cdef class Node:
 
     def __repr__(self):
         if self._n == NULL:
-            return "Node(%r, stopped)" % (self.data_dir,)
-        return "Node(%r, listen=%r)" % (self.data_dir, self.listen_address)
+            return "Node(%r, stopped)" % (self._data_dir,)
+        return "Node(%r, listen=%r)" % (self._data_dir, self.listen_address)
 
 
 # --------------------------------------------------------------------------
@@ -420,7 +426,7 @@ cdef class NodeClient:
 
     cdef CNodeClient* _c
     cdef object _lock
-    cdef readonly object address
+    cdef object _address
 
     def __cinit__(self):
         self._c = NULL
@@ -433,7 +439,7 @@ cdef class NodeClient:
         cdef Status st
         cdef CNodeClient* c
         self._lock = _threading.Lock()
-        self.address = address
+        self._address = address
         with nogil:
             c = client_connect(addr, k, t, &st)
         if c == NULL:
@@ -449,7 +455,7 @@ cdef class NodeClient:
 
     cdef CNodeClient* _get(self) except NULL:
         if self._c == NULL:
-            raise RuntimeError("client of %s is closed" % self.address)
+            raise RuntimeError("client of %s is closed" % self._address)
         return self._c
 
     def close(self):
@@ -463,7 +469,13 @@ cdef class NodeClient:
                     del c
 
     @property
+    def address(self):
+        """The node's "HOST:PORT" this client was made for."""
+        return self._address
+
+    @property
     def closed(self):
+        """True once close() was called (or `with` exited)."""
         return self._c == NULL
 
     def __enter__(self):
@@ -542,7 +554,7 @@ cdef class NodeClient:
         return s.decode()
 
     def __repr__(self):
-        return "NodeClient(%r%s)" % (self.address,
+        return "NodeClient(%r%s)" % (self._address,
                                      ", closed" if self._c == NULL else "")
 
 
@@ -571,7 +583,7 @@ cdef class RedisReplicator:
 
     cdef CRedisReplicator* _r
     cdef CRedisReplicator* _retired
-    cdef readonly object data_dir
+    cdef object _data_dir
 
     def __cinit__(self):
         self._r = NULL
@@ -598,7 +610,7 @@ cdef class RedisReplicator:
         cfg.start_timeout_ms = start_timeout_ms
         cfg.bootstrap = bool(bootstrap)
         cfg.log = bool(log)
-        self.data_dir = _os.fspath(data_dir)
+        self._data_dir = _os.fspath(data_dir)
         if with_node:
             if isinstance(peers, str):
                 raise TypeError("peers: expected a list of \"HOST:PORT\", "
@@ -636,7 +648,7 @@ cdef class RedisReplicator:
     cdef CRedisReplicator* _get(self) except NULL:
         if self._r == NULL:
             raise RuntimeError("RedisReplicator of %s is stopped"
-                               % self.data_dir)
+                               % self._data_dir)
         return self._r
 
     def stop(self):
@@ -776,7 +788,15 @@ cdef class RedisReplicator:
         return _json.loads(s.decode("utf-8", "replace"))
 
     @property
+    def data_dir(self):
+        """The directory holding the node's table (os.fspath of the
+        data_dir given: str or bytes)."""
+        return self._data_dir
+
+    @property
     def origin(self):
+        """This replicator's origin id (the origin given; with 0, one drawn
+        at random when data_dir's table was created, and kept there)."""
         cdef CRedisReplicator* r = self._get()
         cdef uint64_t o
         with nogil:
@@ -794,7 +814,7 @@ cdef class RedisReplicator:
 
     def __repr__(self):
         return "RedisReplicator(%r%s)" % (
-            self.data_dir, ", stopped" if self._r == NULL else "")
+            self._data_dir, ", stopped" if self._r == NULL else "")
 
 
 # --------------------------------------------------------------------------
@@ -816,9 +836,9 @@ cdef class SharedContext:
     """
 
     cdef SharedHandle* _h
-    cdef readonly object name
-    cdef readonly int width
-    cdef readonly str group
+    cdef object _name
+    cdef int _width
+    cdef str _group
     cdef uint64_t _mask
 
     def __cinit__(self):
@@ -862,9 +882,9 @@ cdef class SharedContext:
             _raise_status(st)
         cdef SharedContext c = SharedContext.__new__(SharedContext)
         c._h = h
-        c.name = name
-        c.width = width
-        c.group = group
+        c._name = name
+        c._width = width
+        c._group = group
         c._mask = mask
         return c
 
@@ -902,7 +922,7 @@ cdef class SharedContext:
         x = v.__index__()
         if x < 0 or x > self._mask:
             raise OverflowError("%s %d does not fit %d bits"
-                                % (what, x, self.width))
+                                % (what, x, self._width))
         return x
 
     def accum(self, delta):
@@ -956,7 +976,23 @@ cdef class SharedContext:
         _check(st)
 
     @property
+    def name(self):
+        """The segment's name ("/something")."""
+        return self._name
+
+    @property
+    def width(self):
+        """Bits per value: 8, 16, 32 or 64."""
+        return self._width
+
+    @property
+    def group(self):
+        """"xor" or "add": how deltas combine (XOR, or + mod 2^width)."""
+        return self._group
+
+    @property
     def reference(self):
+        """The reference (the state at the last swap or load)."""
         cdef uint64_t out = 0
         cdef Status st
         cdef SharedHandle* h = self._get()
@@ -967,6 +1003,8 @@ cdef class SharedContext:
 
     @property
     def delta_count(self):
+        """Deltas accumulated since the last swap or load, by every
+        writer."""
         cdef uint64_t out = 0
         cdef Status st
         cdef SharedHandle* h = self._get()
@@ -977,6 +1015,8 @@ cdef class SharedContext:
 
     @property
     def max_writers(self):
+        """Writer cells in the segment (fixed by create); a writer beyond
+        them accumulates under the lock."""
         return self._get().max_writers()
 
     @property
@@ -986,7 +1026,7 @@ cdef class SharedContext:
 
     def __repr__(self):
         return "SharedContext(%r, width=%d, group=%r)" % (
-            self.name, self.width, self.group)
+            self._name, self._width, self._group)
 
 
 # --------------------------------------------------------------------------
@@ -1002,10 +1042,17 @@ class LwwWrite(tuple):
     def __new__(cls, addr, value, timestamp, origin):
         return tuple.__new__(cls, (addr, value, timestamp, origin))
 
-    addr = property(lambda self: self[0])
-    value = property(lambda self: self[1])
-    timestamp = property(lambda self: self[2])
-    origin = property(lambda self: self[3])
+    addr = property(lambda self: self[0], doc="The register's address.")
+    value = property(lambda self: self[1], doc="The value written.")
+    timestamp = property(lambda self: self[2],
+                         doc="The hybrid clock's stamp (nanoseconds).")
+    origin = property(lambda self: self[3],
+                      doc="The writer's origin (breaks timestamp ties).")
+
+    def __reduce__(self):
+        # pickle and copy: tuple's default would call __new__ with the
+        # whole tuple as one argument.
+        return (LwwWrite, tuple(self))
 
     def __repr__(self):
         return ("LwwWrite(addr=%d, value=%#x, timestamp=%d, origin=%#x)"
@@ -1024,11 +1071,11 @@ cdef class LwwTable:
     """
 
     cdef CLwwTable* _t
-    cdef readonly uint64_t origin
+    cdef uint64_t _origin
 
     def __cinit__(self, origin):
-        self.origin = _u64(origin, "origin")
-        self._t = lww_new(self.origin)
+        self._origin = _u64(origin, "origin")
+        self._t = lww_new(self._origin)
 
     def __dealloc__(self):
         if self._t != NULL:
@@ -1069,11 +1116,16 @@ cdef class LwwTable:
         cdef vector[CLwwWrite] v = lww_registers(self._t[0])
         return {w.addr: w.value for w in v}
 
+    @property
+    def origin(self):
+        """This table's origin, stamped on its own writes."""
+        return self._origin
+
     def __len__(self):
         return lww_registers(self._t[0]).size()
 
     def __repr__(self):
-        return "LwwTable(origin=%#x, addresses=%d)" % (self.origin, len(self))
+        return "LwwTable(origin=%#x, addresses=%d)" % (self._origin, len(self))
 
 
 # --------------------------------------------------------------------------
@@ -1107,12 +1159,15 @@ cdef class Counter:
         self._c.rollback(_u64(n, "n"))
 
     def accum(self, delta):
+        """accum(delta) -> None: adds a 64-bit delta (mod 2^64)."""
         self._c.accum(_u64(delta, "delta"))
 
     def rollback(self, delta):
+        """rollback(delta) -> None: undoes accum(delta)."""
         self._c.rollback(_u64(delta, "delta"))
 
     def read(self):
+        """read() -> int: reference + accumulator (mod 2^64)."""
         return self._c.read()
 
     def value_signed(self):
@@ -1121,6 +1176,7 @@ cdef class Counter:
         return v - (1 << 64) if v >> 63 else v
 
     def load(self, value):
+        """load(value) -> None: sets the reference, drops pending deltas."""
         self._c.load(_u64(value, "value"))
 
     def swap(self, new_reference=None):
@@ -1141,15 +1197,23 @@ cdef class Counter:
 
     @property
     def reference(self):
+        """The reference (the value at the last swap or load)."""
         return self._c.reference()
 
     @property
     def accumulator(self):
+        """The sum of the deltas since the last swap or load (mod 2^64)."""
         return self._c.accumulator()
 
     @property
     def delta_count(self):
+        """Deltas accumulated since the last swap or load."""
         return self._c.delta_count()
+
+    def __reduce__(self):
+        # pickle and copy: reference, accumulator and delta count.
+        return (_counter_restore, (self._c.reference(), self._c.accumulator(),
+                                   self._c.delta_count()))
 
     def __int__(self):
         return self._c.read()
@@ -1166,3 +1230,26 @@ cdef class Counter:
 
     def __repr__(self):
         return "Counter(%d)" % self._c.read()
+
+
+cdef void _counter_add_count(Counter64* c, uint64_t n) nogil:
+    """Adds n to c's delta count without changing its accumulator: the C++
+    Context has no count setter, so this merges in empty counters whose
+    counts are powers of two (merging one into itself doubles its count and
+    keeps its accumulator at 0). O(log n)."""
+    cdef Counter64 p
+    p.accum(0)
+    while n != 0:
+        if n & 1:
+            c.merge(p)
+        p.merge(p)
+        n >>= 1
+
+
+def _counter_restore(reference, accumulator, delta_count):
+    """Counter.__reduce__'s constructor (pickle, copy)."""
+    cdef Counter c = Counter(reference)
+    cdef uint64_t n = _u64(delta_count, "delta_count")
+    c._c.accum(_u64(accumulator, "accumulator"))
+    _counter_add_count(&c._c, n - 1)  # wraps to 0 when n == 0
+    return c

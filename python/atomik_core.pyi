@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """Type stubs for the atomik_core package (installed as its __init__.pyi):
 the names it re-exports from the compiled core atomik_core._core and from
-its Python submodules. The docstrings carry the full behaviour; these stubs
+its Python submodules; the names from the second compiled module,
+atomik_core._net, are imported from its own stubs (atomik_core/_net.pyi,
+installed beside this file). The docstrings carry the full behaviour; these stubs
 give the signatures to type checkers and IDEs."""
 
 import sys
 from os import PathLike
 from types import TracebackType
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Union
+from typing import (Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping,
+                    Optional, Union)
 
 if sys.version_info >= (3, 12):
     from collections.abc import Buffer as _Buffer
@@ -327,3 +330,64 @@ class DeviceContext:
     def close(self) -> None: ...
     def __enter__(self) -> DeviceContext: ...
     def __exit__(self, *exc: object) -> None: ...
+
+# atomik_core.async_transport: SyncTable replication over asyncio.
+class AsyncCallbackTransport:
+    def __init__(self, table: Union[SyncTable, PersistentSyncTable],
+                 send_fn: Optional[Callable[[bytes], Awaitable[object]]] = None,
+                 peer_origin: Optional[int] = None) -> None: ...
+    async def send_pending(self) -> int: ...
+    def receive_bytes(self, data: BytesLike) -> Union[ApplyOutcome, bool]: ...
+    @property
+    def pending_count(self) -> int: ...
+    @property
+    def table(self) -> Union[SyncTable, PersistentSyncTable]: ...
+
+class AsyncSyncTable:
+    def __init__(self, num_contexts: int = 256, width: int = 64,
+                 send_fn: Optional[Callable[[bytes], Awaitable[object]]] = None, *,
+                 origin: int = 0, peer_origin: Optional[int] = None,
+                 raw_apply: bool = False) -> None: ...
+    async def put(self, addr: int, value: int) -> DeltaMessage: ...
+    def get(self, addr: int) -> int: ...
+    def receive(self, msg: DeltaMessage,
+                origin: Optional[int] = None) -> ApplyOutcome: ...
+    def receive_bytes(self, data: BytesLike) -> ApplyOutcome: ...
+    @property
+    def num_contexts(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def table(self) -> SyncTable: ...
+    @property
+    def pending_count(self) -> int: ...
+    def snapshot(self) -> dict[int, int]: ...
+    def diff(self, other: Union[AsyncSyncTable, SyncTable]) -> list[int]: ...
+
+# atomik_core.websocket: what connect_websocket() and
+# SyncTable.connect_websocket() return.
+class WebSocketHandle:
+    url: str
+    sent: int
+    received: int
+    dropped: int
+    errors: int
+    last_error: Optional[BaseException]
+    @property
+    def connected(self) -> bool: ...
+    def close(self, timeout: float = 10.0) -> None: ...
+    def __enter__(self) -> WebSocketHandle: ...
+    def __exit__(self, *exc: object) -> Literal[False]: ...
+
+# atomik_core._net (the second compiled module; its own stubs are
+# atomik_core/_net.pyi), re-exported by the package.
+from ._net import DEFAULT_NODE_ADDRESS as DEFAULT_NODE_ADDRESS
+from ._net import NODE_KEY_SIZE as NODE_KEY_SIZE
+from ._net import Counter as Counter
+from ._net import LwwTable as LwwTable
+from ._net import LwwWrite as LwwWrite
+from ._net import Node as Node
+from ._net import NodeClient as NodeClient
+from ._net import RedisReplicator as RedisReplicator
+from ._net import SharedContext as SharedContext
+from ._net import read_key_file as read_key_file

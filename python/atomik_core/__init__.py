@@ -6,8 +6,12 @@ laid out like it: the submodules context, table, stream, fingerprint, sync,
 transport, persistent, benchmark, device and ``__main__`` hold the same
 names. Everything computes in the compiled core, ``atomik_core._core``
 (a Cython extension over the C++ library); the submodules re-export from
-it. The deliberate differences from the reference are listed in
-docs/python.md and in each class's docstring.
+it. The second compiled module, ``atomik_core._net`` (Node, NodeClient,
+RedisReplicator, SharedContext, LwwTable, Counter), and the asyncio and
+WebSocket classes (async_transport, websocket) are re-exported here too;
+the integrations live in ``atomik_core.integrations``. The deliberate
+differences from the reference are listed in docs/python.md and in each
+class's docstring.
 
 Quick start::
 

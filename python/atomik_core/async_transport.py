@@ -85,6 +85,7 @@ class AsyncCallbackTransport:
 
     @property
     def table(self):
+        """The SyncTable or PersistentSyncTable this transport serves."""
         return self._table
 
 
@@ -116,6 +117,7 @@ class AsyncSyncTable:
         return msg
 
     def get(self, addr):
+        """The state at addr (synchronous, nothing sent)."""
         return self._table.get(addr)
 
     def receive(self, msg, origin=None):
@@ -124,14 +126,18 @@ class AsyncSyncTable:
             msg, self._transport._peer_origin if origin is None else origin)
 
     def receive_bytes(self, data):
+        """Applies a peer's 16-byte wire message, attributed to peer_origin
+        (ValueError for another length); not sent on."""
         return self._transport.receive_bytes(data)
 
     @property
     def num_contexts(self):
+        """Addresses in the table."""
         return self._table.num_contexts
 
     @property
     def width(self):
+        """Bits per value."""
         return self._table.width
 
     @property
@@ -141,9 +147,11 @@ class AsyncSyncTable:
 
     @property
     def pending_count(self):
+        """Messages queued and not yet sent (left by a failed send)."""
         return self._transport.pending_count
 
     def snapshot(self):
+        """{addr: state} for every address (SyncTable.snapshot)."""
         return self._table.snapshot()
 
     def diff(self, other):

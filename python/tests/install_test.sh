@@ -22,8 +22,14 @@ unset PYTHONPATH
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md, os, sys
 import atomik_core
+import atomik_core._core, atomik_core._net
 site = os.path.join(sys.prefix, "lib")
-assert atomik_core.__file__.startswith(site), "not the installed copy: " + atomik_core.__file__
+# Both compiled modules and the stubs were installed, not only the package.
+for m in (atomik_core, atomik_core._core, atomik_core._net):
+    assert m.__file__.startswith(site), "not the installed copy: " + m.__file__
+pkg = os.path.dirname(atomik_core.__file__)
+for stub in ("__init__.pyi", "_net.pyi", "py.typed"):
+    assert os.path.exists(os.path.join(pkg, stub)), "not installed: " + stub
 dist = md.distribution("atomik-core")
 assert dist.version == atomik_core.__version__, (dist.version, atomik_core.__version__)
 print("installed atomik-core", dist.version, "at", os.path.dirname(atomik_core.__file__))

@@ -2,8 +2,9 @@
 """The public surface: __all__, the .pyi stubs and the tests agree.
 
 Every public name (module level, and every public method and property of
-each class) must appear in atomik_core.pyi and be used by some test file,
-so a new method cannot ship without a stub and a test.
+each class) must appear in atomik_core.pyi (directly, or re-exported there
+from a submodule's stub such as atomik_core/_net.pyi) and be used by some
+test file, so a new method cannot ship without a stub and a test.
 """
 import ast
 import os
@@ -13,6 +14,7 @@ import atomik_core
 
 HERE = os.path.dirname(__file__)
 STUB = os.path.join(HERE, "..", "atomik_core.pyi")
+PACKAGE = os.path.join(HERE, "..", "atomik_core")
 
 
 def public_api():
@@ -27,8 +29,12 @@ def public_api():
     return out
 
 
-def stub_api():
-    tree = ast.parse(open(STUB, encoding="utf-8").read())
+def stub_api(path=STUB):
+    """{name: {method and property names}} declared by the stub file at
+    path. `from .mod import X as X` (a stub's explicit re-export) takes X's
+    entry from the package's own atomik_core/mod.pyi; a name that stub lacks
+    is an error, so a re-export cannot point at nothing."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
     out = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
@@ -38,6 +44,13 @@ def stub_api():
             out[node.target.id] = set()
         elif isinstance(node, ast.FunctionDef):
             out[node.name] = set()
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            sub_path = os.path.join(PACKAGE, node.module + ".pyi")
+            sub = stub_api(sub_path)
+            for alias in node.names:
+                if alias.asname == alias.name:  # re-exported, as PEP 484 says
+                    assert alias.name in sub, "%s not in %s" % (alias.name, sub_path)
+                    out[alias.name] = sub[alias.name]
     return out
 
 

@@ -41,10 +41,12 @@ def app_state():
     return app, state
 
 
-def expected_etag(body):
-    fp = Fingerprint()
+def expected_etag(body, width=64):
+    """The strong fingerprint of body, truncated to width bits (the
+    middleware's default: 64, as the reference's fingerprint_width)."""
+    fp = Fingerprint() if width == 128 else Fingerprint(width=width)
     fp.load(body)
-    return '"%032x"' % fp.value
+    return '"%0*x"' % (width // 4, fp.value)
 
 
 def test_etag_and_304(app_state):
@@ -54,6 +56,7 @@ def test_etag_and_304(app_state):
     assert r.status_code == 200 and r.json() == {"items": [1, 2, 3]}
     etag = r.headers["etag"]
     assert etag == expected_etag(r.content)        # the strong fingerprint
+    assert len(etag) == 2 + 16                     # 64 bits, in quotes
     r2 = c.get("/items", headers={"If-None-Match": etag})
     assert r2.status_code == 304 and r2.content == b""
     assert r2.headers["etag"] == etag and "content-type" not in r2.headers
@@ -105,3 +108,29 @@ def test_starlette_app_and_disabled_stats():
     assert c.get("/atomik/stats").status_code == 404
     with pytest.raises(ValueError):
         AtomikMiddleware(app, max_entries=0)
+
+
+def test_fingerprint_widths():
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    # Two bodies the reference's XOR-fold cannot tell apart (8-byte words
+    # swapped): the truncated strong fingerprint can, at every width.
+    bodies = [b"AAAAAAAABBBBBBBB", b"BBBBBBBBAAAAAAAA"]
+
+    async def page(request):
+        return Response(bodies[int(request.query_params["i"])])
+
+    for width, digits in ((None, 32), (128, 32), (64, 16), (32, 8)):
+        app = Starlette(routes=[Route("/", page)])
+        app.add_middleware(AtomikMiddleware, fingerprint_width=width)
+        c = TestClient(app)
+        tags = [c.get("/", params={"i": i}).headers["etag"] for i in (0, 1)]
+        assert [len(t) for t in tags] == [2 + digits] * 2, width
+        assert tags[0] == expected_etag(bodies[0], width or 128)
+        assert tags[0] != tags[1], width
+        assert c.get("/", params={"i": 1},
+                     headers={"If-None-Match": tags[0]}).status_code == 200
+    with pytest.raises(ValueError):
+        AtomikMiddleware(app, fingerprint_width=12)

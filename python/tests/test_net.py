@@ -2,7 +2,9 @@
 """atomik_core._net: Node, NodeClient, RedisReplicator, SharedContext,
 LwwTable and Counter. Nodes listen on 127.0.0.1 with free ports; waits for
 replication poll a condition with a bounded deadline."""
+import copy
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -11,7 +13,8 @@ import time
 
 import pytest
 
-from atomik_core._net import (Counter, LwwTable, LwwWrite, Node, NodeClient,
+from atomik_core._net import (DEFAULT_NODE_ADDRESS, NODE_KEY_SIZE, Counter,
+                              LwwTable, LwwWrite, Node, NodeClient,
                               RedisReplicator, SharedContext, read_key_file)
 from redis_fixture import redis_server  # noqa: F401  (fixture)
 
@@ -119,6 +122,13 @@ def test_node_errors(tmp_path):
         Node(tmp_path / "l", listen="no-port")
 
 
+def test_client_defaults():
+    # The CLI's default node address (docs/cli.md) and the shared key's
+    # size (docs/format/node_protocol.md).
+    assert DEFAULT_NODE_ADDRESS == "127.0.0.1:7400"
+    assert NODE_KEY_SIZE == 32
+
+
 def test_client_without_a_node(tmp_path):
     with socket.socket() as s:                    # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -143,6 +153,7 @@ def test_read_key_file(tmp_path):
     (tmp_path / "hex").write_text("  " + raw.hex() + "\n")
     (tmp_path / "bad").write_text("abc")
     assert read_key_file(tmp_path / "raw") == raw
+    assert len(raw) == NODE_KEY_SIZE
     assert read_key_file(str(tmp_path / "hex")) == raw
     with pytest.raises(ValueError):
         read_key_file(tmp_path / "bad")
@@ -216,6 +227,10 @@ def test_redis_replicators_converge(tmp_path, redis_server):  # noqa: F811
         wait_for(lambda: a.snapshot() == want == b.snapshot(),
                  "redis convergence")
         assert a.digest() == b.digest() and a.read(2) == 7
+        # The reader thread counts a frame's deltas just after applying
+        # them, so the counters may trail the state by one frame: wait.
+        applied = lambda r: r.status()["stats"]["deltas_applied"]  # noqa: E731
+        wait_for(lambda: applied(a) >= 2 and applied(b) >= 1, "redis stats")
         st_a, st_b = a.status(), b.status()
         assert st_a["stats"]["deltas_applied"] == 2      # b's two deltas
         assert st_b["stats"]["deltas_applied"] == 1      # a's one
@@ -319,6 +334,20 @@ def test_shared_xor_context_and_checks(shm_name):
     assert a.read() == 0x22                        # attached ones keep working
 
 
+def test_shared_attributes_and_writer_cells(shm_name):
+    a = SharedContext.create(shm_name, 0, width=16, group="add", max_writers=1)
+    assert (a.name, a.width, a.group, a.max_writers) == (shm_name, 16, "add", 1)
+    assert a.has_own_cell                          # the segment's only cell
+    b = SharedContext.open(shm_name, width=16, group="add")
+    assert b.max_writers == 1 and (b.name, b.width, b.group) == (a.name, 16, "add")
+    assert not b.has_own_cell                      # shares the fallback cell
+    for _ in range(5):
+        b.accum(1)                                 # under the segment lock
+    a.accum(0xFFFF)                                # -1 mod 2^16
+    assert a.read() == b.read() == 4 and b.delta_count == 6
+    assert repr(b) == "SharedContext(%r, width=16, group='add')" % shm_name
+
+
 # --------------------------------------------------------------------------
 # Counter and LwwTable
 
@@ -351,6 +380,43 @@ def test_counter_counts(rng):
     assert k.read() == 0 and k.reference == 0 and k.delta_count == 0
     with pytest.raises(OverflowError):
         c.add(-1)
+
+
+def test_module_names_pickle_and_copy(tmp_path, rng):
+    import atomik_core
+    import atomik_core._net as net
+    # The module's qualified name (cython --module-name): pickle finds the
+    # classes by it, and the package re-exports the same objects.
+    assert net.__name__ == "atomik_core._net"
+    for name in net.__all__:
+        obj = getattr(net, name)
+        assert getattr(atomik_core, name) is obj
+        if callable(obj):
+            assert obj.__module__ == "atomik_core._net", name
+    # Values pickle and copy with their whole state.
+    c = Counter(rng.getrandbits(64))
+    for _ in range(rng.randrange(1, 50)):
+        c.add(rng.getrandbits(64))
+    for d in (pickle.loads(pickle.dumps(c)), copy.copy(c), copy.deepcopy(c)):
+        assert type(d) is Counter and d is not c
+        assert (d.reference, d.accumulator, d.delta_count) == \
+            (c.reference, c.accumulator, c.delta_count)
+    fresh = pickle.loads(pickle.dumps(Counter(5)))
+    assert (fresh.reference, fresh.accumulator, fresh.delta_count) == (5, 0, 0)
+    w = LwwTable(3).put(7, 0xAB, wall_ns=1000)
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(w, proto)) == w
+    assert type(copy.copy(w)) is LwwWrite and copy.deepcopy(w) == w
+    assert repr(w) == "LwwWrite(addr=7, value=0xab, timestamp=1000, origin=0x3)"
+    assert eval(repr(Counter(9)), {"Counter": Counter}) == Counter(9)
+    # Resources (a running node, a shared-memory attachment, the C++ table
+    # of LwwTable) do not pickle: TypeError, never a half-copied object.
+    with Node(tmp_path / "p") as n:
+        assert repr(n) == "Node(%r, listen=%r)" % (n.data_dir, n.listen_address)
+        with pytest.raises(TypeError):
+            pickle.dumps(n)
+    with pytest.raises(TypeError):
+        pickle.dumps(LwwTable(1))
 
 
 def test_lww_replicas_agree_in_any_order(rng):

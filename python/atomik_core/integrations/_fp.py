@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The fingerprint the integrations use: atomik_core's strong fingerprint,
-at full width (width None or 128) or truncated to `width` bits."""
+truncated to `width` bits as Fingerprint(width=...) does (64 by default in
+every integration, the reference's default width), or at full width
+(None or 128)."""
 
 from atomik_core import Fingerprint
 

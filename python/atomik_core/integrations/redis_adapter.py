@@ -10,14 +10,16 @@
     cache.put("session:42", b'{"cart": 4}')   # True: written
 
 The cache remembers, per key, the fingerprint of the last value it wrote
-(16 bytes, not the value). It cannot see writes made to Redis by others: a
+(8 bytes at the default width, not the value). It cannot see writes made to Redis by others: a
 key changed behind its back is still skipped when put() is given the value
 it last wrote; forget(key) (or a new cache) makes the next put write.
 A failed write is not remembered, so the next put() retries it.
 
-Difference from the reference: fingerprint_width defaults to None, the full
-128-bit strong fingerprint (the reference's 64-bit XOR-fold misses swapped
-chunks); any width the Fingerprint accepts can be asked for.
+Difference from the reference: fingerprint_width keeps the reference's
+default, 64, but that is the strong fingerprint truncated to 64 bits
+(Fingerprint(width=64)), not the reference's XOR-fold, which misses swapped
+chunks; None (or 128) gives the full 128-bit value, and any width the
+Fingerprint accepts can be asked for.
 """
 
 from atomik_core.integrations._fp import fingerprint_of
@@ -26,7 +28,7 @@ __all__ = ["AtomikRedisCache"]
 
 
 class AtomikRedisCache:
-    """AtomikRedisCache(redis_client, fingerprint_width=None)
+    """AtomikRedisCache(redis_client, fingerprint_width=64)
 
     Wraps a Redis client (anything with callable get(key) and
     set(key, value, **options), e.g. redis.Redis()).
@@ -35,7 +37,7 @@ class AtomikRedisCache:
     __slots__ = ("_redis", "_fingerprints", "_fp_width", "_checks",
                  "_writes", "_skipped")
 
-    def __init__(self, redis_client, fingerprint_width=None):
+    def __init__(self, redis_client, fingerprint_width=64):
         if redis_client is None:
             raise ValueError("redis_client must not be None: pass "
                              "redis.Redis(...) (apt-get install python3-redis)")

@@ -24,8 +24,9 @@ read from what is loaded: the tracker never makes the session query.
 Differences from the reference: objects are baselined when loaded, not at
 their first flush (the reference counted every object's first dirty flush
 as a change); baselines are kept per object, not per id() (ids are reused
-after garbage collection); fingerprint_width defaults to None (the full
-128-bit strong fingerprint).
+after garbage collection). fingerprint_width keeps the reference's
+default, 64: the strong fingerprint truncated to 64 bits, not the
+reference's XOR-fold; None (or 128) gives the full 128-bit value.
 """
 
 from atomik_core.integrations._fp import fingerprint_of
@@ -56,13 +57,13 @@ def _column_bytes(state):
 
 
 class AtomikSessionTracker:
-    """AtomikSessionTracker(session, fingerprint_width=None)
+    """AtomikSessionTracker(session, fingerprint_width=64)
 
     Listens to `session` (a Session or sessionmaker's session) until
     detach().
     """
 
-    def __init__(self, session, fingerprint_width=None):
+    def __init__(self, session, fingerprint_width=64):
         self._sa = _require_sqlalchemy()
         fingerprint_of(b"", fingerprint_width)   # reject a bad width now
         self._session = session
