@@ -10,6 +10,7 @@ JOBS  ?= $(shell nproc)
 # Debian packages the build, the tests and the tools need.
 PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
             libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev gnuplot-nox \
+            nlohmann-json3-dev pandoc bash-completion \
             python3 python3-dev \
             cython3 python3-pytest python3-numpy \
             python3-setuptools python3-wheel python3-pip python3-venv python3-build \

@@ -524,6 +524,22 @@ TEST_F(RedisNodeTest, CliWrongPasswordIsAClearError) {
   EXPECT_THAT(r.second, ::testing::Not(HasSubstr("wrong")));
 }
 
+// `atomik redis-node` answers its stdin commands and, at the end of its
+// input, stops as on SIGTERM (exit 0); numbers use the CLI's strict syntax.
+// A node that did not stop would hang here until ctest's timeout.
+TEST_F(RedisNodeTest, CliRedisNodeStopsAtEndOfInput) {
+  ATOMIK_START_REDIS();
+  const std::string input = dir_.sub("commands");
+  std::ofstream(input) << "accum 7 0x10\nread 7\nread 010\nread 0x-1\n";
+  const auto r = run_cli("redis-node --data " + dir_.sub("cli") + " --redis " +
+                         server_->url() + " < " + input);
+  EXPECT_EQ(r.first, 0) << r.second;
+  EXPECT_THAT(r.second, HasSubstr("ready\nok\n0x0000000000000010\nerror: "));
+  EXPECT_THAT(r.second, HasSubstr("end of input, stopping"));
+  // Both refused numbers answer errors, not a read of address 8 or 2^64-1.
+  EXPECT_EQ(r.second.find("0x0000000000000000"), std::string::npos) << r.second;
+}
+
 #endif  // ATOMIK_CLI_PATH
 
 }  // namespace

@@ -23,7 +23,7 @@ Result<std::string> resolve_host(const std::string& host) {
   addrinfo* res = nullptr;
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
-    return Status::invalid_argument(
+    return Status::unavailable(
         "address", "cannot resolve host '" + host +
                        "': " + (rc != 0 ? ::gai_strerror(rc) : "no address"));
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "atomik/node.hpp"
+#include "cli/args.hpp"
 #include "cli/commands.hpp"
 
 namespace atomik::cli {
@@ -22,22 +23,11 @@ struct ClientArgs {
   bool json = false;
 };
 
-// Decimal or 0x-hex, the whole string, at most `max`.
-bool parse_number(const std::string& s, std::uint64_t max, std::uint64_t* out) {
-  if (s.empty() || s[0] == '-' || s[0] == '+' || s[0] == ' ') return false;
-  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long v =
-      std::strtoull(hex ? s.c_str() + 2 : s.c_str(), &end, hex ? 16 : 10);
-  if (errno != 0 || end == nullptr || *end != '\0' || v > max) return false;
-  *out = v;
-  return true;
-}
-
 int fail(const char* what, const Status& s) {
   std::fprintf(stderr, "atomik %s: %s\n", what, s.to_string().c_str());
-  return s.is_invalid_argument() ? 2 : 1;
+  // Usage was checked when parsing; what is left (an unresolvable host, a
+  // refused connection, a node's error) is a data or connection problem.
+  return 1;
 }
 
 Result<std::unique_ptr<NodeClient>> connect(const ClientArgs& a) {
@@ -54,21 +44,11 @@ int run(const char* op, const ClientArgs& a) {
   const std::string name(op);
   std::uint64_t addr = 0;
   std::uint64_t delta = 0;
-  if ((name == "accum" || name == "read") &&
-      !parse_number(a.addr, 0xffffffffu, &addr)) {
-    std::fprintf(stderr,
-                 "atomik %s: ADDR '%s' is not a 32-bit number (decimal or "
-                 "0x-hex)\n",
-                 op, a.addr.c_str());
-    return 2;
+  // ADDR and DELTA were checked by the number() transform when parsed.
+  if (name == "accum" || name == "read") {
+    (void)parse_uint(a.addr, 0xffffffffu, &addr);
   }
-  if (name == "accum" && !parse_number(a.delta, ~std::uint64_t{0}, &delta)) {
-    std::fprintf(stderr,
-                 "atomik accum: DELTA '%s' is not a 64-bit number (decimal "
-                 "or 0x-hex)\n",
-                 a.delta.c_str());
-    return 2;
-  }
+  if (name == "accum") (void)parse_uint(a.delta, ~std::uint64_t{0}, &delta);
   auto c = connect(a);
   if (!c.ok()) return fail(op, c.status());
   NodeClient& client = **c;
@@ -99,9 +79,12 @@ CLI::App* add(CLI::App& app, const char* name, const char* help,
               const std::shared_ptr<ClientArgs>& args, int* exit_code) {
   CLI::App* c = app.add_subcommand(name, help);
   c->add_option("--node", args->node, "HOST:PORT of the node")
+      ->check(host_port(false))
       ->capture_default_str();
-  c->add_option("--key-file", args->key_file, "Shared key file");
-  c->add_option("--timeout-ms", args->timeout_ms, "Network timeout (ms)");
+  c->add_option("--key-file", args->key_file, "Shared key file")
+      ->check(non_empty());
+  c->add_option("--timeout-ms", args->timeout_ms, "Network timeout (ms)")
+      ->transform(number_of<std::uint32_t>());
   c->callback([name, args, exit_code] { *exit_code = run(name, *args); });
   return c;
 }
@@ -114,11 +97,17 @@ void add_client_commands(CLI::App& app, int* exit_code) {
                         "Accumulate DELTA into ADDR on a node (returns once "
                         "acknowledged)",
                         a, exit_code);
-  accum->add_option("ADDR", a->addr, "Address")->required();
-  accum->add_option("DELTA", a->delta, "Delta")->required();
+  accum->add_option("ADDR", a->addr, "Address (32-bit)")
+      ->required()
+      ->transform(number(0xffffffffu));
+  accum->add_option("DELTA", a->delta, "Delta (64-bit)")
+      ->required()
+      ->transform(number_of<std::uint64_t>());
   auto r = std::make_shared<ClientArgs>();
   CLI::App* read = add(app, "read", "Read ADDR on a node", r, exit_code);
-  read->add_option("ADDR", r->addr, "Address")->required();
+  read->add_option("ADDR", r->addr, "Address (32-bit)")
+      ->required()
+      ->transform(number(0xffffffffu));
   add(app, "swap", "Close an epoch on a node (checkpoint)",
       std::make_shared<ClientArgs>(), exit_code);
   auto s = std::make_shared<ClientArgs>();

@@ -3,8 +3,15 @@
 // (docs/format/fingerprint.md) as `<40 hex digits>  <file>`, like xxhsum.
 // `atomik fingerprint --watch FILE`: re-reads FILE every --interval-ms and
 // prints a line only when its content really changed (a FingerprintGate).
-// Exit: 0 all files read; 1 a file could not be read (one stderr line per
-// file and a final count); 2 usage. See docs/cli.md.
+// `atomik fingerprint --check LIST...`: verifies the lines of LIST (this
+// command's own output, `<40 hex digits>  <file>`) as `xxhsum -c` does:
+// "<file>: OK" or "<file>: FAILED" per line, a count of failures, of
+// unreadable files and of malformed lines on stderr.
+// FILE `-` is standard input (for --check: a list read from stdin).
+// Exit: 0 all files read (and, with --check, every line well-formed and
+// matching); 1 a file could not be read, a fingerprint did not match or a
+// list line is malformed (one stderr line each and a final count); 2 usage.
+// See docs/cli.md.
 #include "atomik/fingerprint.hpp"
 
 #include <fcntl.h>
@@ -23,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/args.hpp"
 #include "cli/commands.hpp"
 
 namespace atomik::cli {
@@ -37,24 +45,21 @@ struct FingerprintArgs {
   std::uint64_t interval_ms = 1000;
   std::uint64_t count = 0;  // --watch: checks to run; 0 = until killed
   bool quiet = false;
+  bool check = false;
 };
 
-// Parses a 64-bit number, decimal or 0x-hex, with nothing left over.
+// The CLI's strict number syntax (number.hpp).
 bool parse_u64(const std::string& s, std::uint64_t* out) {
-  if (s.empty() || s[0] == '-' || s[0] == '+') return false;
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-  if (errno != 0 || end == s.c_str() || *end != '\0') return false;
-  *out = v;
-  return true;
+  return parse_uint(s, ~std::uint64_t{0}, out).empty();
 }
 
 // Calls fn(bytes) with the file's content (mapped, not copied). Returns a
 // Status naming the file on failure.
 template <typename Fn>
 Status with_file_bytes(const std::string& path, Fn&& fn) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool is_stdin = path == "-";
+  const int fd = is_stdin ? ::dup(STDIN_FILENO)
+                          : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::from_errno(path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -131,6 +136,97 @@ int run_print(const FingerprintArgs& a, const FingerprintOptions& o) {
   return 0;
 }
 
+// One list line: 40 hex digits, two spaces (or " *", binary mode as in
+// sha1sum), a file name. False if malformed.
+bool parse_check_line(const std::string& line, std::string* hex,
+                      std::string* file) {
+  constexpr std::size_t kHex = 40;
+  if (line.size() < kHex + 3) return false;
+  for (std::size_t i = 0; i < kHex; ++i) {
+    const char c = line[i];
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    if (!ok) return false;
+  }
+  if (line[kHex] != ' ' || (line[kHex + 1] != ' ' && line[kHex + 1] != '*')) {
+    return false;
+  }
+  *hex = line.substr(0, kHex);
+  *file = line.substr(kHex + 2);
+  return true;
+}
+
+int run_check(const FingerprintArgs& a, const FingerprintOptions& o) {
+  Result<Fingerprint> proto = Fingerprint::create(o);
+  if (!proto.ok()) {
+    std::fprintf(stderr, "atomik fingerprint: %s\n",
+                 proto.status().to_string().c_str());
+    return 2;
+  }
+  std::size_t mismatched = 0;
+  std::size_t unreadable = 0;
+  std::size_t malformed = 0;
+  std::size_t lines_ok = 0;
+  for (const std::string& list : a.files) {
+    std::string text;
+    const Status ls = with_file_bytes(list, [&](std::span<const std::byte> b) {
+      text.assign(reinterpret_cast<const char*>(b.data()), b.size());
+    });
+    if (!ls.ok()) {
+      std::fprintf(stderr, "atomik fingerprint: %s\n", ls.to_string().c_str());
+      ++unreadable;
+      continue;
+    }
+    std::size_t lineno = 0;
+    for (std::size_t at = 0; at < text.size();) {
+      std::size_t nl = text.find('\n', at);
+      if (nl == std::string::npos) nl = text.size();
+      const std::string line = text.substr(at, nl - at);
+      at = nl + 1;
+      ++lineno;
+      if (line.empty()) continue;
+      std::string want;
+      std::string file;
+      if (!parse_check_line(line, &want, &file)) {
+        std::fprintf(stderr,
+                     "atomik fingerprint: %s:%zu: not '<40 hex digits>  "
+                     "<file>'\n",
+                     list.c_str(), lineno);
+        ++malformed;
+        continue;
+      }
+      Fingerprint fp = *proto;
+      const Status s = with_file_bytes(
+          file, [&](std::span<const std::byte> b) { fp.load(b); });
+      if (!s.ok()) {
+        std::fprintf(stderr, "atomik fingerprint: %s\n", s.to_string().c_str());
+        std::printf("%s: FAILED open or read\n", file.c_str());
+        ++unreadable;
+        continue;
+      }
+      if (fp.canonical_hex() == want) {
+        ++lines_ok;
+        if (!a.quiet) std::printf("%s: OK\n", file.c_str());
+      } else {
+        ++mismatched;
+        std::printf("%s: FAILED\n", file.c_str());
+      }
+    }
+  }
+  std::fflush(stdout);
+  if (mismatched + unreadable + malformed != 0) {
+    std::fprintf(stderr,
+                 "atomik fingerprint: %zu OK, %zu did NOT match, %zu could "
+                 "not be read, %zu malformed lines\n",
+                 lines_ok, mismatched, unreadable, malformed);
+    return 1;
+  }
+  if (lines_ok == 0) {
+    std::fprintf(stderr, "atomik fingerprint: no fingerprint lines to check\n");
+    return 1;
+  }
+  return 0;
+}
+
 int run_watch(const FingerprintArgs& a, const FingerprintOptions& o) {
   Result<FingerprintGate> gate = FingerprintGate::create(o);
   if (!gate.ok()) {
@@ -176,10 +272,14 @@ void add_fingerprint_command(CLI::App& app, int* exit_code) {
       "fingerprint",
       "Print canonical fingerprints of files, or --watch one file and report "
       "only real changes");
-  cmd->add_option("FILE", args->files, "Files to fingerprint")->required();
+  cmd->add_option("FILE", args->files,
+                  "Files to fingerprint ('-': standard input); with --check, "
+                  "lists to verify")
+      ->required();
   cmd->add_option("--chunk-size", args->chunk_size,
                   "Chunk size in bytes: a power of two in [64, 2^30]")
       ->capture_default_str()
+      ->transform(number_of<std::uint64_t>())
       ->check([](const std::string& s) -> std::string {
         std::uint64_t v = 0;
         if (!parse_u64(s, &v) || v < kMinFingerprintChunkSize ||
@@ -192,14 +292,11 @@ void add_fingerprint_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--key", args->key,
                   "64-bit key (decimal or 0x-hex); 0 = unkeyed. Not a MAC key")
       ->capture_default_str()
-      ->check([](const std::string& s) -> std::string {
-        std::uint64_t v = 0;
-        return parse_u64(s, &v) ? std::string()
-                                : "key '" + s + "' is not a 64-bit number";
-      });
+      ->transform(number_of<std::uint64_t>());
   cmd->add_option("--legacy-width", args->legacy_width,
                   "Migration mode: the reference's weak XOR-fold of this "
                   "width (8..128, a multiple of 8)")
+      ->transform(number(128))
       ->check([](const std::string& s) -> std::string {
         std::uint64_t v = 0;
         if (!parse_u64(s, &v) || v < 8 || v > 128 || v % 8 != 0) {
@@ -211,12 +308,19 @@ void add_fingerprint_command(CLI::App& app, int* exit_code) {
                 "Watch one FILE: print its fingerprint when it changes");
   cmd->add_option("--interval-ms", args->interval_ms,
                   "--watch: milliseconds between checks")
+      ->transform(number_of<std::uint64_t>())
       ->capture_default_str();
   cmd->add_option("--count", args->count,
                   "--watch: number of checks, 0 = until interrupted")
+      ->transform(number_of<std::uint64_t>())
       ->capture_default_str();
+  cmd->add_flag("-c,--check", args->check,
+                "Verify lists of '<fingerprint>  <file>' lines (this "
+                "command's output), like xxhsum -c")
+      ->excludes("--watch");
   cmd->add_flag("-q,--quiet", args->quiet,
-                "Print nothing on stdout (errors still go to stderr)");
+                "Print nothing on stdout (with --check: only FAILED lines; "
+                "errors still go to stderr)");
   cmd->callback([args, exit_code] {
     if (args->watch && args->files.size() != 1) {
       std::fprintf(stderr,
@@ -242,7 +346,11 @@ void add_fingerprint_command(CLI::App& app, int* exit_code) {
       o.chunk_size = static_cast<std::size_t>(args->chunk_size);
       (void)parse_u64(args->key, &o.key);  // validated by the option check
     }
-    *exit_code = args->watch ? run_watch(*args, o) : run_print(*args, o);
+    if (args->check) {
+      *exit_code = run_check(*args, o);
+    } else {
+      *exit_code = args->watch ? run_watch(*args, o) : run_print(*args, o);
+    }
   });
 }
 

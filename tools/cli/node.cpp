@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/args.hpp"
 #include "cli/commands.hpp"
 #ifdef ATOMIK_HAVE_REDIS
 #include "atomik/redis.hpp"
@@ -191,19 +192,26 @@ void add_node_command(CLI::App& app, int* exit_code) {
   CLI::App* c = app.add_subcommand(
       "node",
       "Run a replicating node (TCP, optional UDP) until SIGINT/SIGTERM");
-  c->add_option("--data", args->data, "Data directory of the table");
+  c->add_option("--data", args->data, "Data directory of the table")
+      ->check(non_empty())
+      ->capture_default_str();
   c->add_option("--listen", args->listen,
-                "HOST:PORT to listen on (port 0: pick one and print it)");
-  c->add_option("--peer", args->peers, "HOST:PORT of a peer (repeatable)");
+                "HOST:PORT to listen on (port 0: pick one and print it)")
+      ->check(host_port(true));
+  c->add_option("--peer", args->peers, "HOST:PORT of a peer (repeatable)")
+      ->check(host_port(false));
   c->add_option("--key-file", args->key_file,
-                "Shared key: 32 raw bytes or 64 hex digits");
+                "Shared key: 32 raw bytes or 64 hex digits")
+      ->check(non_empty());
   c->add_flag("--udp", args->udp, "Send live deltas as UDP datagrams");
   c->add_option("--sync-ms", args->sync_ms,
                 "Version-vector exchange period (ms)")
+      ->transform(number(3600000))
       ->check(CLI::Range(1, 3600000));
   c->add_option("--max-origins", args->max_origins,
                 "Distinct delta origins the table accepts; deltas of more "
                 "are refused, logged and counted")
+      ->transform(number_of<decltype(args->max_origins)>())
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--sync", args->sync_policy,
@@ -221,19 +229,23 @@ void add_node_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_option("--redis-shards", args->redis_shards,
                 "Streams the address space is split into (same on every node)")
+      ->transform(number(1024))
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
   c->add_option("--redis-hold", args->redis_hold,
-                "Shard this node reads (repeatable; default: all)");
+                "Shard this node reads (repeatable; default: all)")
+      ->transform(number_of<std::uint32_t>());
   c->add_flag("--redis-cluster", args->redis_cluster,
               "Redis Cluster: follow MOVED redirects, no SELECT");
   c->add_option("--redis-max-unpublished", args->redis_max_unpublished,
                 "Own deltas waiting for Redis beyond which accum is refused")
+      ->transform(number_of<decltype(args->redis_max_unpublished)>())
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--redis-snapshot-every-s", args->redis_snapshot_every_s,
                 "Publish a snapshot and trim the streams below it every S "
                 "seconds (0: never)")
+      ->transform(number_of<decltype(args->redis_snapshot_every_s)>())
       ->capture_default_str();
   c->callback([args, exit_code] { *exit_code = run_node(*args); });
 }

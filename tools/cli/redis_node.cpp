@@ -9,7 +9,11 @@
 //   wait [MS]          -> "ok" once every own delta is published
 //   snapshot [trim]    -> "ok"            (publish a snapshot; trim below it)
 //   status             -> one JSON object (origin, digest, unpublished, stats)
-// Errors answer "error: <status>". End of input does not stop the node.
+// Errors answer "error: <status>". End of input stops the node as SIGTERM
+// does (exit 0); with --no-stdin it reads no commands and runs until a
+// signal (a service whose stdin is /dev/null).
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "atomik/redis.hpp"
+#include "cli/args.hpp"
 #include "cli/commands.hpp"
 
 namespace atomik::cli {
@@ -42,6 +47,7 @@ struct RedisNodeArgs {
   std::string sync_policy = "every";
   std::uint32_t snapshot_every_s = 0;
   bool quiet = false;
+  bool no_stdin = false;
 };
 
 std::string hex64(std::uint64_t v) {
@@ -75,14 +81,10 @@ std::string status_json(const RedisReplicator& r) {
   return o.str();
 }
 
-bool parse_u64(const std::string& s, std::uint64_t* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-  if (errno != 0 || *end != '\0' || s[0] == '-') return false;
-  *out = v;
-  return true;
+// The CLI's strict number syntax (number.hpp), at most `max`.
+bool parse_u64(const std::string& s, std::uint64_t* out,
+               std::uint64_t max = ~std::uint64_t{0}) {
+  return parse_uint(s, max, out).empty();
 }
 
 std::string execute(RedisReplicator& r, const std::string& line) {
@@ -170,14 +172,23 @@ int run_redis_node(const RedisNodeArgs& a) {
   std::shared_ptr<RedisReplicator> node(std::move(*r));
   std::printf("origin %s\nready\n", hex64(node->origin()).c_str());
   std::fflush(stdout);
-  std::thread([node] {
-    for (std::string line; std::getline(std::cin, line);) {
-      if (line.empty()) continue;
-      const std::string out = execute(*node, line);
-      std::printf("%s\n", out.c_str());
-      std::fflush(stdout);
-    }
-  }).detach();
+  // Commands on stdin; at its end the node stops as on SIGTERM (SIGTERM is
+  // blocked in every thread, so sigwait() below takes it).
+  const bool quiet = a.quiet;
+  if (!a.no_stdin) {
+    std::thread([node, quiet] {
+      for (std::string line; std::getline(std::cin, line);) {
+        if (line.empty()) continue;
+        const std::string out = execute(*node, line);
+        std::printf("%s\n", out.c_str());
+        std::fflush(stdout);
+      }
+      if (!quiet) {
+        std::fprintf(stderr, "atomik redis-node: end of input, stopping\n");
+      }
+      ::kill(::getpid(), SIGTERM);
+    }).detach();
+  }
   // --snapshot-every-s: publish a snapshot and trim below it periodically.
   std::atomic<bool> done{false};
   std::thread snapshots;
@@ -219,6 +230,7 @@ void add_redis_node_command(CLI::App& app, int* exit_code) {
       "Run a table replicated through Redis Streams until SIGINT/SIGTERM; "
       "commands on stdin (docs/redis.md)");
   c->add_option("--data", args->data, "Data directory of the table")
+      ->check(non_empty())
       ->capture_default_str();
   c->add_option("--redis", args->url,
                 "redis://[user[:password]@]host[:port][/db]")
@@ -230,10 +242,12 @@ void add_redis_node_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_option("--shards", args->shards,
                 "Streams the address space is split into (same on every node)")
+      ->transform(number(kRedisMaxShards))
       ->check(CLI::Range(1u, kRedisMaxShards))
       ->capture_default_str();
   c->add_option("--hold", args->hold,
-                "Shard this node reads (repeatable; default: all)");
+                "Shard this node reads (repeatable; default: all)")
+      ->transform(number_of<std::uint32_t>());
   c->add_flag("--cluster", args->cluster,
               "Redis Cluster: follow MOVED redirects, no SELECT");
   c->add_option("--sync", args->sync_policy,
@@ -241,8 +255,11 @@ void add_redis_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--snapshot-every-s", args->snapshot_every_s,
                 "Publish a snapshot and trim the streams below it every S "
                 "seconds (0: only on the `snapshot` command)")
+      ->transform(number_of<std::uint32_t>())
       ->capture_default_str();
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
+  c->add_flag("--no-stdin", args->no_stdin,
+              "Read no commands on stdin; run until SIGINT/SIGTERM");
   c->callback([args, exit_code] { *exit_code = run_redis_node(*args); });
 }
 

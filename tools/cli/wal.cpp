@@ -6,6 +6,7 @@
 //   and prints one stderr line per problem and a summary on stdout.
 // wal dump DIR: the same, and one stdout line per record:
 //   "<segment> <offset> <type> origin=0x.. seq=N addr=N value=0x..".
+//   --quiet (as for verify) prints only errors: no records, no summary.
 // checkpoint verify FILE: decodes and validates a checkpoint file.
 // Exit: 0 clean (a torn tail or unsealed last segment, the normal aftermath
 // of a crash, is reported but is not a failure unless --strict); 1 a data
@@ -18,6 +19,7 @@
 
 #include "atomik/checkpoint.hpp"
 #include "atomik/persistent_table.hpp"
+#include "cli/args.hpp"
 #include "cli/commands.hpp"
 
 namespace atomik::cli {
@@ -43,7 +45,7 @@ int run_wal(const WalArgs& a, bool dump) {
   const Status s = read_wal(
       a.dir, first, RecoveryMode::kSkip,
       [&](const WalRecord& r, const WalPlace& p) {
-        if (dump) {
+        if (dump && !a.quiet) {
           std::printf("%" PRIu64 " %" PRIu64 " %s origin=0x%016" PRIx64
                       " seq=%" PRIu64 " addr=%" PRIu32 " value=0x%016" PRIx64
                       "\n",
@@ -54,7 +56,7 @@ int run_wal(const WalArgs& a, bool dump) {
       },
       [&](const WalDeltaRun& r, const WalPlace& p) {
         // The run's line, then one indented line per delta.
-        if (dump) {
+        if (dump && !a.quiet) {
           std::printf("%" PRIu64 " %" PRIu64 " delta-run origin=0x%016" PRIx64
                       " first_seq=%" PRIu64 " count=%" PRIu32 "\n",
                       p.segment, p.offset, r.origin, r.first_seq, r.count);
@@ -129,7 +131,9 @@ void add_wal_commands(CLI::App& app, int* exit_code) {
         name, dump ? "Print every record, then check the log"
                    : "Check every segment: checksums, order, seals");
     args->dir = kDefaultDataDir;
-    sub->add_option("DIR", args->dir, "Table directory")->capture_default_str();
+    sub->add_option("DIR", args->dir, "Table directory")
+        ->check(non_empty())
+        ->capture_default_str();
     sub->add_flag("--strict", args->strict,
                   "Also fail on a torn tail or unsealed last segment");
     sub->add_flag("--quiet", args->quiet, "Print only errors");
@@ -144,7 +148,9 @@ void add_wal_commands(CLI::App& app, int* exit_code) {
   auto quiet = std::make_shared<bool>(false);
   CLI::App* verify =
       cp->add_subcommand("verify", "Decode and validate a checkpoint file");
-  verify->add_option("FILE", *file, "Checkpoint file")->capture_default_str();
+  verify->add_option("FILE", *file, "Checkpoint file")
+      ->check(non_empty())
+      ->capture_default_str();
   verify->add_flag("--quiet", *quiet, "Print only errors");
   verify->callback([file, quiet, exit_code] {
     *exit_code = run_checkpoint_verify(*file, *quiet);

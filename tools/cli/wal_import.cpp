@@ -22,6 +22,7 @@
 
 #include "atomik/file.hpp"
 #include "atomik/persistent_table.hpp"
+#include "cli/args.hpp"
 #include "cli/commands.hpp"
 
 namespace atomik::cli {
@@ -149,6 +150,7 @@ void add_wal_import_command(CLI::App& wal, int* exit_code) {
   sub->add_option("--num-contexts", args->num_contexts,
                   "The reference table's num_contexts")
       ->capture_default_str()
+      ->transform(number(std::uint64_t{1} << 32))
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   sub->add_flag("--quiet", args->quiet, "Print only errors");
   sub->callback([args, exit_code] { *exit_code = run_import(*args); });

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+# bash completion for atomik(1): commands, subcommands and options
+# (docs/cli.md). Static: keep it in step with tools/cli/*.cpp; the test
+# cli.completion checks that it parses and completes.
+
+_atomik() {
+  local cur prev cmd sub i
+  COMPREPLY=()
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  prev="${COMP_WORDS[COMP_CWORD-1]}"
+  local commands="demo bench fingerprint node accum read swap status redis-node wal checkpoint"
+  cmd=""
+  sub=""
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "${COMP_WORDS[i]}" in
+      -*) ;;
+      *)
+        if [[ -z "$cmd" ]]; then
+          cmd="${COMP_WORDS[i]}"
+        elif [[ -z "$sub" && ( "$cmd" == wal || "$cmd" == checkpoint ) ]]; then
+          sub="${COMP_WORDS[i]}"
+        fi
+        ;;
+    esac
+  done
+
+  # Options that take a file or directory.
+  case "$prev" in
+    --data|--bench-dir)
+      COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;
+    --key-file|--redis-password-file|--markdown|--plot)
+      COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+    --sync)
+      COMPREPLY=($(compgen -W "every group none" -- "$cur")); return 0 ;;
+    --workload)
+      COMPREPLY=($(compgen -W "'batch accum' fan-in fingerprint 'stream apply' WAL replication python" -- "$cur")); return 0 ;;
+  esac
+
+  local client="--node --key-file --timeout-ms --help"
+  local opts=""
+  case "$cmd" in
+    "") opts="$commands --help --version" ;;
+    demo) opts="--help" ;;
+    bench) opts="--bench-dir --workload --markdown --plot --min-time --quick --help" ;;
+    fingerprint) opts="--chunk-size --key --legacy-width --watch --interval-ms --count -c --check -q --quiet --help" ;;
+    node) opts="--data --listen --peer --key-file --udp --sync-ms --max-origins --sync --quiet --redis --redis-user --redis-password-file --redis-table --redis-shards --redis-hold --redis-cluster --redis-max-unpublished --redis-snapshot-every-s --help" ;;
+    accum|read|swap) opts="$client" ;;
+    status) opts="$client --json" ;;
+    redis-node) opts="--data --redis --redis-user --redis-password-file --table --shards --hold --cluster --sync --snapshot-every-s --no-stdin --quiet --help" ;;
+    wal)
+      case "$sub" in
+        "") opts="dump verify import --help" ;;
+        dump|verify) opts="--strict --quiet --help" ;;
+        import) opts="--num-contexts --quiet --help" ;;
+      esac ;;
+    checkpoint)
+      case "$sub" in
+        "") opts="verify --help" ;;
+        verify) opts="--quiet --help" ;;
+      esac ;;
+  esac
+  if [[ "$cur" == -* || -z "$cmd" || ( -z "$sub" && ( "$cmd" == wal || "$cmd" == checkpoint ) ) ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+  return 0
+}
+complete -F _atomik atomik
