@@ -3,8 +3,7 @@
 // node.cpp (replication), node_connection.cpp (TCP connections),
 // node_udp.cpp (datagrams) and node_status.cpp (status). The threading
 // rules are those of node.cpp: see its opening comment.
-#ifndef ATOMIK_TRANSPORT_NODE_IMPL_HPP_
-#define ATOMIK_TRANSPORT_NODE_IMPL_HPP_
+#pragma once
 
 #include <asio.hpp>
 #include <chrono>
@@ -251,5 +250,3 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
 };
 
 }  // namespace atomik
-
-#endif  // ATOMIK_TRANSPORT_NODE_IMPL_HPP_

@@ -4,8 +4,7 @@
 // redis_publish.cpp (the publisher), redis_read.cpp (the readers),
 // redis_state_file.cpp (REDIS_STATE) and redis_status.cpp. Threads and
 // lock order: see the opening comment of redis_replicator.cpp.
-#ifndef ATOMIK_TRANSPORT_REDIS_REPLICATOR_IMPL_HPP_
-#define ATOMIK_TRANSPORT_REDIS_REPLICATOR_IMPL_HPP_
+#pragma once
 
 #include <algorithm>
 #include <atomic>
@@ -202,5 +201,3 @@ struct RedisReplicator::Impl {
 };
 
 }  // namespace atomik
-
-#endif  // ATOMIK_TRANSPORT_REDIS_REPLICATOR_IMPL_HPP_
