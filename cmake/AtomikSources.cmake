@@ -70,20 +70,31 @@ set(ATOMIK_STORAGE_PRIVATE_HEADERS storage/wal_record.hpp storage/wal_scan.hpp)
 set(ATOMIK_NET_SOURCES
   src/transport/packet.cpp
   src/transport/node.cpp
+  src/transport/node_connection.cpp
+  src/transport/node_udp.cpp
+  src/transport/node_status.cpp
   src/transport/client.cpp
   src/transport/resolve.cpp  # host names for --listen/--peer
 )
 set(ATOMIK_NET_HEADERS node.hpp atomik.hpp)
-set(ATOMIK_NET_PRIVATE_HEADERS transport/packet.hpp transport/resolve.hpp)
+set(ATOMIK_NET_PRIVATE_HEADERS transport/packet.hpp transport/resolve.hpp
+                               transport/node_impl.hpp)
 
 # Redis Streams: its own library, so only its users link hiredis.
 set(ATOMIK_REDIS_SOURCES
   src/transport/redis_client.cpp
   src/transport/redis_format.cpp
   src/transport/redis_replicator.cpp
+  src/transport/redis_startup.cpp
+  src/transport/redis_publish.cpp
+  src/transport/redis_read.cpp
+  src/transport/redis_state_file.cpp
+  src/transport/redis_status.cpp
+  src/transport/redis_url.cpp
 )
 set(ATOMIK_REDIS_HEADERS redis.hpp)
-set(ATOMIK_REDIS_PRIVATE_HEADERS transport/redis_client.hpp transport/redis_format.hpp)
+set(ATOMIK_REDIS_PRIVATE_HEADERS transport/redis_client.hpp transport/redis_format.hpp
+                                 transport/redis_replicator_impl.hpp)
 
 # The C API (include/atomik/atomik.h): the top layer, over all the others
 # but Redis.

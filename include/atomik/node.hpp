@@ -274,7 +274,7 @@ class ATOMIK_EXPORT Node {
 
  private:
   struct Impl;
-  friend struct NodeConnection;  // src/transport/node.cpp
+  friend struct NodeConnection;  // src/transport/node_impl.hpp
   explicit Node(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

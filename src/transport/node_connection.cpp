@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: Apache-2.0
+// NodeConnection (one TCP connection, either side: handshake, packet
+// framing, the SYNC/DELTAS/SNAPSHOT/REQUEST handlers) and the accept and
+// connect loops that make them. Network thread only.
+#include <algorithm>
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "transport/node_impl.hpp"
+#include "transport/packet.hpp"
+
+namespace atomik {
+
+void NodeConnection::start() {
+  hs_timer.expires_after(std::chrono::milliseconds(n.opt.handshake_timeout_ms));
+  hs_timer.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec && self->state == State::kHandshake) {
+      {
+        std::lock_guard<std::mutex> lk(self->n.mu);
+        ++self->n.st.handshake_failures;
+      }
+      self->n.log("handshake timeout from " + self->remote);
+      self->close();
+    }
+  });
+  if (connector) {
+    my_nonce = tp::random_nonce();
+    tp::Hello h{.origin = n.self_origin, .nonce = my_nonce};
+    send_raw(
+        tp::PacketType::kHello, 0,
+        std::make_shared<const std::vector<std::byte>>(tp::encode_hello(h)),
+        n.keyed ? &n.key : nullptr, {});
+  }
+  read_header();
+}
+
+void NodeConnection::close() {
+  if (state == State::kClosed) return;
+  state = State::kClosed;
+  std::error_code ec;
+  hs_timer.cancel();
+  sock.shutdown(tcp::socket::shutdown_both, ec);
+  sock.close(ec);
+  auto self = shared_from_this();
+  n.conns.erase(self);
+  if (slot != nullptr && !n.closing_all) n.schedule_reconnect(slot);
+}
+
+void NodeConnection::send_raw(tp::PacketType type, std::uint64_t counter,
+                              std::shared_ptr<const std::vector<std::byte>> b,
+                              const tp::Key* k,
+                              std::span<const std::byte> extra) {
+  if (state == State::kClosed) return;
+  Out o;
+  o.body = std::move(b);
+  tp::PacketHeader h{
+      type, static_cast<std::uint16_t>(k != nullptr ? tp::kTagSize : 0),
+      static_cast<std::uint32_t>(o.body->size()), counter};
+  tp::write_header(h, o.head);
+  if (k != nullptr) {
+    o.tag = tp::compute_tag(*k, my_dir(), o.head, *o.body, extra);
+    o.tag_len = tp::kTagSize;
+  }
+  o.snapshot = type == tp::PacketType::kSnapshot;
+  if (o.snapshot) {
+    snapshot_queued = true;
+  } else {
+    queued += o.size();
+  }
+  outq.push_back(std::move(o));
+  {
+    std::lock_guard<std::mutex> lk(n.mu);
+    ++n.st.packets_out;
+  }
+  if (queued > n.opt.max_queued_bytes) {
+    {
+      std::lock_guard<std::mutex> lk(n.mu);
+      ++n.st.slow_peer_disconnects;
+    }
+    n.log("peer " + remote + " has " + std::to_string(queued) +
+          " bytes queued (> max_queued_bytes): disconnecting");
+    close();
+    return;
+  }
+  do_write();
+}
+
+void NodeConnection::do_write() {
+  if (writing || outq.empty() || state == State::kClosed) return;
+  writing = true;
+  const Out& o = outq.front();
+  std::array<asio::const_buffer, 3> bufs{asio::buffer(o.head),
+                                         asio::buffer(*o.body),
+                                         asio::buffer(o.tag.data(), o.tag_len)};
+  asio::async_write(
+      sock, bufs, [self = shared_from_this()](std::error_code ec, std::size_t) {
+        self->writing = false;
+        if (self->state == State::kClosed) return;
+        if (self->outq.front().snapshot) {
+          self->snapshot_queued = false;
+        } else {
+          self->queued -= self->outq.front().size();
+        }
+        self->outq.pop_front();
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->do_write();
+      });
+}
+
+void NodeConnection::read_header() {
+  asio::async_read(
+      sock, asio::buffer(hdr),
+      [self = shared_from_this()](std::error_code ec, std::size_t got) {
+        if (self->state == State::kClosed) return;
+        if (ec) {
+          if (got > 0) {
+            self->count(&NodeStats::rejected_truncated);
+            self->n.log("connection from " + self->remote +
+                        " ended inside a packet header (" +
+                        std::to_string(got) + " of 24 bytes)");
+          }
+          self->close();
+          return;
+        }
+        std::string why;
+        tp::HeaderError e =
+            tp::parse_header(self->hdr,
+                             static_cast<std::uint32_t>(std::min<std::size_t>(
+                                 self->n.max_body_bytes(), UINT32_MAX)),
+                             &self->ph, &why);
+        // Only a SNAPSHOT from a peer past its handshake may exceed
+        // max_packet_bytes (up to max_snapshot_bytes).
+        if (e == tp::HeaderError::kNone &&
+            self->ph.body_len > self->n.opt.max_packet_bytes &&
+            (self->ph.type != tp::PacketType::kSnapshot ||
+             self->state != State::kOpen || self->is_client)) {
+          e = tp::HeaderError::kOversized;
+          why = "body of " + std::to_string(self->ph.body_len) +
+                " bytes > max_packet_bytes " +
+                std::to_string(self->n.opt.max_packet_bytes);
+        }
+        if (e != tp::HeaderError::kNone) {
+          self->count(e == tp::HeaderError::kOversized
+                          ? &NodeStats::rejected_oversized
+                          : &NodeStats::rejected_bad_header);
+          self->n.log("packet header from " + self->remote + ": " + why +
+                      "; closing the connection");
+          self->close();
+          return;
+        }
+        self->read_body();
+      });
+}
+
+void NodeConnection::read_body() {
+  body.resize(std::size_t{ph.body_len} + ph.tag_len);
+  asio::async_read(
+      sock, asio::buffer(body),
+      [self = shared_from_this()](std::error_code ec, std::size_t got) {
+        if (self->state == State::kClosed) return;
+        if (ec) {
+          self->count(&NodeStats::rejected_truncated);
+          self->n.log("connection from " + self->remote +
+                      " ended inside a packet body (" + std::to_string(got) +
+                      " of " + std::to_string(self->body.size()) + " bytes)");
+          self->close();
+          return;
+        }
+        self->handle();
+        if (self->state != State::kClosed) self->read_header();
+      });
+}
+
+void NodeConnection::reject(std::uint64_t NodeStats::*field,
+                            const std::string& why) {
+  count(field);
+  n.log("packet from " + remote + " rejected: " + why);
+  if (++bad > 16 || state == State::kHandshake) {
+    if (state == State::kHandshake) count(&NodeStats::handshake_failures);
+    close();
+  }
+}
+
+void NodeConnection::handle() {
+  const std::span<const std::byte> b(body.data(), ph.body_len);
+  const std::span<const std::byte> tag(body.data() + ph.body_len, ph.tag_len);
+  if (n.keyed != (ph.tag_len != 0)) {
+    reject(&NodeStats::rejected_bad_mac,
+           n.keyed ? "no tag, but this node requires one (--key-file)"
+                   : "tagged, but this node has no key");
+    return;
+  }
+  if (state == State::kHandshake) {
+    if (ph.type != tp::PacketType::kHello || ph.counter != 0) {
+      reject(&NodeStats::rejected_malformed,
+             "expected HELLO with counter 0 first");
+      return;
+    }
+    if (n.keyed) {
+      const tp::Tag want =
+          tp::compute_tag(n.key, their_dir(), hdr, b,
+                          connector ? std::span<const std::byte>(my_nonce)
+                                    : std::span<const std::byte>());
+      if (!tp::tag_equal(want, tag)) {
+        reject(&NodeStats::rejected_bad_mac, "HELLO tag mismatch (wrong key?)");
+        return;
+      }
+    }
+    auto h = tp::decode_hello(b);
+    if (!h.ok()) {
+      reject(&NodeStats::rejected_malformed, h.status().to_string());
+      return;
+    }
+    if (h->origin == n.self_origin) {
+      n.log("connected to itself (" + remote + "): closing");
+      close();
+      return;
+    }
+    their_nonce = h->nonce;
+    peer_origin = h->origin;
+    is_client = (h->flags & tp::kHelloFlagClient) != 0;
+    if (connector && is_client) {
+      reject(&NodeStats::rejected_malformed, "acceptor claims to be a client");
+      return;
+    }
+    if (!connector) {
+      my_nonce = tp::random_nonce();
+      tp::Hello r{.origin = n.self_origin, .nonce = my_nonce};
+      send_raw(
+          tp::PacketType::kHello, 0,
+          std::make_shared<const std::vector<std::byte>>(tp::encode_hello(r)),
+          n.keyed ? &n.key : nullptr, their_nonce);
+      if (n.keyed) skey = tp::session_key(n.key, their_nonce, my_nonce);
+    } else if (n.keyed) {
+      skey = tp::session_key(n.key, my_nonce, their_nonce);
+    }
+    state = State::kOpen;
+    hs_timer.cancel();
+    if (slot != nullptr) slot->backoff_ms = 0;
+    count(&NodeStats::connects);
+    if (!is_client) {
+      n.log("connected to peer " + hex(peer_origin) + " at " + remote);
+      send_sync(true);
+    }
+    return;
+  }
+  if (n.keyed) {
+    const tp::Tag want = tp::compute_tag(skey, their_dir(), hdr, b);
+    if (!tp::tag_equal(want, tag)) {
+      reject(&NodeStats::rejected_bad_mac, "tag mismatch");
+      return;
+    }
+  }
+  if (ph.counter <= recv_ctr) {
+    reject(&NodeStats::rejected_replay,
+           "counter " + std::to_string(ph.counter) + " <= last " +
+               std::to_string(recv_ctr) + " (replayed or reordered)");
+    return;
+  }
+  recv_ctr = ph.counter;
+  switch (ph.type) {
+    case tp::PacketType::kDeltas:
+      on_deltas(b);
+      break;
+    case tp::PacketType::kSync:
+      on_sync(b);
+      break;
+    case tp::PacketType::kRequest:
+      on_request(b);
+      break;
+    case tp::PacketType::kSnapshot:
+      on_snapshot(b);
+      break;
+    default:
+      reject(&NodeStats::rejected_malformed,
+             "unexpected packet type " +
+                 std::to_string(static_cast<int>(ph.type)));
+      return;
+  }
+}
+
+void NodeConnection::on_deltas(std::span<const std::byte> b) {
+  if (is_client) {
+    reject(&NodeStats::rejected_malformed, "DELTAS from a client");
+    return;
+  }
+  auto f = parse_frame(
+      b, FrameLimits{.max_frame_bytes = std::max<std::size_t>(
+                         kFrameHeaderSize, n.opt.max_packet_bytes)});
+  if (!f.ok()) {
+    reject(&NodeStats::rejected_malformed, f.status().to_string());
+    return;
+  }
+  if (f->size() != b.size() || f->header().origin == 0) {
+    reject(&NodeStats::rejected_malformed,
+           "DELTAS body holds bytes after its frame, or origin 0");
+    return;
+  }
+  count(&NodeStats::packets_in);
+  if (!n.apply_frame(*f)) {
+    const auto now = Clock::now();
+    if (now - last_gap_sync > std::chrono::milliseconds(20)) {
+      last_gap_sync = now;
+      send_sync(true);
+    }
+  }
+}
+
+void NodeConnection::check_divergence(const tp::SyncBody& s) {
+  Seq durable = 0;
+  {
+    std::lock_guard<std::mutex> lk(n.mu);
+    durable = n.durable_seq;
+  }
+  const auto [mine, digest] = n.replica->advertised(durable);
+  if (!(mine == s.vv) || digest == s.digest) {
+    suspect = false;
+    return;
+  }
+  if (!suspect || !(suspect_vv == s.vv)) {
+    suspect = true;
+    suspect_vv = s.vv;
+    return;
+  }
+  std::uint64_t k = 0;
+  {
+    std::lock_guard<std::mutex> lk(n.mu);
+    k = ++n.st.divergences;
+  }
+  if ((k & (k - 1)) == 0) {
+    n.log("DIVERGED from " + remote + " (origin " + hex(peer_origin) +
+          "): equal version vectors " + s.vv.to_string() + ", digests " +
+          n.replica->digest().to_hex() + " here, " + s.digest.to_hex() +
+          " there (" + std::to_string(k) + " detections)");
+  }
+}
+
+void NodeConnection::on_sync(std::span<const std::byte> b) {
+  if (is_client) {
+    reject(&NodeStats::rejected_malformed, "SYNC from a client");
+    return;
+  }
+  auto s = tp::decode_sync(b);
+  if (!s.ok()) {
+    reject(&NodeStats::rejected_malformed, s.status().to_string());
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lk(n.mu);
+    ++n.st.packets_in;
+    ++n.st.syncs_received;
+  }
+  their_vv = s->vv;
+  have_vv = true;
+  check_divergence(*s);
+  std::shared_ptr<const std::vector<std::byte>> snapshot;
+  auto frames = n.catch_up_frames(their_vv, &snapshot);
+  // One state transfer in flight per peer: the next sync sends another
+  // if it is still needed.
+  if (snapshot && !snapshot_queued) {
+    send(tp::PacketType::kSnapshot, std::move(snapshot));
+  }
+  for (auto& f : frames) {
+    if (state == State::kClosed) return;
+    send(tp::PacketType::kDeltas, std::move(f));
+  }
+  if (s->reply_wanted) send_sync(false);
+}
+
+void NodeConnection::on_snapshot(std::span<const std::byte> b) {
+  if (is_client) {
+    reject(&NodeStats::rejected_malformed, "SNAPSHOT from a client");
+    return;
+  }
+  auto s = tp::decode_snapshot(b);
+  if (!s.ok()) {
+    reject(&NodeStats::rejected_malformed, s.status().to_string());
+    return;
+  }
+  count(&NodeStats::packets_in);
+  if (!n.install_snapshot(*s)) {
+    reject(&NodeStats::rejected_malformed, "state transfer not installed");
+  }
+}
+
+void NodeConnection::on_request(std::span<const std::byte> b) {
+  auto r = tp::decode_request(b);
+  if (!r.ok()) {
+    reject(&NodeStats::rejected_malformed, r.status().to_string());
+    return;
+  }
+  count(&NodeStats::packets_in);
+  tp::Response resp;
+  resp.id = r->id;
+  Status s;
+  switch (r->op) {
+    case tp::RequestOp::kAccum: {
+      FrameRecord rec{r->addr, r->value};
+      s = n.local_batch({&rec, 1});
+      break;
+    }
+    case tp::RequestOp::kRead: {
+      auto v = n.replica->read(r->addr);
+      if (v.ok()) {
+        resp.value = *v;
+      } else {
+        s = v.status();
+      }
+      break;
+    }
+    case tp::RequestOp::kSwap: {
+      auto e = n.swap_table();
+      if (e.ok()) {
+        resp.value = e->epoch;
+      } else {
+        s = e.status();
+      }
+      break;
+    }
+    case tp::RequestOp::kStatus:
+      // value 1: the human-readable form.
+      resp.text = r->value == 1 ? n.build_status().to_text()
+                                : n.build_status().to_json();
+      break;
+    case tp::RequestOp::kDigest: {
+      resp.text = n.replica->digest().to_hex();
+      break;
+    }
+  }
+  if (!s.ok()) {
+    resp.code = static_cast<std::uint8_t>(s.code());
+    resp.text = std::string(s.message());
+  }
+  send(tp::PacketType::kResponse,
+       std::make_shared<const std::vector<std::byte>>(
+           tp::encode_response(resp)));
+}
+
+void Node::Impl::start_accept() {
+  acceptor.async_accept([this](std::error_code ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted || closing_all) return;
+    if (!ec) {
+      if (conns.size() >= opt.max_connections) {
+        {
+          std::lock_guard<std::mutex> lk(mu);
+          ++st.rejected_connections;
+        }
+        log("refusing a connection: max_connections " +
+            std::to_string(opt.max_connections) + " reached");
+        std::error_code ig;
+        s.close(ig);
+      } else {
+        auto c = std::make_shared<NodeConnection>(*this, std::move(s), false,
+                                                  nullptr);
+        conns.insert(c);
+        c->start();
+      }
+    }
+    start_accept();
+  });
+}
+
+void Node::Impl::connect_peer(PeerSlot* slot) {
+  if (closing_all) return;
+  auto sock = std::make_shared<tcp::socket>(io);
+  sock->async_connect(slot->endpoint, [this, slot, sock](std::error_code ec) {
+    if (closing_all) return;
+    if (ec) {
+      schedule_reconnect(slot);
+      return;
+    }
+    if (conns.size() >= opt.max_connections) {
+      std::error_code ig;
+      sock->close(ig);
+      schedule_reconnect(slot);
+      return;
+    }
+    auto c =
+        std::make_shared<NodeConnection>(*this, std::move(*sock), true, slot);
+    slot->conn = c;
+    conns.insert(c);
+    c->start();
+  });
+}
+
+void Node::Impl::schedule_reconnect(PeerSlot* slot) {
+  slot->backoff_ms = slot->backoff_ms == 0
+                         ? opt.reconnect_min_ms
+                         : std::min(opt.reconnect_max_ms, slot->backoff_ms * 2);
+  slot->timer->expires_after(std::chrono::milliseconds(slot->backoff_ms));
+  slot->timer->async_wait([this, slot](std::error_code ec) {
+    if (!ec) connect_peer(slot);
+  });
+}
+
+}  // namespace atomik

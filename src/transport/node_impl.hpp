@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+// Node::Impl and NodeConnection: the private parts of a Node shared by
+// node.cpp (replication), node_connection.cpp (TCP connections),
+// node_udp.cpp (datagrams) and node_status.cpp (status). The threading
+// rules are those of node.cpp: see its opening comment.
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "atomik/node.hpp"
+#include "atomik/replica.hpp"
+#include "codec/byte_order.hpp"
+#include "transport/packet.hpp"
+
+namespace atomik {
+namespace tp = transport;
+using asio::ip::tcp;
+using asio::ip::udp;
+using Clock = std::chrono::steady_clock;
+
+inline std::string hex(std::uint64_t v) { return codec::hex64(v); }
+
+struct NodeConnection;
+
+struct PeerSlot {
+  std::string address;
+  tcp::endpoint endpoint;
+  udp::endpoint udp_endpoint;
+  std::uint32_t backoff_ms = 0;
+  std::unique_ptr<asio::steady_timer> timer;
+  std::weak_ptr<NodeConnection> conn;
+};
+
+struct Node::Impl {
+  NodeOptions opt;
+  bool keyed = false;
+  tp::Key key{};
+  OriginId self_origin = 0;  // set before the network thread starts
+
+  // --- guarded by mu ---------------------------------------------------------
+  mutable std::mutex mu;
+  std::unique_ptr<Replica> replica;  // set before the network thread starts
+  Seq durable_seq = 0;               // own seqs acknowledged
+  Seq unsent_base = 1;               // seq of unsent.front()
+  std::vector<FrameRecord> unsent;   // own deltas not yet sent
+  NodeStats st;
+  bool stopped = false;
+
+  // --- network thread only
+  // -----------------------------------------------------
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::unique_ptr<udp::socket> udp_sock;
+  std::vector<std::byte> udp_buf;
+  udp::endpoint udp_from;
+  asio::steady_timer sync_timer{io};
+  std::set<std::shared_ptr<NodeConnection>> conns;
+  std::vector<std::unique_ptr<PeerSlot>> peers;
+  // Starts at the wall clock in microseconds, so a restarted node's
+  // datagram counters stay above its previous incarnation's.
+  std::uint64_t udp_counter = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  std::unordered_map<OriginId, std::uint64_t> udp_last_counter;
+  std::thread thread;
+  std::string listen_addr;
+  std::uint16_t port = 0;
+  bool closing_all = false;
+  std::once_flag stop_once;
+  Status stop_status;
+
+  void log(const std::string& s) const {
+    if (opt.log) {
+      std::fprintf(stderr, "atomik node %s: %s\n", listen_addr.c_str(),
+                   s.c_str());
+    }
+  }
+
+  // Copies the Replica's counters into `s`.
+  void add_replica_stats(NodeStats* s) const {
+    const ReplicaStats r = replica->stats();
+    s->origins_refused = r.origins_refused;
+    s->own_recovered = r.own_recovered;
+    s->own_conflicts = r.own_conflicts;
+  }
+  Status open_storage();
+  Status local_batch(std::span<const FrameRecord> recs);
+  // Applies a validated frame. Returns false when it skips seqs (a gap).
+  bool apply_frame(const FrameView& f);
+  // apply_frame() with the table's error (Node::apply_frame).
+  Result<NodeApplyResult> apply_frame_checked(const FrameView& f);
+  // Node::swap(), with NodeHooks::before_swap/after_swap.
+  Result<EpochState> swap_table();
+  void flush_local();
+  void broadcast(
+      std::vector<std::shared_ptr<const std::vector<std::byte>>>& frames);
+  void send_udp(const std::vector<std::byte>& frame);
+  void start_accept();
+  void start_udp_read();
+  void handle_datagram(std::size_t n);
+  void connect_peer(PeerSlot* slot);
+  void schedule_reconnect(PeerSlot* slot);
+  void on_sync_timer();
+  NodeStatus build_status();
+  // The DELTAS frames a peer with `theirs` lacks, or (in *snapshot) a
+  // SNAPSHOT body when the retained log cannot catch it up.
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> catch_up_frames(
+      const VersionVector& theirs,
+      std::shared_ptr<const std::vector<std::byte>>* snapshot);
+  // Installs a state transfer (verified by digest); false if rejected.
+  bool install_snapshot(const tp::SnapshotBody& body);
+  // The largest packet body read: a SNAPSHOT may be larger than the rest.
+  std::size_t max_body_bytes() const {
+    return std::max(opt.max_packet_bytes, opt.max_snapshot_bytes);
+  }
+  std::vector<std::byte> sync_body(bool reply_wanted);
+};
+
+// One TCP connection (either side). Network thread only.
+struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
+  enum class State { kHandshake, kOpen, kClosed };
+  struct Out {
+    std::array<std::byte, tp::kPacketHeaderSize> head{};
+    std::shared_ptr<const std::vector<std::byte>> body;
+    tp::Tag tag{};
+    std::size_t tag_len = 0;
+    // A SNAPSHOT: not counted in `queued` (it may exceed max_queued_bytes;
+    // at most one is queued per connection, see snapshot_queued).
+    bool snapshot = false;
+    std::size_t size() const {
+      return head.size() + (body ? body->size() : 0) + tag_len;
+    }
+  };
+
+  Node::Impl& n;
+  tcp::socket sock;
+  bool connector;
+  PeerSlot* slot;
+  std::string remote;
+  State state = State::kHandshake;
+  bool is_client = false;
+  OriginId peer_origin = 0;
+  tp::Nonce my_nonce{};
+  tp::Nonce their_nonce{};
+  tp::Key skey{};
+  std::uint64_t send_ctr = 0;
+  std::uint64_t recv_ctr = 0;
+  std::array<std::byte, tp::kPacketHeaderSize> hdr{};
+  tp::PacketHeader ph;
+  std::vector<std::byte> body;
+  std::deque<Out> outq;
+  std::size_t queued = 0;
+  bool snapshot_queued = false;  // a SNAPSHOT waits in outq
+  bool writing = false;
+  VersionVector their_vv;
+  bool have_vv = false;
+  bool suspect = false;  // a digest mismatch at suspect_vv (check_divergence)
+  VersionVector suspect_vv;
+  std::uint32_t bad = 0;
+  Clock::time_point last_gap_sync{};
+  asio::steady_timer hs_timer;
+
+  NodeConnection(Node::Impl& node, tcp::socket s, bool is_connector,
+                 PeerSlot* sl)
+      : n(node),
+        sock(std::move(s)),
+        connector(is_connector),
+        slot(sl),
+        hs_timer(node.io) {
+    std::error_code ec;
+    auto ep = sock.remote_endpoint(ec);
+    remote = ec ? std::string("?")
+                : ep.address().to_string() + ":" + std::to_string(ep.port());
+    sock.set_option(tcp::no_delay(true), ec);
+  }
+
+  tp::Direction my_dir() const {
+    return connector ? tp::Direction::kFromConnector
+                     : tp::Direction::kFromAcceptor;
+  }
+  tp::Direction their_dir() const {
+    return connector ? tp::Direction::kFromAcceptor
+                     : tp::Direction::kFromConnector;
+  }
+
+  void start();
+
+  void close();
+
+  void send_raw(tp::PacketType type, std::uint64_t counter,
+                std::shared_ptr<const std::vector<std::byte>> b,
+                const tp::Key* k, std::span<const std::byte> extra);
+
+  void send(tp::PacketType type,
+            std::shared_ptr<const std::vector<std::byte>> b) {
+    send_raw(type, ++send_ctr, std::move(b), n.keyed ? &skey : nullptr, {});
+  }
+
+  bool congested() const { return queued > n.opt.max_queued_bytes / 2; }
+
+  void do_write();
+
+  void count(std::uint64_t NodeStats::*field) {
+    std::lock_guard<std::mutex> lk(n.mu);
+    ++(n.st.*field);
+  }
+
+  void read_header();
+
+  void read_body();
+
+  // A rejected packet: counted, logged, dropped; too many close the
+  // connection.
+  void reject(std::uint64_t NodeStats::*field, const std::string& why);
+
+  void handle();
+
+  void send_sync(bool reply_wanted) {
+    send(tp::PacketType::kSync, std::make_shared<const std::vector<std::byte>>(
+                                    n.sync_body(reply_wanted)));
+  }
+
+  void on_deltas(std::span<const std::byte> b);
+
+  // Equal version vectors with unequal digests: two contents for one
+  // (origin, seq) somewhere. Both sides compare what they advertise (own
+  // deltas waiting for the disk left out of vector and digest); a mismatch
+  // counts when seen twice in a row at the same vector. Logged at 1, 2, 4, ...
+  // occurrences, counted in NodeStats::divergences (shown by `status`). Not
+  // repaired automatically.
+  void check_divergence(const tp::SyncBody& s);
+
+  void on_sync(std::span<const std::byte> b);
+
+  void on_snapshot(std::span<const std::byte> b);
+
+  void on_request(std::span<const std::byte> b);
+};
+
+}  // namespace atomik

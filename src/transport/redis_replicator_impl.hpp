@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+// RedisReplicator::Impl: the private state of a RedisReplicator shared by
+// redis_replicator.cpp (options, start, public methods), redis_startup.cpp,
+// redis_publish.cpp (the publisher), redis_read.cpp (the readers),
+// redis_state_file.cpp (REDIS_STATE) and redis_status.cpp. Threads and
+// lock order: see the opening comment of redis_replicator.cpp.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "atomik/persistent_table.hpp"
+#include "atomik/redis.hpp"
+#include "transport/redis_client.hpp"
+#include "transport/redis_format.hpp"
+
+namespace atomik {
+
+using redis::Reply;
+using redis::ReplyType;
+using redis::ShardState;
+using redis::StreamId;
+
+using Clock = std::chrono::steady_clock;
+
+// The bytes of `b` as a Redis argument.
+inline std::string_view as_view(const std::vector<std::byte>& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+struct RedisReplicator::Impl {
+  // What a Node's hooks point at (start_node); null before the replicator
+  // is running and from the start of stop().
+  struct Bridge {
+    std::atomic<Impl*> impl{nullptr};
+  };
+  struct Pending {
+    std::uint64_t seq;
+    Addr addr;
+    std::uint64_t delta;
+  };
+
+  std::string dir;
+  RedisOptions opt;
+  redis::LinkConfig link_cfg;
+  std::unique_ptr<PersistentTable> table;  // start()
+  std::unique_ptr<Node> node;              // start_node()
+  std::uint64_t num_contexts = 0;          // the table's dense size (0: sparse)
+  std::shared_ptr<Bridge> bridge;
+  OriginId origin = 0;
+  std::uint32_t shards = 1;
+  std::vector<std::uint32_t> held;
+  std::vector<std::uint64_t> vorigins;  // per shard
+  std::vector<std::uint64_t> own_sorted;
+  std::vector<std::string> keys;  // per shard
+
+  std::mutex accum_mu;
+  std::shared_mutex apply_mu;
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  std::deque<Pending> outbox;
+  std::vector<ShardState> state;
+  bool dirty = false;
+  Clock::time_point last_flush = Clock::now();
+  RedisStats stats;
+  bool swapping = false;      // start_node(): a swap is checking/closing
+  bool pub_ok = true;         // last XADD succeeded
+  std::vector<char> read_ok;  // per held shard: last XREAD succeeded
+  bool stopping = false;
+  Status fatal;
+  std::mutex file_mu;
+  std::mutex ctl_mu;
+  std::unique_ptr<redis::RedisLink> ctl;
+  std::thread publisher;
+  std::vector<std::thread> readers;
+  bool stopped = false;
+
+  void log(const std::string& line) const {
+    if (opt.log) std::fprintf(stderr, "atomik redis: %s\n", line.c_str());
+  }
+
+  bool is_own(std::uint64_t frame_origin) const {
+    return std::binary_search(own_sorted.begin(), own_sorted.end(),
+                              frame_origin);
+  }
+
+  std::uint64_t min_pub_seq_locked() const {
+    std::uint64_t m = UINT64_MAX;
+    for (const ShardState& s : state) m = std::min(m, s.pub_seq);
+    return m;
+  }
+
+  // The own seq last assigned (start_node(): possibly not durable yet).
+  // Never called with mu held.
+  std::uint64_t own_seq() const {
+    if (node) return node->version_vector().get(origin);
+    for (const auto& [o, m] : table->version_vector()) {
+      if (o == origin) return m;
+    }
+    return 0;
+  }
+
+  bool connected_locked() const {
+    if (!pub_ok) return false;
+    for (char ok : read_ok) {
+      if (ok == 0) return false;
+    }
+    return true;
+  }
+
+  // Backpressure: kResourceExhausted when `unpublished` + n exceeds
+  // max_unpublished.
+  Status check_room_locked(std::uint64_t unpublished, std::size_t n);
+
+  // NodeHooks::admit_local (under the node's lock).
+  Status admit(std::uint64_t last_seq, std::size_t n);
+
+  // NodeHooks::on_local_batch (network thread, seq order, durable).
+  void enqueue(std::uint64_t first, std::span<const FrameRecord> recs);
+
+  // NodeHooks::before_swap: every own delta published, REDIS_STATE
+  // written, and new local deltas refused until after_swap.
+  Status before_swap();
+  void after_swap() {
+    std::lock_guard<std::mutex> lock(mu);
+    swapping = false;
+  }
+
+  Status sync_table() { return node ? node->sync() : table->sync(); }
+
+  std::string status_json() const;
+
+  // Waits `ms` or until stop; false if stopping.
+  bool backoff_wait(std::uint32_t* ms) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(*ms), [&] { return stopping; });
+    *ms = std::min(opt.retry_max_ms, *ms * 2);
+    return !stopping;
+  }
+
+  Status write_state_file(const std::vector<ShardState>& s);
+
+  // Writes REDIS_STATE if it changed and (force or state_flush_ms passed).
+  Status maybe_flush(bool force);
+
+  void count_connects(const redis::RedisLink& link, std::uint64_t* seen) {
+    if (link.connects() != *seen) {
+      std::lock_guard<std::mutex> lock(mu);
+      stats.connects += link.connects() - *seen;
+      *seen = link.connects();
+    }
+  }
+
+  // --- publisher -----------------------------------------------------------
+  void publish_loop();
+
+  // --- readers -------------------------------------------------------------
+  // Applies one stream entry; returns false on a fatal table error.
+  bool apply_entry(std::uint32_t k, std::string_view id,
+                   const redisReply* fields);
+
+  template <typename Malformed>
+  bool apply_entry_to_node(std::uint32_t k, std::string_view id,
+                           const FrameView& f, const Malformed& malformed);
+
+  void read_loop(std::uint32_t k);
+
+  // --- startup --------------------------------------------------------------
+  static Result<std::unique_ptr<Impl>> create(const std::string& data_dir,
+                                              const RedisOptions& options);
+  Status finish_start();
+
+  Status connect_control();
+
+  Status bootstrap_if_empty(const PersistentOptions& storage);
+
+  Status load_state_file();
+
+  // Reloads own deltas not yet published to every shard from the WAL.
+  Status reload_outbox();
+
+  // Fails if a held shard was trimmed past this node's position: entries
+  // were removed (entries-added > length), our position is below the first
+  // entry, and the entry at our position is gone too (trimming removes a
+  // prefix, so if it survived nothing after it was removed). Conservative:
+  // a node that had read exactly up to the trim point is also refused.
+  Status check_not_behind();
+};
+
+}  // namespace atomik

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a RedisReplicator does before its threads start: connect the
+// control link, bootstrap an empty directory from the newest snapshot,
+// refuse a position the streams were trimmed past, and reload own deltas
+// not yet published.
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "atomik/checkpoint.hpp"
+#include "atomik/file.hpp"
+#include "atomik/wal.hpp"
+#include "transport/redis_replicator_impl.hpp"
+
+namespace atomik {
+
+namespace {
+
+std::uint64_t random_origin() {
+  std::random_device rd;
+  std::uint64_t o = 0;
+  while (o == 0) o = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return o;
+}
+
+}  // namespace
+
+Status RedisReplicator::Impl::connect_control() {
+  ctl = std::make_unique<redis::RedisLink>(link_cfg);
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(opt.start_timeout_ms);
+  std::uint32_t backoff = opt.retry_min_ms;
+  for (;;) {
+    Status s = ctl->connect();
+    if (s.ok()) {
+      stats.connects += 1;
+      return s;
+    }
+    if (s.code() != Code::kUnavailable) return s;
+    if (Clock::now() + std::chrono::milliseconds(backoff) > deadline) {
+      return Status::unavailable("RedisReplicator::start",
+                                 "Redis at " + ctl->where() +
+                                     " did not answer within " +
+                                     std::to_string(opt.start_timeout_ms) +
+                                     " ms: " + std::string(s.message()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    backoff = std::min(opt.retry_max_ms, backoff * 2);
+  }
+}
+
+Status RedisReplicator::Impl::bootstrap_if_empty(
+    const PersistentOptions& storage) {
+  FileSystem& fs = FileSystem::posix();
+  if (fs.exists(dir + "/" + kCheckpointFileName) || !opt.bootstrap) {
+    return Status();
+  }
+  auto r = ctl->run({"HGET", redis_snapshot_key(opt.table), "data"});
+  if (!r.ok()) return r.status();
+  if (redis::reply_type(r->get()) != ReplyType::kString) return Status();
+  const std::string_view v = redis::reply_str(r->get());
+  auto snap = redis::decode_snapshot(std::span<const std::byte>(
+      reinterpret_cast<const std::byte*>(v.data()), v.size()));
+  if (!snap.ok()) {
+    return snap.status().with_context("key " + redis_snapshot_key(opt.table));
+  }
+  if (snap->positions.size() != shards) {
+    return Status::invalid_argument(
+        "bootstrap", "snapshot has " + std::to_string(snap->positions.size()) +
+                         " shards, options say " + std::to_string(shards));
+  }
+  if (snap->num_contexts != storage.num_contexts) {
+    return Status::invalid_argument(
+        "bootstrap", "snapshot has num_contexts " +
+                         std::to_string(snap->num_contexts) + ", options say " +
+                         std::to_string(storage.num_contexts));
+  }
+  ATOMIK_RETURN_IF_ERROR(fs.create_dirs(dir));
+  std::vector<ShardState> st(shards);
+  for (std::uint32_t k = 0; k < shards; ++k) st[k].read = snap->positions[k];
+  ATOMIK_RETURN_IF_ERROR(write_state_file(st));
+  CheckpointData cp;
+  cp.self_origin = storage.origin != 0 ? storage.origin : random_origin();
+  cp.num_contexts = storage.num_contexts;
+  cp.states = snap->states;
+  cp.origins = snap->vv;
+  // The checkpoint is written last: its presence means "bootstrapped".
+  ATOMIK_RETURN_IF_ERROR(write_checkpoint(fs, dir, cp));
+  stats.bootstrapped = 1;
+  log("bootstrapped '" + dir + "' from snapshot at " +
+      redis::positions_text(snap->positions) + " (" +
+      std::to_string(snap->states.size()) + " states)");
+  return Status();
+}
+
+Status RedisReplicator::Impl::reload_outbox() {
+  const std::uint64_t own_seq = this->own_seq();
+  const std::uint64_t low = min_pub_seq_locked();
+  if (own_seq <= low) return Status();
+  if (node) {
+    // The Node's Replica retains recent own deltas: no WAL read.
+    auto kept = node->own_deltas_since(low);
+    if (kept.ok() && kept->size() == own_seq - low) {
+      for (std::size_t i = 0; i < kept->size(); ++i) {
+        outbox.push_back({low + 1 + i, (*kept)[i].addr, (*kept)[i].delta});
+      }
+      log("republishing " + std::to_string(outbox.size()) +
+          " own deltas from the retained log");
+      return Status();
+    }
+  }
+  FileSystem& fs = FileSystem::posix();
+  auto cp = read_checkpoint(fs, dir + "/" + kCheckpointFileName);
+  if (!cp.ok()) return cp.status();
+  std::uint64_t next = low + 1;
+  Status gap;
+  const WalVisitor visit = [&](const WalRecord& r, const WalPlace&) {
+    if (r.origin != origin || r.seq < next) return Status();
+    if (r.seq != next || r.type != WalRecordType::kDelta) {
+      return Status::failed_precondition(
+          "RedisReplicator::start",
+          "own seq " + std::to_string(r.seq) + " in the WAL is a " +
+              to_string(r.type) + " record or skips ahead of " +
+              std::to_string(next) +
+              " (only accum() through the replicator is replicated)");
+    }
+    outbox.push_back({r.seq, r.addr, r.value});
+    ++next;
+    return Status();
+  };
+  RecoveryReport report;
+  ATOMIK_RETURN_IF_ERROR(read_wal(dir, cp->wal_first_segment,
+                                  RecoveryMode::kSkip, visit, &report));
+  if (next != own_seq + 1) {
+    return Status::failed_precondition(
+        "RedisReplicator::start",
+        "own deltas " + std::to_string(next) + ".." + std::to_string(own_seq) +
+            " of '" + dir +
+            "' are acknowledged but neither published (REDIS_STATE says " +
+            std::to_string(low) + ") nor in the WAL");
+  }
+  log("republishing " + std::to_string(outbox.size()) +
+      " own deltas from the WAL");
+  return Status();
+}
+
+Status RedisReplicator::Impl::check_not_behind() {
+  for (std::uint32_t k : held) {
+    auto r = ctl->run({"XINFO", "STREAM", keys[k]});
+    if (!r.ok()) {
+      if (r.status().message().find("no such key") != std::string::npos) {
+        continue;
+      }
+      return r.status();
+    }
+    const redisReply* info = r->get();
+    long long length = 0;
+    long long added = 0;
+    StreamId first;
+    bool has_first = false;
+    StreamId last;
+    for (std::size_t i = 0; i + 1 < redis::reply_size(info); i += 2) {
+      const std::string_view name = redis::reply_str(redis::reply_at(info, i));
+      const redisReply* val = redis::reply_at(info, i + 1);
+      if (name == "length") {
+        length = redis::reply_integer(val);
+      } else if (name == "entries-added") {
+        added = redis::reply_integer(val);
+      } else if (name == "first-entry" && redis::reply_size(val) == 2) {
+        auto id =
+            redis::parse_stream_id(redis::reply_str(redis::reply_at(val, 0)));
+        if (id.ok()) {
+          first = *id;
+          has_first = true;
+        }
+      } else if (name == "last-generated-id") {
+        auto id = redis::parse_stream_id(redis::reply_str(val));
+        if (id.ok()) last = *id;
+      }
+    }
+    const StreamId pos = state[k].read;
+    if (last < pos) {
+      log("shard " + std::to_string(k) + ": stream ends at " +
+          last.to_string() + " but this node applied up to " + pos.to_string() +
+          ": Redis lost data?");
+    }
+    if (added <= length) continue;  // nothing was ever removed
+    const StreamId bound = has_first ? first : last;
+    bool behind = pos < bound;
+    if (behind && pos != StreamId{}) {
+      const std::string p = pos.to_string();
+      auto at = ctl->run({"XRANGE", keys[k], p, p});
+      if (!at.ok()) return at.status();
+      behind = redis::reply_size(at->get()) == 0;
+    }
+    if (behind) {
+      return Status::failed_precondition(
+          "RedisReplicator::start",
+          "'" + dir + "' has applied shard " + std::to_string(k) + " up to " +
+              pos.to_string() +
+              " but the stream was trimmed past it (first entry " +
+              bound.to_string() +
+              "): move the directory away and start with an empty one "
+              "to bootstrap from the newest snapshot");
+    }
+  }
+  return Status();
+}
+}  // namespace atomik
