@@ -453,6 +453,57 @@ TEST(NodeBadInputTest, StateTransferWithWrongDigestIsRejected) {
   EXPECT_EQ(n->stats().state_transfers_installed, 0u);
 }
 
+// On a keyless link nothing but the SNAPSHOT checksum covers the marks (the
+// digest covers states only): a state transfer with one mark bit flipped is
+// refused, logged and counted, and changes nothing; a version-1 SNAPSHOT
+// (no checksum) is refused too; the intact transfer then installs.
+TEST(NodeBadInputTest, StateTransferWithFlippedMarkBitIsRejectedKeyless) {
+  TempDir d("flipmark");
+  // The sender's state {5: 9}, for a digest under the default key.
+  auto src = start(opts(d.sub("src")));
+  ASSERT_TRUE(src->accum(5, 9).ok());
+  tp::SnapshotBody body;
+  body.states = {{5, 9}};
+  body.marks = {{77, 1}};
+  body.digest = src->digest();
+  ASSERT_TRUE(src->stop().ok());
+
+  auto n = start(opts(d.sub("n")));
+  ASSERT_TRUE(n->accum(1, 0xabc).ok());
+  const Digest before = n->digest();
+  const VersionVector vv_before = n->version_vector();
+  RawSession s;  // keyless
+  RawConn c(n->port());
+  ASSERT_TRUE(s.handshake(c));
+  const auto good = tp::encode_snapshot(body);
+  auto flipped = good;
+  // Byte 5 of the first mark: mark 1 becomes 1 + 2^40.
+  const std::size_t mark_at = tp::kSnapshotFixedSize + 12 * 1 + 8;
+  flipped[mark_at + 5] ^= std::byte{1};
+  ASSERT_TRUE(c.write(s.seal(tp::PacketType::kSnapshot, flipped)));
+  ASSERT_TRUE(
+      wait_until([&] { return n->stats().state_transfers_rejected >= 1; }));
+  EXPECT_EQ(n->digest(), before);
+  EXPECT_EQ(n->version_vector(), vv_before);
+  EXPECT_EQ(n->read(5).value(), 0u);
+  EXPECT_EQ(n->stats().state_transfers_installed, 0u);
+  ASSERT_TRUE(c.write(
+      s.seal(tp::PacketType::kSnapshotV1, tp::encode_snapshot_v1(body))));
+  ASSERT_TRUE(
+      wait_until([&] { return n->stats().state_transfers_rejected >= 2; }));
+  EXPECT_EQ(n->version_vector(), vv_before);
+  EXPECT_NE(n->status().to_json().find("\"state_transfers_rejected\":2"),
+            std::string::npos);
+  // The intact transfer installs on the same connection; own data stays.
+  ASSERT_TRUE(c.write(s.seal(tp::PacketType::kSnapshot, good)));
+  ASSERT_TRUE(
+      wait_until([&] { return n->stats().state_transfers_installed >= 1; }));
+  EXPECT_EQ(n->version_vector().get(77), 1u);
+  EXPECT_EQ(n->read(5).value(), 9u);
+  EXPECT_EQ(n->read(1).value(), 0xabcu);
+  EXPECT_EQ(n->stats().state_transfers_rejected, 2u);
+}
+
 TEST(NodeTest, ClientAccumReadSwapStatus) {
   TempDir d("client");
   auto a = start(opts(d.sub("a")));

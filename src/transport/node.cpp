@@ -168,6 +168,7 @@ std::string NodeStatus::to_json() const {
     << ",\"state_transfers_needed\":" << s.state_transfers_needed
     << ",\"state_transfers_sent\":" << s.state_transfers_sent
     << ",\"state_transfers_installed\":" << s.state_transfers_installed
+    << ",\"state_transfers_rejected\":" << s.state_transfers_rejected
     << ",\"syncs_sent\":" << s.syncs_sent
     << ",\"syncs_received\":" << s.syncs_received
     << ",\"connects\":" << s.connects
@@ -517,7 +518,8 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
           // max_packet_bytes (up to max_snapshot_bytes).
           if (e == tp::HeaderError::kNone &&
               self->ph.body_len > self->n.opt.max_packet_bytes &&
-              (self->ph.type != tp::PacketType::kSnapshot ||
+              ((self->ph.type != tp::PacketType::kSnapshot &&
+                self->ph.type != tp::PacketType::kSnapshotV1) ||
                self->state != State::kOpen || self->is_client)) {
             e = tp::HeaderError::kOversized;
             why = "body of " + std::to_string(self->ph.body_len) +
@@ -657,6 +659,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
         on_request(b);
         break;
       case tp::PacketType::kSnapshot:
+      case tp::PacketType::kSnapshotV1:
         on_snapshot(b);
         break;
       default:
@@ -771,13 +774,19 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
       reject(&NodeStats::rejected_malformed, "SNAPSHOT from a client");
       return;
     }
-    auto s = tp::decode_snapshot(b);
+    // Version 1 has no checksum over its marks: only a verified tag
+    // vouches for them, so it is refused on keyless links.
+    auto s = ph.type == tp::PacketType::kSnapshotV1
+                 ? tp::decode_snapshot_v1(b, n.keyed)
+                 : tp::decode_snapshot(b);
     if (!s.ok()) {
+      count(&NodeStats::state_transfers_rejected);
       reject(&NodeStats::rejected_malformed, s.status().to_string());
       return;
     }
     count(&NodeStats::packets_in);
     if (!n.install_snapshot(*s)) {
+      count(&NodeStats::state_transfers_rejected);
       reject(&NodeStats::rejected_malformed, "state transfer not installed");
     }
   }
@@ -980,9 +989,8 @@ Node::Impl::catch_up_frames(
       for (const auto& [o, m] : now->version_vector.entries()) {
         body.marks.emplace_back(o, m);
       }
-      const std::uint64_t size = tp::kSnapshotFixedSize +
-                                 12 * std::uint64_t{body.states.size()} +
-                                 16 * std::uint64_t{body.marks.size()};
+      const std::uint64_t size =
+          tp::snapshot_body_size(body.states.size(), body.marks.size());
       if (size <= opt.max_snapshot_bytes) {
         {
           std::lock_guard<std::mutex> lk(mu);
