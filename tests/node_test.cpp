@@ -7,10 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "node_fault_proxy.hpp"
 #include "node_test_util.hpp"
 #include "test_seed.hpp"
 
@@ -299,6 +301,52 @@ TEST(NodeTest, PeerBehindTheRetainedLogGetsAStateTransfer) {
   c = start(oc);
   EXPECT_EQ(c->digest(), before);
   expect_state(*c, model);
+}
+
+// Two real nodes on a keyless link: the proxy flips one bit in a mark of the
+// first SNAPSHOT a sends. c refuses it (counted), changes nothing, and
+// installs the intact one a sends at the next sync; both end equal with
+// a's true mark.
+TEST(NodeTest, StateTransferWithAFlippedMarkBitIsRefusedThenResent) {
+  TempDir d("flipproxy");
+  NodeOptions oa = opts(d.sub("a"));
+  oa.retain_per_origin = 1024;
+  auto a = start(oa);
+  Model model;
+  auto rng = testing::rng(57);
+  std::vector<FrameRecord> batch(1000);
+  for (int k = 0; k < 3; ++k) {
+    for (auto& r : batch) {
+      r = {static_cast<Addr>(rng() % 200), rng()};
+      model[r.addr] ^= r.delta;
+    }
+    ASSERT_TRUE(a->accum_batch(batch).ok());
+  }
+  bool flipped = false;  // outlives the proxy's threads
+  testing::FaultProxy proxy(a->port(), testing::test_seed(),
+                            testing::FaultRates{0, 0, 0, 0, 0});
+  proxy.set_mutator([&](std::vector<std::uint8_t>& p) {
+    if (flipped || p[5] != static_cast<std::uint8_t>(tp::PacketType::kSnapshot))
+      return false;
+    std::uint32_t n_states = 0;
+    std::memcpy(&n_states, p.data() + tp::kPacketHeaderSize, 4);
+    // Byte 5 of the first mark's value: mark m becomes m ^ 2^40.
+    p[tp::kPacketHeaderSize + tp::kSnapshotFixedSize + 12 * n_states + 8 + 5] ^=
+        1;
+    flipped = true;
+    return true;
+  });
+  NodeOptions oc = opts(d.sub("c"));
+  oc.peers = {"127.0.0.1:" + std::to_string(proxy.port())};
+  auto c = start(oc);
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), c.get()}); }));
+  EXPECT_EQ(proxy.counts().mutated.load(), 1u);
+  EXPECT_EQ(c->stats().state_transfers_rejected, 1u);
+  EXPECT_GE(c->stats().state_transfers_installed, 1u);
+  EXPECT_GE(a->stats().state_transfers_sent, 2u);
+  EXPECT_EQ(c->version_vector().get(a->origin()), 3000u);
+  expect_state(*c, model);
+  proxy.stop();
 }
 
 // A state transfer larger than max_packet_bytes goes as one SNAPSHOT up to
