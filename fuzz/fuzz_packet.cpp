@@ -7,7 +7,7 @@
 // walks it (reader rules 1-2, 6): a 24-byte header, then body_len +
 // tag_len bytes; the body is decoded by the header's type. Checked:
 //   1. parse_header accepts exactly the headers of the grammar (magic,
-//      version, type 1..6, tag_len 0/32, reserved 0, body_len <= limit);
+//      version, type 1..7, tag_len 0/32, reserved 0, body_len <= limit);
 //      a rejected header has a message; an accepted one is written back
 //      byte for byte by write_header.
 //   2. Every body decoder that succeeds round-trips: encode_X(decode_X(b))
@@ -92,6 +92,14 @@ void decode_body(t::PacketType type, std::span<const std::byte> body) {
       round_trip<t::SnapshotBody>(body, "SNAPSHOT", t::decode_snapshot,
                                   t::encode_snapshot);
       break;
+    case t::PacketType::kSnapshotV1:
+      round_trip<t::SnapshotBody>(
+          body, "SNAPSHOT v1",
+          [](std::span<const std::byte> b) {
+            return t::decode_snapshot_v1(b, /*authenticated=*/true);
+          },
+          t::encode_snapshot_v1);
+      break;
   }
 }
 
@@ -105,7 +113,8 @@ bool header_valid(std::span<const std::byte, t::kPacketHeaderSize> b) {
   std::memcpy(&reserved, b.data() + 12, 4);
   const auto version = static_cast<std::uint8_t>(b[4]);
   const auto type = static_cast<std::uint8_t>(b[5]);
-  return magic == t::kPacketMagic && version == 1 && type >= 1 && type <= 6 &&
+  return magic == t::kPacketMagic && version == 1 && type >= 1 &&
+         type <= t::kMaxPacketType &&
          (tag_len == 0 || tag_len == t::kTagSize) && reserved == 0 &&
          body_len <= kMaxBody;
 }
@@ -183,7 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   std::span<const std::byte> rest = in;
   while (std::size_t n = one_packet(rest)) rest = rest.subspan(n);
   // Every decoder on the whole input as a body.
-  for (std::uint8_t type = 1; type <= 6; ++type) {
+  for (std::uint8_t type = 1; type <= t::kMaxPacketType; ++type) {
     decode_body(static_cast<t::PacketType>(type), in);
   }
   return 0;

@@ -4,6 +4,8 @@
 // tag; docs/format/node_protocol.md) and, from a seeded RNG, drops,
 // duplicates, delays and reorders packets and cuts connections. The first
 // packet each way (the HELLO) is always forwarded, so handshakes complete.
+// A mutator (set_mutator) may also rewrite packets before they go on, for
+// tests that corrupt one packet of one type.
 // Threads: one acceptor, two pumps per connection; stop() joins them all.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,7 +38,7 @@ struct FaultRates {
 
 struct FaultCounts {
   std::atomic<std::uint64_t> forwarded{0}, dropped{0}, duplicated{0},
-      reordered{0}, delayed{0}, cuts{0};
+      reordered{0}, delayed{0}, cuts{0}, mutated{0};
 };
 
 class FaultProxy {
@@ -64,6 +67,14 @@ class FaultProxy {
   const FaultCounts& counts() const { return counts_; }
   // Stops injecting faults (forwards everything) from now on.
   void calm() { calm_.store(true); }
+  // Called with every packet after the HELLOs (header, body, tag), both
+  // directions, before it is forwarded; returns true if it changed the
+  // packet (counted in counts().mutated). Called under a lock.
+  using Mutator = std::function<bool(std::vector<std::uint8_t>&)>;
+  void set_mutator(Mutator m) {
+    std::lock_guard<std::mutex> lk(mu_);
+    mutator_ = std::move(m);
+  }
 
   void stop() {
     if (stopped_.exchange(true)) return;
@@ -152,6 +163,10 @@ class FaultProxy {
       if (rest > (64u << 20)) break;  // not a packet stream: give up
       pkt.resize(24 + rest);
       if (!read_exact(from, pkt.data() + 24, rest)) break;
+      if (!first) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (mutator_ && mutator_(pkt)) ++counts_.mutated;
+      }
       bool ok = true;
       if (first || calm_.load()) {
         first = false;
@@ -199,6 +214,7 @@ class FaultProxy {
   std::mutex mu_;
   std::vector<int> fds_;
   std::vector<std::thread> threads_;
+  Mutator mutator_;
   FaultCounts counts_;
 };
 

@@ -46,7 +46,7 @@ std::array<std::byte, N> arr(const std::vector<std::byte>& v) {
 
 TEST(NodePacketTest, KnownAnswerVectors) {
   auto v = vectors();
-  ASSERT_EQ(v.size(), 9u) << "tests/vectors/node_protocol.txt missing?";
+  ASSERT_EQ(v.size(), 12u) << "tests/vectors/node_protocol.txt missing?";
   const Key k = arr<32>(v["key"]);
   const Nonce nc = arr<16>(v["nonce_connector"]);
   const Nonce na = arr<16>(v["nonce_acceptor"]);
@@ -78,9 +78,42 @@ TEST(NodePacketTest, KnownAnswerVectors) {
   snap.digest = Digest{3, 4};
   snap.states = {{1, 10}, {7, 70}};
   snap.marks = {{5, 2}, {9, 1}};
-  EXPECT_EQ(seal_packet(PacketType::kSnapshot, 2, encode_snapshot(snap), &s,
-                        Direction::kFromAcceptor),
+  // Version 1 (type 6), kept: it still encodes and decodes.
+  EXPECT_EQ(seal_packet(PacketType::kSnapshotV1, 2, encode_snapshot_v1(snap),
+                        &s, Direction::kFromAcceptor),
             v["snapshot_acceptor"]);
+  // Version 2 (type 7): the same fields and their XXH3-128 checksum.
+  const auto body2 = encode_snapshot(snap);
+  ASSERT_GE(body2.size(), kSnapshotChecksumSize);
+  EXPECT_EQ(
+      std::vector<std::byte>(body2.end() - kSnapshotChecksumSize, body2.end()),
+      v["snapshot_v2_checksum"]);
+  EXPECT_EQ(seal_packet(PacketType::kSnapshot, 3, body2, &s,
+                        Direction::kFromAcceptor),
+            v["snapshot_v2_acceptor"]);
+  EXPECT_EQ(seal_packet(PacketType::kSnapshot, 4, body2, nullptr,
+                        Direction::kFromAcceptor),
+            v["snapshot_v2_unkeyed"]);
+  for (const char* name :
+       {"snapshot_acceptor", "snapshot_v2_acceptor", "snapshot_v2_unkeyed"}) {
+    const auto& p = v[name];
+    PacketHeader h;
+    std::string why;
+    ASSERT_EQ(parse_header(std::span<const std::byte, kPacketHeaderSize>(
+                               p.data(), kPacketHeaderSize),
+                           1 << 20, &h, &why),
+              HeaderError::kNone)
+        << name << ": " << why;
+    const std::span<const std::byte> body(p.data() + kPacketHeaderSize,
+                                          h.body_len);
+    auto got = h.type == PacketType::kSnapshotV1
+                   ? decode_snapshot_v1(body, /*authenticated=*/true)
+                   : decode_snapshot(body);
+    ASSERT_TRUE(got.ok()) << name << ": " << got.status().to_string();
+    EXPECT_EQ(got->states, snap.states) << name;
+    EXPECT_EQ(got->marks, snap.marks) << name;
+    EXPECT_EQ(got->digest, snap.digest) << name;
+  }
   // And decoding the vectors gives the values back.
   const auto& p = v["sync_connector"];
   PacketHeader h;
@@ -117,7 +150,7 @@ TEST(NodePacketTest, HeaderReaderRules) {
   bad = good;
   bad[4] = std::byte{2};  // version
   EXPECT_EQ(check(bad), HeaderError::kBadHeader);
-  for (int t : {0, 7, 255}) {
+  for (int t : {0, 8, 255}) {
     bad = good;
     bad[5] = static_cast<std::byte>(t);  // type
     EXPECT_EQ(check(bad), HeaderError::kBadHeader) << t;
@@ -183,7 +216,8 @@ TEST(NodePacketTest, SnapshotRoundTripsAndRejectsBadBodies) {
   sb.states = {{1, 10}, {7, 70}};
   sb.marks = {{5, 2}, {9, 1}};
   const auto b = encode_snapshot(sb);
-  EXPECT_EQ(b.size(), 24u + 2 * 12 + 2 * 16);
+  EXPECT_EQ(b.size(), 24u + 2 * 12 + 2 * 16 + 16);
+  EXPECT_EQ(b.size(), snapshot_body_size(2, 2));
   auto back = decode_snapshot(b);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->states, sb.states);
@@ -201,6 +235,62 @@ TEST(NodePacketTest, SnapshotRoundTripsAndRejectsBadBodies) {
   SnapshotBody zero = sb;
   zero.marks[1].second = 0;
   EXPECT_TRUE(decode_snapshot(encode_snapshot(zero)).status().is_corruption());
+  // Version 1 has the same rules without the checksum.
+  const auto v1 = encode_snapshot_v1(sb);
+  EXPECT_EQ(v1.size(), 24u + 2 * 12 + 2 * 16);
+  ASSERT_TRUE(decode_snapshot_v1(v1, true).ok());
+  EXPECT_EQ(decode_snapshot_v1(v1, true)->marks, sb.marks);
+  EXPECT_TRUE(decode_snapshot_v1(encode_snapshot_v1(unsorted), true)
+                  .status()
+                  .is_corruption());
+}
+
+// A state transfer's marks are covered by its checksum: every single-bit
+// flip anywhere in the marks region (and anywhere else in the body) of a
+// version-2 SNAPSHOT is refused as corruption. Version 1 accepted every
+// flip in a mark that kept it nonzero and the origins ascending (the digest
+// covers states only), which is why it needs an authenticated link.
+TEST(NodePacketTest, EveryFlippedMarkBitIsRejected) {
+  auto g = testing::rng(71);
+  SnapshotBody sb;
+  sb.digest = Digest{g(), g()};
+  for (Addr a = 1; a <= 5; ++a) sb.states.emplace_back(a * 3, g() | 1);
+  for (OriginId o = 1; o <= 4; ++o) sb.marks.emplace_back(o << 32, g() | 1);
+  const auto b = encode_snapshot(sb);
+  ASSERT_TRUE(decode_snapshot(b).ok());
+  const std::size_t marks_at = kSnapshotFixedSize + 12 * sb.states.size();
+  const std::size_t marks_end = marks_at + 16 * sb.marks.size();
+  ASSERT_EQ(marks_end + kSnapshotChecksumSize, b.size());
+  std::size_t v1_accepted = 0;
+  const auto v1 = encode_snapshot_v1(sb);
+  for (std::size_t bit = 0; bit < 8 * b.size(); ++bit) {
+    auto f = b;
+    f[bit / 8] ^= static_cast<std::byte>(1U << (bit % 8));
+    auto r = decode_snapshot(f);
+    EXPECT_TRUE(r.status().is_corruption())
+        << "bit " << bit << " (byte " << bit / 8 << ") accepted";
+    const std::size_t byte = bit / 8;
+    if (byte >= marks_at && byte < marks_end) {
+      auto f1 = v1;
+      f1[byte] ^= static_cast<std::byte>(1U << (bit % 8));
+      auto r1 = decode_snapshot_v1(f1, /*authenticated=*/true);
+      if (r1.ok() && r1->marks != sb.marks) ++v1_accepted;
+    }
+  }
+  // The failure the checksum removes: most flipped mark bits decode in v1.
+  EXPECT_GT(v1_accepted, 8 * (marks_end - marks_at) / 2);
+}
+
+TEST(NodePacketTest, SnapshotV1IsRefusedWithoutAuthentication) {
+  SnapshotBody sb;
+  sb.digest = Digest{3, 4};
+  sb.states = {{1, 10}};
+  sb.marks = {{5, 2}};
+  const auto b = encode_snapshot_v1(sb);
+  const auto r = decode_snapshot_v1(b, /*authenticated=*/false);
+  EXPECT_EQ(r.status().code(), Code::kUnimplemented) << r.status().to_string();
+  EXPECT_NE(r.status().to_string().find("keyless"), std::string::npos);
+  EXPECT_TRUE(decode_snapshot_v1(b, /*authenticated=*/true).ok());
 }
 
 TEST(NodePacketTest, RandomBytesNeverCrashTheDecoders) {
@@ -214,6 +304,7 @@ TEST(NodePacketTest, RandomBytesNeverCrashTheDecoders) {
     (void)decode_request(b);
     (void)decode_response(b);
     (void)decode_snapshot(b);
+    (void)decode_snapshot_v1(b, true);
   }
 }
 

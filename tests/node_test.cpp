@@ -7,10 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "node_fault_proxy.hpp"
 #include "node_test_util.hpp"
 #include "test_seed.hpp"
 
@@ -301,6 +303,52 @@ TEST(NodeTest, PeerBehindTheRetainedLogGetsAStateTransfer) {
   expect_state(*c, model);
 }
 
+// Two real nodes on a keyless link: the proxy flips one bit in a mark of the
+// first SNAPSHOT a sends. c refuses it (counted), changes nothing, and
+// installs the intact one a sends at the next sync; both end equal with
+// a's true mark.
+TEST(NodeTest, StateTransferWithAFlippedMarkBitIsRefusedThenResent) {
+  TempDir d("flipproxy");
+  NodeOptions oa = opts(d.sub("a"));
+  oa.retain_per_origin = 1024;
+  auto a = start(oa);
+  Model model;
+  auto rng = testing::rng(57);
+  std::vector<FrameRecord> batch(1000);
+  for (int k = 0; k < 3; ++k) {
+    for (auto& r : batch) {
+      r = {static_cast<Addr>(rng() % 200), rng()};
+      model[r.addr] ^= r.delta;
+    }
+    ASSERT_TRUE(a->accum_batch(batch).ok());
+  }
+  bool flipped = false;  // outlives the proxy's threads
+  testing::FaultProxy proxy(a->port(), testing::test_seed(),
+                            testing::FaultRates{0, 0, 0, 0, 0});
+  proxy.set_mutator([&](std::vector<std::uint8_t>& p) {
+    if (flipped || p[5] != static_cast<std::uint8_t>(tp::PacketType::kSnapshot))
+      return false;
+    std::uint32_t n_states = 0;
+    std::memcpy(&n_states, p.data() + tp::kPacketHeaderSize, 4);
+    // Byte 5 of the first mark's value: mark m becomes m ^ 2^40.
+    p[tp::kPacketHeaderSize + tp::kSnapshotFixedSize + 12 * n_states + 8 + 5] ^=
+        1;
+    flipped = true;
+    return true;
+  });
+  NodeOptions oc = opts(d.sub("c"));
+  oc.peers = {"127.0.0.1:" + std::to_string(proxy.port())};
+  auto c = start(oc);
+  ASSERT_TRUE(wait_until([&] { return converged({a.get(), c.get()}); }));
+  EXPECT_EQ(proxy.counts().mutated.load(), 1u);
+  EXPECT_EQ(c->stats().state_transfers_rejected, 1u);
+  EXPECT_GE(c->stats().state_transfers_installed, 1u);
+  EXPECT_GE(a->stats().state_transfers_sent, 2u);
+  EXPECT_EQ(c->version_vector().get(a->origin()), 3000u);
+  expect_state(*c, model);
+  proxy.stop();
+}
+
 // A state transfer larger than max_packet_bytes goes as one SNAPSHOT up to
 // max_snapshot_bytes (only after the handshake); above that it is not sent
 // and the peer stays behind, counted.
@@ -451,6 +499,57 @@ TEST(NodeBadInputTest, StateTransferWithWrongDigestIsRejected) {
   EXPECT_EQ(n->digest(), before);
   EXPECT_EQ(n->read(5).value(), 0u);
   EXPECT_EQ(n->stats().state_transfers_installed, 0u);
+}
+
+// On a keyless link nothing but the SNAPSHOT checksum covers the marks (the
+// digest covers states only): a state transfer with one mark bit flipped is
+// refused, logged and counted, and changes nothing; a version-1 SNAPSHOT
+// (no checksum) is refused too; the intact transfer then installs.
+TEST(NodeBadInputTest, StateTransferWithFlippedMarkBitIsRejectedKeyless) {
+  TempDir d("flipmark");
+  // The sender's state {5: 9}, for a digest under the default key.
+  auto src = start(opts(d.sub("src")));
+  ASSERT_TRUE(src->accum(5, 9).ok());
+  tp::SnapshotBody body;
+  body.states = {{5, 9}};
+  body.marks = {{77, 1}};
+  body.digest = src->digest();
+  ASSERT_TRUE(src->stop().ok());
+
+  auto n = start(opts(d.sub("n")));
+  ASSERT_TRUE(n->accum(1, 0xabc).ok());
+  const Digest before = n->digest();
+  const VersionVector vv_before = n->version_vector();
+  RawSession s;  // keyless
+  RawConn c(n->port());
+  ASSERT_TRUE(s.handshake(c));
+  const auto good = tp::encode_snapshot(body);
+  auto flipped = good;
+  // Byte 5 of the first mark: mark 1 becomes 1 + 2^40.
+  const std::size_t mark_at = tp::kSnapshotFixedSize + 12 * 1 + 8;
+  flipped[mark_at + 5] ^= std::byte{1};
+  ASSERT_TRUE(c.write(s.seal(tp::PacketType::kSnapshot, flipped)));
+  ASSERT_TRUE(
+      wait_until([&] { return n->stats().state_transfers_rejected >= 1; }));
+  EXPECT_EQ(n->digest(), before);
+  EXPECT_EQ(n->version_vector(), vv_before);
+  EXPECT_EQ(n->read(5).value(), 0u);
+  EXPECT_EQ(n->stats().state_transfers_installed, 0u);
+  ASSERT_TRUE(c.write(
+      s.seal(tp::PacketType::kSnapshotV1, tp::encode_snapshot_v1(body))));
+  ASSERT_TRUE(
+      wait_until([&] { return n->stats().state_transfers_rejected >= 2; }));
+  EXPECT_EQ(n->version_vector(), vv_before);
+  EXPECT_NE(n->status().to_json().find("\"state_transfers_rejected\":2"),
+            std::string::npos);
+  // The intact transfer installs on the same connection; own data stays.
+  ASSERT_TRUE(c.write(s.seal(tp::PacketType::kSnapshot, good)));
+  ASSERT_TRUE(
+      wait_until([&] { return n->stats().state_transfers_installed >= 1; }));
+  EXPECT_EQ(n->version_vector().get(77), 1u);
+  EXPECT_EQ(n->read(5).value(), 9u);
+  EXPECT_EQ(n->read(1).value(), 0xabcu);
+  EXPECT_EQ(n->stats().state_transfers_rejected, 2u);
 }
 
 TEST(NodeTest, ClientAccumReadSwapStatus) {

@@ -162,6 +162,9 @@ struct NodeStats {
   std::uint64_t state_transfers_needed = 0;     // catch-up impossible from log
   std::uint64_t state_transfers_sent = 0;       // SNAPSHOTs sent instead
   std::uint64_t state_transfers_installed = 0;  // SNAPSHOTs installed here
+  // SNAPSHOTs refused (checksum, body, digest, or version 1 without a key);
+  // each is logged and also counted in rejected_malformed.
+  std::uint64_t state_transfers_rejected = 0;
   std::uint64_t syncs_sent = 0;
   std::uint64_t syncs_received = 0;
   std::uint64_t connects = 0;          // handshakes completed

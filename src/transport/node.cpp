@@ -260,9 +260,8 @@ Node::Impl::catch_up_frames(
       for (const auto& [o, m] : now->version_vector.entries()) {
         body.marks.emplace_back(o, m);
       }
-      const std::uint64_t size = tp::kSnapshotFixedSize +
-                                 12 * std::uint64_t{body.states.size()} +
-                                 16 * std::uint64_t{body.marks.size()};
+      const std::uint64_t size =
+          tp::snapshot_body_size(body.states.size(), body.marks.size());
       if (size <= opt.max_snapshot_bytes) {
         {
           std::lock_guard<std::mutex> lk(mu);

@@ -138,7 +138,8 @@ void NodeConnection::read_header() {
         // max_packet_bytes (up to max_snapshot_bytes).
         if (e == tp::HeaderError::kNone &&
             self->ph.body_len > self->n.opt.max_packet_bytes &&
-            (self->ph.type != tp::PacketType::kSnapshot ||
+            ((self->ph.type != tp::PacketType::kSnapshot &&
+              self->ph.type != tp::PacketType::kSnapshotV1) ||
              self->state != State::kOpen || self->is_client)) {
           e = tp::HeaderError::kOversized;
           why = "body of " + std::to_string(self->ph.body_len) +
@@ -275,6 +276,7 @@ void NodeConnection::handle() {
       on_request(b);
       break;
     case tp::PacketType::kSnapshot:
+    case tp::PacketType::kSnapshotV1:
       on_snapshot(b);
       break;
     default:
@@ -378,13 +380,19 @@ void NodeConnection::on_snapshot(std::span<const std::byte> b) {
     reject(&NodeStats::rejected_malformed, "SNAPSHOT from a client");
     return;
   }
-  auto s = tp::decode_snapshot(b);
+  // Version 1 has no checksum over its marks: only a verified tag
+  // vouches for them, so it is refused on keyless links.
+  auto s = ph.type == tp::PacketType::kSnapshotV1
+               ? tp::decode_snapshot_v1(b, n.keyed)
+               : tp::decode_snapshot(b);
   if (!s.ok()) {
+    count(&NodeStats::state_transfers_rejected);
     reject(&NodeStats::rejected_malformed, s.status().to_string());
     return;
   }
   count(&NodeStats::packets_in);
   if (!n.install_snapshot(*s)) {
+    count(&NodeStats::state_transfers_rejected);
     reject(&NodeStats::rejected_malformed, "state transfer not installed");
   }
 }

@@ -52,6 +52,7 @@ std::string NodeStatus::to_json() const {
     << ",\"state_transfers_needed\":" << s.state_transfers_needed
     << ",\"state_transfers_sent\":" << s.state_transfers_sent
     << ",\"state_transfers_installed\":" << s.state_transfers_installed
+    << ",\"state_transfers_rejected\":" << s.state_transfers_rejected
     << ",\"syncs_sent\":" << s.syncs_sent
     << ",\"syncs_received\":" << s.syncs_received
     << ",\"connects\":" << s.connects

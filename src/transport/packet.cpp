@@ -8,6 +8,9 @@
 
 #include "codec/byte_order.hpp"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace atomik::transport {
 namespace {
 
@@ -35,8 +38,8 @@ HeaderError parse_header(std::span<const std::byte, kPacketHeaderSize> b,
     return HeaderError::kBadHeader;
   }
   const auto type = static_cast<std::uint8_t>(b[5]);
-  if (type < 1 || type > 6) {
-    *why = "type: expected 1..6, got " + num(type);
+  if (type < 1 || type > kMaxPacketType) {
+    *why = "type: expected 1.." + num(kMaxPacketType) + ", got " + num(type);
     return HeaderError::kBadHeader;
   }
   const auto tag_len = load_le<std::uint16_t>(b.data() + 6);
@@ -279,33 +282,35 @@ Result<Response> decode_response(std::span<const std::byte> b) {
   return r;
 }
 
-std::vector<std::byte> encode_snapshot(const SnapshotBody& s) {
-  std::vector<std::byte> b(kSnapshotFixedSize + 12 * s.states.size() +
-                           16 * s.marks.size());
-  store_le<std::uint32_t>(b.data(),
-                          static_cast<std::uint32_t>(s.states.size()));
-  store_le<std::uint32_t>(b.data() + 4,
-                          static_cast<std::uint32_t>(s.marks.size()));
-  store_le<std::uint64_t>(b.data() + 8, s.digest.lo);
-  store_le<std::uint64_t>(b.data() + 16, s.digest.hi);
+namespace {
+
+// The version-1 body: counts, digest, states, marks (no checksum).
+void write_snapshot_fields(const SnapshotBody& s, std::byte* b) {
+  store_le<std::uint32_t>(b, static_cast<std::uint32_t>(s.states.size()));
+  store_le<std::uint32_t>(b + 4, static_cast<std::uint32_t>(s.marks.size()));
+  store_le<std::uint64_t>(b + 8, s.digest.lo);
+  store_le<std::uint64_t>(b + 16, s.digest.hi);
   std::size_t at = kSnapshotFixedSize;
   for (const auto& [a, v] : s.states) {
-    store_le<std::uint32_t>(b.data() + at, a);
-    store_le<std::uint64_t>(b.data() + at + 4, v);
+    store_le<std::uint32_t>(b + at, a);
+    store_le<std::uint64_t>(b + at + 4, v);
     at += 12;
   }
   for (const auto& [o, m] : s.marks) {
-    store_le<std::uint64_t>(b.data() + at, o);
-    store_le<std::uint64_t>(b.data() + at + 8, m);
+    store_le<std::uint64_t>(b + at, o);
+    store_le<std::uint64_t>(b + at + 8, m);
     at += 16;
   }
-  return b;
 }
 
-Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
+// Parses counts, digest, states and marks from `b` (the body without any
+// checksum), which must be exactly their size.
+Result<SnapshotBody> read_snapshot_fields(std::span<const std::byte> b,
+                                          std::uint64_t extra) {
   if (b.size() < kSnapshotFixedSize) {
-    return Status::corruption(
-        "SNAPSHOT", "body of " + num(b.size()) + " bytes, expected >= 24");
+    return Status::corruption("SNAPSHOT", "body of " + num(b.size() + extra) +
+                                              " bytes, expected >= " +
+                                              num(kSnapshotFixedSize + extra));
   }
   const std::uint64_t ns = load_le<std::uint32_t>(b.data());
   const std::uint64_t nm = load_le<std::uint32_t>(b.data() + 4);
@@ -313,7 +318,8 @@ Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
   if (b.size() != want) {
     return Status::corruption(
         "SNAPSHOT", num(ns) + " states and " + num(nm) + " marks need " +
-                        num(want) + " bytes, body has " + num(b.size()));
+                        num(want + extra) + " bytes, body has " +
+                        num(b.size() + extra));
   }
   SnapshotBody s;
   s.digest.lo = load_le<std::uint64_t>(b.data() + 8);
@@ -342,6 +348,65 @@ Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
     s.marks.emplace_back(o, m);
   }
   return s;
+}
+
+}  // namespace
+
+std::uint64_t snapshot_body_size(std::uint64_t states, std::uint64_t marks) {
+  return kSnapshotFixedSize + 12 * states + 16 * marks + kSnapshotChecksumSize;
+}
+
+std::vector<std::byte> encode_snapshot(const SnapshotBody& s) {
+  std::vector<std::byte> b(static_cast<std::size_t>(
+      snapshot_body_size(s.states.size(), s.marks.size())));
+  write_snapshot_fields(s, b.data());
+  const std::size_t end = b.size() - kSnapshotChecksumSize;
+  const XXH128_hash_t h = XXH3_128bits(b.data(), end);
+  store_le<std::uint64_t>(b.data() + end, h.low64);
+  store_le<std::uint64_t>(b.data() + end + 8, h.high64);
+  return b;
+}
+
+Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
+  if (b.size() < kSnapshotFixedSize + kSnapshotChecksumSize) {
+    return Status::corruption(
+        "SNAPSHOT", "body of " + num(b.size()) + " bytes, expected >= " +
+                        num(kSnapshotFixedSize + kSnapshotChecksumSize));
+  }
+  // The checksum covers counts, digest, states and marks: verify it before
+  // trusting any of them.
+  const std::size_t end = b.size() - kSnapshotChecksumSize;
+  const XXH128_hash_t h = XXH3_128bits(b.data(), end);
+  const auto lo = load_le<std::uint64_t>(b.data() + end);
+  const auto hi = load_le<std::uint64_t>(b.data() + end + 8);
+  if (lo != h.low64 || hi != h.high64) {
+    return Status::corruption(
+        "SNAPSHOT", "offset " + num(end) + ": checksum mismatch (stored " +
+                        codec::hex64(hi) + codec::hex64(lo).substr(2) +
+                        ", computed " + codec::hex64(h.high64) +
+                        codec::hex64(h.low64).substr(2) +
+                        "); state transfer not installed");
+  }
+  return read_snapshot_fields(b.first(end), kSnapshotChecksumSize);
+}
+
+std::vector<std::byte> encode_snapshot_v1(const SnapshotBody& s) {
+  std::vector<std::byte> b(kSnapshotFixedSize + 12 * s.states.size() +
+                           16 * s.marks.size());
+  write_snapshot_fields(s, b.data());
+  return b;
+}
+
+Result<SnapshotBody> decode_snapshot_v1(std::span<const std::byte> b,
+                                        bool authenticated) {
+  if (!authenticated) {
+    return Status::unimplemented(
+        "SNAPSHOT",
+        "version 1 (packet type 6) on a keyless link: nothing verifies its "
+        "marks; refused (the sender must run protocol version 2, which "
+        "sends type 7, or use --key-file)");
+  }
+  return read_snapshot_fields(b, 0);
 }
 
 std::vector<std::byte> seal_packet(PacketType type, std::uint64_t counter,

@@ -36,8 +36,12 @@ enum class PacketType : std::uint8_t {
   kSync = 3,
   kRequest = 4,
   kResponse = 5,
-  kSnapshot = 6,  // state transfer
+  // State transfer, body version 1: nothing covers its marks but the tag,
+  // so it is accepted only on keyed links (decode_snapshot_v1).
+  kSnapshotV1 = 6,
+  kSnapshot = 7,  // state transfer, body version 2: checksummed
 };
+inline constexpr std::uint8_t kMaxPacketType = 7;
 
 // Which way a packet goes (part of the tagged bytes).
 enum class Direction : std::uint8_t {
@@ -131,15 +135,30 @@ Result<Response> decode_response(std::span<const std::byte> body);
 
 // SNAPSHOT: the sender's whole state for a peer its retained log cannot
 // catch up: states (ascending address), marks (ascending origin), digest.
+// Version 2 (type 7) ends in an XXH3-128 checksum of everything before it,
+// so a flipped bit in a mark is refused on keyless links too (the digest
+// covers only the states).
 inline constexpr std::size_t kSnapshotFixedSize = 24;
+inline constexpr std::size_t kSnapshotChecksumSize = 16;
 struct SnapshotBody {
   Digest digest;
   std::vector<std::pair<Addr, std::uint64_t>> states;
   std::vector<std::pair<OriginId, Seq>> marks;
 };
+// Bytes of a version-2 body with `states` states and `marks` marks.
+std::uint64_t snapshot_body_size(std::uint64_t states, std::uint64_t marks);
 std::vector<std::byte> encode_snapshot(const SnapshotBody& s);
-// Fails on bad sizes, unsorted addresses/origins or zero marks/states.
+// Version 2. Fails (kCorruption) on a checksum mismatch (checked before
+// anything else is read), bad sizes, unsorted addresses/origins or zero
+// marks/states.
 Result<SnapshotBody> decode_snapshot(std::span<const std::byte> body);
+// Version 1 (type 6), kept so that keyed peers of the previous version can
+// still transfer state. `authenticated`: the packet's tag was verified.
+// Without it fails with kUnimplemented (the marks cannot be verified);
+// otherwise as decode_snapshot without the checksum.
+std::vector<std::byte> encode_snapshot_v1(const SnapshotBody& s);
+Result<SnapshotBody> decode_snapshot_v1(std::span<const std::byte> body,
+                                        bool authenticated);
 
 // A whole packet: header (counter, tag_len from `key`), body, tag.
 std::vector<std::byte> seal_packet(PacketType type, std::uint64_t counter,
