@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "storage/wal_record.hpp"
@@ -17,6 +18,7 @@ namespace atomik {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::read_bytes;
 using testing::TempDir;
 using testing::write_bytes;
@@ -447,6 +449,11 @@ TEST(WalReaderTest, TornTailInLastSegmentIsReportedNotAnError) {
   const std::size_t cut = b.size() - 17 - 20;
   b.resize(cut);
   write_bytes(path, b);
+  // The sync horizon as a crash before record 3's sync leaves it: records
+  // 1 and 2 synced (record 3 was never acknowledged).
+  std::vector<std::byte> h;
+  walfmt::append_horizon(h, 1, cut - 17);
+  write_bytes(dir.sub(walfmt::kHorizonFileName), h);
   RecoveryReport rep;
   Status s;
   auto recs = read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
@@ -456,6 +463,111 @@ TEST(WalReaderTest, TornTailInLastSegmentIsReportedNotAnError) {
   EXPECT_EQ(rep.torn->offset, cut - 17);
   EXPECT_EQ(rep.torn_bytes, 17u);
   EXPECT_FALSE(rep.first_bad.has_value());
+}
+
+// Three acknowledged records in segment 1, closed; returns the segment path.
+std::string three_synced_records(const TempDir& dir) {
+  auto w = WalWriter::open(dir.path(), 1, {});
+  EXPECT_TRUE(w.ok());
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    EXPECT_TRUE((*w)->append(delta(i, 0, i)).ok());
+  }
+  EXPECT_TRUE((*w)->close().ok());
+  return dir.sub("0000000000000001.wal");
+}
+
+// A cut of acknowledged records looks like a torn tail to the segment alone;
+// the sync horizon tells them apart. `cut_from_end` bytes are removed.
+void expect_lost_synced_data(std::size_t cut_from_end) {
+  TempDir dir;
+  const std::string path = three_synced_records(dir);
+  auto b = read_bytes(path);
+  const std::size_t seal_at = b.size() - 17;  // == the horizon
+  b.resize(b.size() - cut_from_end);
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.to_string();
+  EXPECT_THAT(s.to_string(), HasSubstr("lost synced data: " + path));
+  EXPECT_THAT(s.to_string(),
+              HasSubstr("synced up to offset " + std::to_string(seal_at)));
+  auto recs = read_all(dir.path(), RecoveryMode::kSkip, &rep, &s);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(recs.size(), 2u);
+  ASSERT_TRUE(rep.lost.has_value());
+  EXPECT_EQ(rep.lost->offset, seal_at - 37);  // record 3 is gone
+  EXPECT_EQ(rep.lost_bytes, 37u);
+  ASSERT_TRUE(rep.first_bad.has_value());
+  EXPECT_THAT(rep.summary(), HasSubstr("lost synced data"));
+  EXPECT_THAT(rep.summary(), Not(HasSubstr("torn tail")));
+  for (const std::string& p : rep.problems) {
+    EXPECT_THAT(p, Not(HasSubstr("torn tail")));
+    EXPECT_THAT(p, Not(HasSubstr("unsealed")));
+  }
+  ASSERT_FALSE(rep.problems.empty());
+  EXPECT_THAT(rep.problems.back(), HasSubstr("corruption: lost synced data"));
+}
+
+TEST(WalReaderTest, CutAtAFrameBoundaryBelowTheSyncHorizonIsLostData) {
+  expect_lost_synced_data(17 + 37);  // the seal and record 3, exactly
+}
+
+TEST(WalReaderTest, CutMidFrameBelowTheSyncHorizonIsLostData) {
+  expect_lost_synced_data(17 + 20);  // the seal and half of record 3
+}
+
+TEST(WalReaderTest, CuttingOnlyTheSealLosesNothingAcknowledged) {
+  TempDir dir;
+  const std::string path = three_synced_records(dir);
+  auto b = read_bytes(path);
+  b.resize(b.size() - 10);
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s).size(), 3u);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_FALSE(rep.lost.has_value());
+  EXPECT_TRUE(rep.torn.has_value());
+}
+
+TEST(WalReaderTest, ADeletedLastSegmentIsLostData) {
+  TempDir dir;
+  {
+    auto w = WalWriter::open(dir.path(), 1, {});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->append(delta(1, 0, 1)).ok());
+    ASSERT_EQ((*w)->roll().value(), 2u);
+    ASSERT_TRUE((*w)->append(delta(2, 0, 2)).ok());
+    ASSERT_TRUE((*w)->close().ok());
+  }
+  const std::string seg2 = dir.sub("0000000000000002.wal");
+  std::filesystem::remove(seg2);
+  RecoveryReport rep;
+  Status s;
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_THAT(s.to_string(),
+              HasSubstr("lost synced data: " + seg2 + " is missing"));
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kSkip, &rep, &s).size(), 1u);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(rep.lost.has_value());
+  EXPECT_EQ(rep.lost->segment, 2u);
+  EXPECT_EQ(rep.lost_bytes, 32u + 37u);
+}
+
+TEST(WalReaderTest, ALogWithoutAHorizonFileReadsAsBefore) {
+  TempDir dir;
+  const std::string path = three_synced_records(dir);
+  std::filesystem::remove(dir.sub(walfmt::kHorizonFileName));
+  auto b = read_bytes(path);
+  b.resize(b.size() - 17 - 37);
+  write_bytes(path, b);
+  RecoveryReport rep;
+  Status s;
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s).size(), 2u);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  EXPECT_FALSE(rep.lost.has_value());
 }
 
 TEST(WalReaderTest, DamageToSyncedDataIsCorruptionInStrictMode) {

@@ -16,6 +16,13 @@
 // run is closed: before any other frame is added and before the flusher
 // takes the buffer. Every append still gets its own Lsn; acknowledgement is
 // per buffer, so a run is never partly acknowledged.
+//
+// Sync horizon: after every fdatasync that covers record bytes, the flusher
+// appends (segment, synced_offset) to WAL_HORIZON and syncs that file too,
+// before anyone is acknowledged. Recovery compares it with the segments it
+// finds, so a cut or deleted last segment that removes acknowledged records
+// is reported as lost synced data, not repaired as a torn tail. A failed
+// horizon write fails the writer like any other failed write.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -70,6 +77,9 @@ struct WalWriter::Impl {
   std::unique_ptr<WritableFile> file;
   std::uint64_t synced_offset = 0;
   std::uint64_t marked_offset = 0;
+  std::unique_ptr<WritableFile> horizon;  // WAL_HORIZON, open for appends
+  std::uint64_t horizon_segment = 0;      // the last position it holds
+  std::uint64_t horizon_offset = 0;
   // Flusher-side counters, folded into stats under mu.
   std::uint64_t f_syncs = 0, f_batches = 0, f_bytes = 0, f_segments = 0;
 
@@ -109,10 +119,60 @@ struct WalWriter::Impl {
     ATOMIK_RETURN_IF_ERROR(file->sync());
     ++f_syncs;
     synced_offset = file->size();
+    return note_horizon();
+  }
+
+  std::string horizon_path() const {
+    return dir + "/" + walfmt::kHorizonFileName;
+  }
+
+  // Opens WAL_HORIZON for appends. fresh: emptied and synced first, as
+  // WalWriter::open does. Recovery has already compared the old horizon
+  // with the segments; a stale position could name a segment number the
+  // new writer reuses (after a deleted last segment) and be mistaken for a
+  // later loss. Its directory entry is made durable by start_segment's
+  // sync_dir, which follows.
+  Status open_horizon(bool fresh) {
+    auto h = fs->open_writable(horizon_path(), /*truncate=*/fresh);
+    if (!h.ok()) return h.status();
+    if (fresh) ATOMIK_RETURN_IF_ERROR((*h)->sync());
+    horizon = std::move(*h);
     return Status();
   }
 
-  // Writes the closing SYNC_MARK (its value is its own offset) and syncs.
+  // Records that segment bytes up to synced_offset are durable. Only
+  // positions past the header count: an empty segment holds nothing to
+  // lose. The file is rewritten whole (tmp, sync, rename, sync_dir) once it
+  // reaches kHorizonRewriteBytes, so it stays small.
+  Status note_horizon() {
+    const std::uint64_t seg = segment.load();
+    if (synced_offset <= walfmt::kHeaderSize ||
+        (seg == horizon_segment && synced_offset <= horizon_offset)) {
+      return Status();
+    }
+    std::vector<std::byte> rec;
+    walfmt::append_horizon(rec, seg, synced_offset);
+    if (horizon->size() + rec.size() > walfmt::kHorizonRewriteBytes) {
+      const std::string tmp = horizon_path() + ".tmp";
+      auto t = fs->open_writable(tmp, /*truncate=*/true);
+      if (!t.ok()) return t.status();
+      ATOMIK_RETURN_IF_ERROR((*t)->append(rec));
+      ATOMIK_RETURN_IF_ERROR((*t)->sync());
+      ATOMIK_RETURN_IF_ERROR((*t)->close());
+      ATOMIK_RETURN_IF_ERROR(horizon->close());
+      ATOMIK_RETURN_IF_ERROR(fs->rename(tmp, horizon_path()));
+      ATOMIK_RETURN_IF_ERROR(fs->sync_dir(dir));
+      ATOMIK_RETURN_IF_ERROR(open_horizon(false));
+    } else {
+      ATOMIK_RETURN_IF_ERROR(horizon->append(rec));
+      ATOMIK_RETURN_IF_ERROR(horizon->sync());
+    }
+    horizon_segment = seg;
+    horizon_offset = synced_offset;
+    return Status();
+  }
+
+  // Writes the closing SEAL (its value is its own offset) and syncs.
   Status seal() {
     if (synced_offset != file->size()) ATOMIK_RETURN_IF_ERROR(sync_file());
     std::vector<std::byte> m;
@@ -121,7 +181,12 @@ struct WalWriter::Impl {
     ATOMIK_RETURN_IF_ERROR(file->append(m));
     f_bytes += m.size();
     marked_offset = synced_offset;
-    return sync_file();
+    // Synced, but not noted in the horizon: the seal holds no record, so a
+    // cut that removes only the seal loses nothing acknowledged.
+    ATOMIK_RETURN_IF_ERROR(file->sync());
+    ++f_syncs;
+    synced_offset = file->size();
+    return Status();
   }
 
   Status write_batch(std::vector<std::byte>& batch) {
@@ -195,6 +260,7 @@ struct WalWriter::Impl {
         }
       }
       if (st.ok() && do_close) st = file->close();
+      if (st.ok() && do_close) st = horizon->close();
 
       lk.lock();
       spare.swap(batch);
@@ -330,6 +396,7 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& dir,
   impl->opt = options;
   impl->reset_buffer(impl->buf);
   impl->reset_buffer(impl->spare);
+  ATOMIK_RETURN_IF_ERROR(impl->open_horizon(true));
   ATOMIK_RETURN_IF_ERROR(impl->start_segment(segment_number));
   impl->stats.syncs = impl->f_syncs;
   impl->stats.bytes = impl->f_bytes;
