@@ -570,6 +570,25 @@ TEST(WalReaderTest, ALogWithoutAHorizonFileReadsAsBefore) {
   EXPECT_FALSE(rep.lost.has_value());
 }
 
+TEST(WalFormatTest, HorizonMatchesVector) {
+  std::vector<std::byte> h;
+  walfmt::append_horizon(h, 1, 106);
+  EXPECT_EQ(h, read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) +
+                          "/wal_dir_lost/WAL_HORIZON"));
+  const walfmt::Horizon got = walfmt::read_horizon(h);
+  EXPECT_EQ(got.segment, 1u);
+  EXPECT_EQ(got.synced_offset, 106u);
+  // A partial or bad last record is a torn append: ignored, not an error.
+  std::vector<std::byte> two = h;
+  walfmt::append_horizon(two, 1, 200);
+  two.back() ^= std::byte{1};
+  EXPECT_EQ(walfmt::read_horizon(two).synced_offset, 106u);
+  EXPECT_EQ(walfmt::read_horizon(two).bad_at, ~std::size_t{0});
+  two.insert(two.begin(), h.begin(), h.end());
+  two[0] ^= std::byte{1};  // a bad record before the last one: reported
+  EXPECT_EQ(walfmt::read_horizon(two).bad_at, 0u);
+}
+
 TEST(WalReaderTest, DamageToSyncedDataIsCorruptionInStrictMode) {
   TempDir dir;
   {
