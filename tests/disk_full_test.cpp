@@ -88,7 +88,7 @@ TEST(DiskFullTest, ARefusedAccumIsNeverVisibleAndAcknowledgedOnesSurvive) {
     }
     ASSERT_NE(refused, 0u) << "the disk never filled";
     ASSERT_FALSE(acked.empty());
-    EXPECT_THAT(refusal, HasSubstr("No space left on device"));
+    EXPECT_THAT(refusal, HasSubstr("No space left on device (errno 28)"));
     EXPECT_THAT(refusal, HasSubstr(".wal"));  // names the file
     // Not visible: the failed table refuses reads, naming the cause.
     auto v = (*r)->read(refused);
