@@ -557,6 +557,34 @@ TEST(WalReaderTest, ADeletedLastSegmentIsLostData) {
   EXPECT_EQ(rep.lost_bytes, 32u + 37u);
 }
 
+// Unsynced horizon appends can leave a hole (zeros) before good records
+// after a crash: reported, not corruption, and the good records after it
+// still count.
+TEST(WalReaderTest, AHoleInTheHorizonFileIsReportedAndSkipped) {
+  TempDir dir;
+  const std::string path = three_synced_records(dir);
+  const std::size_t end = read_bytes(path).size() - 17;  // before the seal
+  const std::string hpath = dir.sub(walfmt::kHorizonFileName);
+  std::vector<std::byte> h(walfmt::kHorizonRecordSize);  // zeros: a hole
+  walfmt::append_horizon(h, 1, end);
+  h.resize(h.size() + walfmt::kHorizonRecordSize);  // a torn last record
+  write_bytes(hpath, h);
+  RecoveryReport rep;
+  Status s;
+  EXPECT_EQ(read_all(dir.path(), RecoveryMode::kStrict, &rep, &s).size(), 3u);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(rep.problems.size(), 1u);
+  EXPECT_THAT(rep.problems[0],
+              HasSubstr("torn horizon: " + hpath + ": record at offset 0"));
+  // The good record after the hole still detects a cut below it.
+  auto b = read_bytes(path);
+  b.resize(end - 37);
+  write_bytes(path, b);
+  read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.to_string();
+  EXPECT_THAT(s.to_string(), HasSubstr("lost synced data: " + path));
+}
+
 TEST(WalReaderTest, ALogWithoutAHorizonFileReadsAsBefore) {
   TempDir dir;
   const std::string path = three_synced_records(dir);

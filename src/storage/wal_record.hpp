@@ -140,7 +140,8 @@ std::string hex(std::uint64_t v, int digits);
 
 // The sync horizon file (docs/format/wal.md, "Sync horizon"): a sequence
 // of 24-byte records (segment, synced_offset, XXH3-64 of those 16 bytes),
-// each appended and fdatasynced after the segment bytes it names were.
+// each appended after the segment bytes it names were fdatasynced (the
+// file itself is synced at most every 10 ms, on roll and on close).
 inline constexpr const char* kHorizonFileName = "WAL_HORIZON";
 inline constexpr std::size_t kHorizonRecordSize = 24;
 // The horizon file is rewritten (one record) once it reaches this size.
