@@ -5,6 +5,7 @@
 // deadline (wait_until); nothing sleeps to synchronise.
 #include "atomik/node.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <map>
 
+#include "atomik/persistent_table.hpp"
 #include "node_fault_proxy.hpp"
 #include "node_test_util.hpp"
 #include "test_seed.hpp"
@@ -19,6 +21,7 @@
 namespace atomik {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::RawConn;
 using testing::RawSession;
 using testing::TempDir;
@@ -445,6 +448,16 @@ TEST(NodeTest, ANodeThatLostItsWalGetsItsOwnDeltasBackFromAPeer) {
     }
   }
   ASSERT_GE(removed, 1);
+  // Its sync horizon says acknowledged data is gone: strict recovery (the
+  // default) refuses; kSkip salvages the checkpoint and reports the loss.
+  {
+    PersistentOptions strict = oa.storage;
+    strict.recovery = RecoveryMode::kStrict;
+    auto refused = PersistentTable::open(d.sub("a"), strict);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_THAT(refused.status().to_string(), HasSubstr("lost synced data"));
+  }
+  oa.storage.recovery = RecoveryMode::kSkip;
   oa.peers = {b->listen_address()};
   a = start(oa);
   ASSERT_EQ(a->origin(), origin_a);

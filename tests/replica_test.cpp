@@ -22,6 +22,7 @@ namespace {
 
 using testing::FaultyFileSystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::Op;
 using testing::TempDir;
 
@@ -234,6 +235,54 @@ TEST(ReplicaTest, StartUpLogsEveryWalRepair) {
   EXPECT_THAT(lines[0], HasSubstr("torn tail: " + seg + " offset"));
   EXPECT_THAT(lines[0], HasSubstr("bytes"));
   EXPECT_THAT(lines[1], HasSubstr("torn tail: " + seg));
+}
+
+TEST(ReplicaTest, StartUpLogsACutOfSyncedDataAsLossNotATornTail) {
+  TempDir d;
+  ReplicaOptions o = fast();
+  o.storage.sync = SyncPolicy::kEveryRecord;  // each accum acknowledged
+  {
+    auto r = open(d.sub("t"), o);
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+      const std::vector<FrameRecord> one = {{7, i}};
+      ASSERT_TRUE(r->accum_batch(one, true).ok());
+    }
+    ASSERT_TRUE(r->close().ok());
+  }
+  // The last segment holds the three acknowledged deltas; cut the last one
+  // and the seal at the frame boundary: a tidy-looking "torn tail".
+  auto segs = list_wal_segments(d.sub("t")).value();
+  ASSERT_FALSE(segs.empty());
+  const std::string seg = d.sub("t") + "/" + wal_segment_name(segs.back());
+  const auto size = std::filesystem::file_size(seg);
+  std::filesystem::resize_file(seg, size - 17 - 37);
+  // Strict (the default) refuses to open, naming the loss.
+  auto refused = Replica::open(d.sub("t"), o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorruption);
+  EXPECT_THAT(refused.status().to_string(), HasSubstr("lost synced data"));
+  // Skip salvages what is left and logs the loss, not a torn tail.
+  std::vector<std::string> lines;
+  o.storage.recovery = RecoveryMode::kSkip;
+  o.log = [&](const std::string& l) { lines.push_back(l); };
+  auto r = open(d.sub("t"), o);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->read(7).value(), 1u ^ 2u);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("lost synced data: " + seg));
+  bool loss_line = false;
+  for (const std::string& l : lines) {
+    EXPECT_THAT(l, Not(HasSubstr("torn tail")));
+    loss_line = loss_line ||
+                l.find("corruption: lost synced data") != std::string::npos;
+  }
+  EXPECT_TRUE(loss_line);
+  ASSERT_TRUE(r->close().ok());
+  // Reported once: the repaired log opens cleanly in strict mode.
+  o.storage.recovery = RecoveryMode::kStrict;
+  auto again = open(d.sub("t"), o);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->read(7).value(), 1u ^ 2u);
 }
 
 TEST(ReplicaTest, AFailedTableRefusesReadsAndWritesNamingTheCause) {

@@ -207,6 +207,12 @@ struct ATOMIK_EXPORT RecoveryReport {
   // an error; the bytes from torn->offset to the end were not replayed.
   std::optional<WalPlace> torn;
   std::uint64_t torn_bytes = 0;
+  // Acknowledged bytes the log no longer holds: the sync horizon
+  // (docs/format/wal.md) says they were synced, but the last segment was cut
+  // below it or deleted. An error (kStrict refuses; kSkip reports it here
+  // and in problems): from lost->offset of lost->file, lost_bytes bytes.
+  std::optional<WalPlace> lost;
+  std::uint64_t lost_bytes = 0;
   std::uint64_t last_segment = 0;  // 0 when there is none
   std::uint64_t last_end = 0;      // end of the last good frame in it
   bool last_sealed = false;        // the last segment ends with its seal

@@ -226,4 +226,35 @@ std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
   return "";
 }
 
+void append_horizon(std::vector<std::byte>& out, std::uint64_t segment,
+                    std::uint64_t synced_offset) {
+  const std::size_t at = out.size();
+  out.resize(at + kHorizonRecordSize);
+  std::byte* p = out.data() + at;
+  store_le<std::uint64_t>(p, segment);
+  store_le<std::uint64_t>(p + 8, synced_offset);
+  store_le<std::uint64_t>(p + 16, checksum64({p, 16}));
+}
+
+Horizon read_horizon(std::span<const std::byte> data) {
+  Horizon h;
+  const std::size_t n = data.size() / kHorizonRecordSize;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::byte* p = data.data() + i * kHorizonRecordSize;
+    if (load_le<std::uint64_t>(p + 16) != checksum64({p, 16})) {
+      if (i + 1 < n && h.bad_at == ~std::size_t{0}) {
+        h.bad_at = i * kHorizonRecordSize;
+      }
+      continue;
+    }
+    const auto seg = load_le<std::uint64_t>(p);
+    const auto off = load_le<std::uint64_t>(p + 8);
+    if (seg > h.segment || (seg == h.segment && off > h.synced_offset)) {
+      h.segment = seg;
+      h.synced_offset = off;
+    }
+  }
+  return h;
+}
+
 }  // namespace atomik::walfmt

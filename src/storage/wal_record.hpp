@@ -138,4 +138,26 @@ std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
 
 std::string hex(std::uint64_t v, int digits);
 
+// The sync horizon file (docs/format/wal.md, "Sync horizon"): a sequence
+// of 24-byte records (segment, synced_offset, XXH3-64 of those 16 bytes),
+// each appended after the segment bytes it names were fdatasynced (the
+// file itself is synced at most every 10 ms, on roll and on close).
+inline constexpr const char* kHorizonFileName = "WAL_HORIZON";
+inline constexpr std::size_t kHorizonRecordSize = 24;
+// The horizon file is rewritten (one record) once it reaches this size.
+inline constexpr std::size_t kHorizonRewriteBytes = 64 << 10;
+
+void append_horizon(std::vector<std::byte>& out, std::uint64_t segment,
+                    std::uint64_t synced_offset);
+
+struct Horizon {
+  std::uint64_t segment = 0;  // 0: the file holds no good record
+  std::uint64_t synced_offset = 0;
+  // Offset of the first bad record before the last one (a bad or partial
+  // last record is a torn append: expected after a crash), or npos.
+  std::size_t bad_at = ~std::size_t{0};
+};
+// The largest (segment, synced_offset) among the good records of `data`.
+Horizon read_horizon(std::span<const std::byte> data);
+
 }  // namespace atomik::walfmt

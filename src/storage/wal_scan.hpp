@@ -192,6 +192,16 @@ struct SegmentScan {
   }
 };
 
+// Compares the sync horizon (WAL_HORIZON, docs/format/wal.md) with what the
+// scan found: acknowledged bytes the segments no longer hold (the last
+// segment cut below the horizon, or deleted) are lost synced data, not a
+// torn tail. kStrict: kCorruption. kSkip: reported (problems, lost,
+// lost_bytes, records_dropped), and the torn-tail line it replaces dropped.
+// No horizon file (a log written before it existed): nothing to check.
+Status check_horizon(const std::string& dir, std::uint64_t first_segment,
+                     const std::vector<std::uint64_t>& live, RecoveryMode mode,
+                     RecoveryReport* report, FileSystem& f);
+
 // read_wal() with any visitor types (see SegmentScan).
 template <class Visit, class VisitRun>
 Status scan_wal(const std::string& dir, std::uint64_t first_segment,
@@ -235,7 +245,7 @@ Status scan_wal(const std::string& dir, std::uint64_t first_segment,
                                       visit, visit_run, report};
     ATOMIK_RETURN_IF_ERROR(scan.run((*data)->bytes()));
   }
-  return Status();
+  return check_horizon(dir, first_segment, live, mode, report, f);
 }
 
 }  // namespace atomik::walscan

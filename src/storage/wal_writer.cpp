@@ -16,6 +16,20 @@
 // run is closed: before any other frame is added and before the flusher
 // takes the buffer. Every append still gets its own Lsn; acknowledgement is
 // per buffer, so a run is never partly acknowledged.
+//
+// Sync horizon: after every fdatasync that covers record bytes, the flusher
+// first acknowledges the batch, then write()s (segment, synced_offset) to
+// WAL_HORIZON without syncing it. WAL_HORIZON is fdatasynced at most once
+// per kHorizonSyncInterval (also when idle), on every roll and on close, so
+// acknowledgement costs one fdatasync, not two. This is sound because a
+// horizon record is written only after the segment bytes it names are
+// durable: a surviving record never names unsynced data, synced or not.
+// A crash can lose the newest, unsynced horizon records; that only narrows
+// detection to data older than the last horizon sync. Recovery compares the
+// horizon with the segments it finds, so a cut or deleted last segment that
+// removes such records is reported as lost synced data, not repaired as a
+// torn tail. A failed horizon write or sync fails the writer (sticky error,
+// later appends and close() report it) like any other failed write.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -70,6 +84,16 @@ struct WalWriter::Impl {
   std::unique_ptr<WritableFile> file;
   std::uint64_t synced_offset = 0;
   std::uint64_t marked_offset = 0;
+  std::unique_ptr<WritableFile> horizon;  // WAL_HORIZON, open for appends
+  std::uint64_t horizon_segment = 0;      // the last position written to it
+  std::uint64_t horizon_offset = 0;
+  std::uint64_t noted_segment = 0;  // the last position known durable
+  std::uint64_t noted_offset = 0;
+  bool horizon_dirty = false;  // written since its last fdatasync
+  Clock::time_point horizon_synced_at;
+  // How long a written horizon record may stay unsynced. Bounds the window
+  // of acknowledged data whose loss recovery could miss (docs/format/wal.md).
+  static constexpr std::chrono::milliseconds kHorizonSyncInterval{10};
   // Flusher-side counters, folded into stats under mu.
   std::uint64_t f_syncs = 0, f_batches = 0, f_bytes = 0, f_segments = 0;
 
@@ -109,10 +133,82 @@ struct WalWriter::Impl {
     ATOMIK_RETURN_IF_ERROR(file->sync());
     ++f_syncs;
     synced_offset = file->size();
+    note_horizon();
     return Status();
   }
 
-  // Writes the closing SYNC_MARK (its value is its own offset) and syncs.
+  std::string horizon_path() const {
+    return dir + "/" + walfmt::kHorizonFileName;
+  }
+
+  // Opens WAL_HORIZON for appends. fresh: emptied and synced first, as
+  // WalWriter::open does. Recovery has already compared the old horizon
+  // with the segments; a stale position could name a segment number the
+  // new writer reuses (after a deleted last segment) and be mistaken for a
+  // later loss. Its directory entry is made durable by start_segment's
+  // sync_dir, which follows.
+  Status open_horizon(bool fresh) {
+    auto h = fs->open_writable(horizon_path(), /*truncate=*/fresh);
+    if (!h.ok()) return h.status();
+    if (fresh) ATOMIK_RETURN_IF_ERROR((*h)->sync());
+    horizon = std::move(*h);
+    return Status();
+  }
+
+  // Remembers that segment bytes up to synced_offset are durable; the
+  // horizon file learns it in write_horizon(), after acknowledgement. Only
+  // positions past the header count: an empty segment holds nothing to
+  // lose.
+  void note_horizon() {
+    if (synced_offset <= walfmt::kHeaderSize) return;
+    noted_segment = segment.load();
+    noted_offset = synced_offset;
+  }
+
+  // Appends the noted position to WAL_HORIZON (write only, no sync) and
+  // syncs the file when `force` or kHorizonSyncInterval has passed since
+  // its last sync. Called by the flusher after the batch is acknowledged,
+  // never while an appender waits for it. Once the file reaches
+  // kHorizonRewriteBytes (about 2,700 records) it is rewritten whole (tmp,
+  // sync, rename, sync_dir): three syncs per ~2,700 noted positions, which
+  // also count as a horizon sync.
+  Status write_horizon(bool force, Clock::time_point now) {
+    if (noted_segment != horizon_segment || noted_offset != horizon_offset) {
+      std::vector<std::byte> rec;
+      walfmt::append_horizon(rec, noted_segment, noted_offset);
+      if (horizon->size() + rec.size() > walfmt::kHorizonRewriteBytes) {
+        const std::string tmp = horizon_path() + ".tmp";
+        auto t = fs->open_writable(tmp, /*truncate=*/true);
+        if (!t.ok()) return t.status();
+        ATOMIK_RETURN_IF_ERROR((*t)->append(rec));
+        ATOMIK_RETURN_IF_ERROR((*t)->sync());
+        ATOMIK_RETURN_IF_ERROR((*t)->close());
+        ATOMIK_RETURN_IF_ERROR(horizon->close());
+        ATOMIK_RETURN_IF_ERROR(fs->rename(tmp, horizon_path()));
+        ATOMIK_RETURN_IF_ERROR(fs->sync_dir(dir));
+        ATOMIK_RETURN_IF_ERROR(open_horizon(false));
+        horizon_dirty = false;
+        horizon_synced_at = now;
+      } else {
+        ATOMIK_RETURN_IF_ERROR(horizon->append(rec));
+        horizon_dirty = true;
+      }
+      horizon_segment = noted_segment;
+      horizon_offset = noted_offset;
+    }
+    if (horizon_dirty && (force || horizon_sync_due(now))) {
+      ATOMIK_RETURN_IF_ERROR(horizon->sync());
+      horizon_dirty = false;
+      horizon_synced_at = now;
+    }
+    return Status();
+  }
+
+  bool horizon_sync_due(Clock::time_point now) const {
+    return now >= horizon_synced_at + kHorizonSyncInterval;
+  }
+
+  // Writes the closing SEAL (its value is its own offset) and syncs.
   Status seal() {
     if (synced_offset != file->size()) ATOMIK_RETURN_IF_ERROR(sync_file());
     std::vector<std::byte> m;
@@ -121,7 +217,12 @@ struct WalWriter::Impl {
     ATOMIK_RETURN_IF_ERROR(file->append(m));
     f_bytes += m.size();
     marked_offset = synced_offset;
-    return sync_file();
+    // Synced, but not noted in the horizon: the seal holds no record, so a
+    // cut that removes only the seal loses nothing acknowledged.
+    ATOMIK_RETURN_IF_ERROR(file->sync());
+    ++f_syncs;
+    synced_offset = file->size();
+    return Status();
   }
 
   Status write_batch(std::vector<std::byte>& batch) {
@@ -155,12 +256,29 @@ struct WalWriter::Impl {
   void run() {
     std::unique_lock<std::mutex> lk(mu);
     for (;;) {
-      while (!due(Clock::now())) {
+      for (Clock::time_point now = Clock::now(); !due(now);
+           now = Clock::now()) {
+        if (horizon_dirty && horizon_sync_due(now)) {
+          // Idle: sync the horizon now rather than at the next batch. An
+          // append arriving meanwhile waits for this one fdatasync.
+          lk.unlock();
+          const Status hs = write_horizon(/*force=*/true, now);
+          lk.lock();
+          if (!hs.ok()) return fail(hs);
+          continue;
+        }
+        Clock::time_point wake = Clock::time_point::max();
         if (pending > 0 && opt.sync == SyncPolicy::kGroup) {
-          work_cv.wait_until(lk, first_pending + std::chrono::microseconds(
-                                                     opt.group_interval_us));
-        } else {
+          wake =
+              first_pending + std::chrono::microseconds(opt.group_interval_us);
+        }
+        if (horizon_dirty) {
+          wake = std::min(wake, horizon_synced_at + kHorizonSyncInterval);
+        }
+        if (wake == Clock::time_point::max()) {
           work_cv.wait(lk);
+        } else {
+          work_cv.wait_until(lk, wake);
         }
       }
       close_run();
@@ -203,23 +321,31 @@ struct WalWriter::Impl {
       stats.bytes += f_bytes;
       stats.segments += f_segments;
       f_syncs = f_batches = f_bytes = f_segments = 0;
-      if (!st.ok()) {
-        error = st;
-        stopped = true;
-        done_cv.notify_all();
-        return;
-      }
+      if (!st.ok()) return fail(st);
       if (want_sync || rolled) synced = hi;
       acked.store(opt.sync == SyncPolicy::kNone ? hi : synced,
                   std::memory_order_release);
       if (do_roll && rolled) rolls_done = roll_req;
+      done_cv.notify_all();  // acknowledged: the horizon comes after
+      lk.unlock();
+      // On close and roll the horizon is synced whatever the interval.
+      st = write_horizon(/*force=*/do_close || rolled, Clock::now());
+      if (st.ok() && do_close) st = horizon->close();
+      lk.lock();
+      if (!st.ok()) return fail(st);
       if (do_close) {
         stopped = true;
         done_cv.notify_all();
         return;
       }
-      done_cv.notify_all();
     }
+  }
+
+  // Makes `st` the sticky error and stops the flusher (mu held).
+  void fail(const Status& st) {
+    error = st;
+    stopped = true;
+    done_cv.notify_all();
   }
 
   Status failed_or_closed() const {
@@ -330,6 +456,8 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& dir,
   impl->opt = options;
   impl->reset_buffer(impl->buf);
   impl->reset_buffer(impl->spare);
+  ATOMIK_RETURN_IF_ERROR(impl->open_horizon(true));
+  impl->horizon_synced_at = Clock::now();
   ATOMIK_RETURN_IF_ERROR(impl->start_segment(segment_number));
   impl->stats.syncs = impl->f_syncs;
   impl->stats.bytes = impl->f_bytes;

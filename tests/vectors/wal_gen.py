@@ -53,15 +53,26 @@ def segment(number, frames):
     return out + seal(len(out))
 
 
+def horizon(segment, synced_offset):
+    body = struct.pack("<QQ", segment, synced_offset)
+    return body + struct.pack("<Q", lib.XXH3_64bits(body, len(body)))
+
+
 ORIGIN = 0x0102030405060708
 VECTORS = {
     "wal_segment_v1.bin": segment(1, [delta(ORIGIN, 1, 7, 0xFF)]),
     "wal_segment_run_v1.bin":
         segment(1, [delta_run(ORIGIN, 1, [(7, 0xFF), (9, 0x1234)])]),
+    # Version 2: seqs 1 and 2 were synced (the horizon says 32 + 2 * 37 =
+    # 106), then seq 2 and the seal were cut at the frame boundary.
+    "wal_dir_lost/0000000000000001.wal":
+        header(1) + delta(ORIGIN, 1, 7, 0xFF),
+    "wal_dir_lost/WAL_HORIZON": horizon(1, 32 + 2 * 37),
 }
 
 if __name__ == "__main__":
     for name, data in VECTORS.items():
+        os.makedirs(os.path.dirname(os.path.join(HERE, name)), exist_ok=True)
         with open(os.path.join(HERE, name), "wb") as f:
             f.write(data)
         print(name, len(data), "bytes")
