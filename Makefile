@@ -17,7 +17,7 @@ PACKAGES := cmake ninja-build g++ clang clang-format clang-tidy cppcheck \
             python3-websockets python3-fastapi python3-starlette python3-httpx \
             python3-redis python3-sqlalchemy \
             libasio-dev libsodium-dev redis-server redis-tools \
-            libhiredis-dev \
+            libhiredis-dev libspdlog-dev libcpp-httplib-dev prometheus \
             libclang-rt-14-dev pkgconf
 
 .PHONY: all deps demo test build release asan tsan clang fuzz format format-check tidy bench install-python clean
