@@ -73,12 +73,14 @@ set(ATOMIK_NET_SOURCES
   src/transport/node_connection.cpp
   src/transport/node_udp.cpp
   src/transport/node_status.cpp
+  src/transport/node_metrics.cpp  # NodeStatus::to_prometheus
   src/transport/client.cpp
   src/transport/resolve.cpp  # host names for --listen/--peer
 )
 set(ATOMIK_NET_HEADERS node.hpp atomik.hpp)
 set(ATOMIK_NET_PRIVATE_HEADERS transport/packet.hpp transport/resolve.hpp
-                               transport/node_impl.hpp)
+                               transport/node_impl.hpp transport/node_stats_fields.hpp
+                               transport/prometheus_text.hpp)
 
 # Redis Streams: its own library, so only its users link hiredis.
 set(ATOMIK_REDIS_SOURCES

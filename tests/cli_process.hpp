@@ -23,15 +23,18 @@ namespace atomik::testing {
 struct SpawnedCli {
   pid_t pid = -1;       // -1: it did not start or did not announce in time
   std::string address;  // HOST:PORT from the announcement
+  std::string text;     // stdout read so far (whole lines up to `until`)
 };
 
 // Runs `args` (args[0] the executable) with stdout on a pipe and stderr
 // appended to `log`, and waits up to 20 s for its first stdout line. Once it
-// announced "listening on HOST:PORT", returns its pid (still running; the
-// caller kills and reaps it) and address. Otherwise (no start, no
+// announced "listening on HOST:PORT" (and, when `until` is not empty, a
+// whole line holding `until`, e.g. "metrics on "), returns its pid (still
+// running; the caller kills and reaps it) and address. Otherwise (no start, no
 // announcement in time) the child is killed and reaped and pid is -1.
 inline SpawnedCli spawn_listening(std::vector<std::string> args,
-                                  const std::string& log) {
+                                  const std::string& log,
+                                  const std::string& until = "") {
   SpawnedCli out;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return out;
@@ -54,8 +57,13 @@ inline SpawnedCli spawn_listening(std::vector<std::string> args,
   std::string text;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (text.find('\n') == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
+  auto have_all = [&] {
+    if (text.find('\n') == std::string::npos) return false;
+    if (until.empty()) return true;
+    const auto at = text.find(until);
+    return at != std::string::npos && text.find('\n', at) != std::string::npos;
+  };
+  while (!have_all() && std::chrono::steady_clock::now() < deadline) {
     pollfd p{fds[0], POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
     char buf[256];
@@ -73,6 +81,7 @@ inline SpawnedCli spawn_listening(std::vector<std::string> args,
     return out;
   }
   out.pid = pid;
+  out.text = text;
   out.address = text.substr(at + std::string(kTag).size());
   out.address = out.address.substr(0, out.address.find('\n'));
   return out;

@@ -194,15 +194,26 @@ struct ATOMIK_EXPORT NodeStatus {
   Digest digest;
   std::vector<PeerStatus> peers;
   NodeStats stats;
+  std::uint64_t origins = 0;    // distinct origins in the table
+  std::uint64_t wal_bytes = 0;  // WAL segment bytes on disk now
+  WalWriterStats wal;           // the table's WAL writer since it opened
   // From NodeHooks::status: (key, JSON value), e.g. ("redis", "{...}").
   std::vector<std::pair<std::string, std::string>> extra;
-  // One JSON object (keys: origin, listen, version_vector, digest, peers,
-  // stats, then the keys of `extra`); origins and ids as "0x..." strings.
+  // One JSON object (keys: origin, listen, digest, version_vector, peers,
+  // stats, origins, wal, then the keys of `extra`); origins and ids as
+  // "0x..." strings. Always valid JSON: strings are escaped, and an `extra`
+  // value that is not JSON becomes a JSON string.
   std::string to_json() const;
-  // Human-readable lines: origin, listen, digest, version vector, one line
-  // per peer (connected, origin, lag, queued bytes), non-zero counters, one
-  // "key  value" line per `extra` member.
+  // Human-readable lines built from the same fields: origin, listen,
+  // digest, version vector, one line per peer (connected, origin, lag,
+  // queued bytes), origins, WAL size, non-zero counters, one "key  value"
+  // line per `extra` member.
   std::string to_text() const;
+  // The Prometheus text exposition (format 0.0.4) of these fields: the
+  // families of docs/metrics.md, each with HELP and TYPE. Peer labels are
+  // the configured address of an outgoing peer, the origin ("0x...") of an
+  // incoming one: at most max_connections series per family.
+  std::string to_prometheus() const;
 };
 
 // What Node::apply_frame did with a frame.

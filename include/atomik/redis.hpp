@@ -155,6 +155,25 @@ struct RedisShardPosition {
   std::uint64_t published_vseq = 0;  // as stream-origin seqs 1..this
 };
 
+// What RedisReplicator::status() reports: the one source of its JSON
+// (status_json(), `atomik node --redis status`) and of its metrics.
+struct ATOMIK_EXPORT RedisStatus {
+  bool connected = false;  // the last command of every link succeeded
+  std::string endpoint;    // host:port/db (no credentials)
+  std::string table;       // RedisOptions::table
+  std::uint32_t shards = 0;
+  std::uint64_t unpublished = 0;  // own deltas not yet in Redis
+  std::uint64_t max_unpublished = 0;
+  RedisStats stats;
+  std::vector<RedisShardPosition> positions;
+  // One JSON object: connected, endpoint, table, shards, unpublished,
+  // max_unpublished, stats, positions (shard, read, published_seq). Strings
+  // are escaped: always valid JSON.
+  std::string to_json() const;
+  // Prometheus text exposition of atomik_redis_* (docs/metrics.md).
+  std::string to_prometheus() const;
+};
+
 class ATOMIK_EXPORT RedisReplicator {
  public:
   // Connects to Redis (AUTH, SELECT; waiting up to start_timeout_ms),
@@ -223,8 +242,9 @@ class ATOMIK_EXPORT RedisReplicator {
   RedisStats stats() const;
   // True when the last command of every Redis link succeeded.
   bool connected() const;
-  // One JSON object: connected, endpoint (host:port/db, no credentials),
-  // table, shards, unpublished, max_unpublished, stats, positions.
+  // Connection, counters and positions at one instant.
+  RedisStatus status() const;
+  // status().to_json().
   std::string status_json() const;
   // The Node of start_node() (nullptr after start()); valid until this
   // replicator is destroyed.

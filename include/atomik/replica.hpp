@@ -176,6 +176,8 @@ class ATOMIK_EXPORT Replica {
   OriginId origin() const;
   const std::string& dir() const;
   ReplicaStats stats() const;
+  // The table's WAL writer counters (PersistentTable::wal_stats()).
+  WalWriterStats wal_stats() const;
   const RecoveryReport& recovery_report() const;
 
  private:

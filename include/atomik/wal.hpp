@@ -23,6 +23,7 @@
 // function over files nobody is writing.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -119,12 +120,37 @@ struct WalOptions {
 // append_async() or one append_run_async() call each).
 using Lsn = std::uint64_t;
 
+// How long the fdatasyncs of segment data took (what an acknowledgement
+// waits for under SyncPolicy::kEveryRecord): a histogram with fixed
+// buckets, cheap to fill on the flusher thread.
+struct WalSyncHistogram {
+  // Upper bounds (seconds). counts[i] holds the syncs that took more than
+  // kBounds[i - 1] and at most kBounds[i]; counts.back() the slower ones.
+  static constexpr std::array<double, 12> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+      0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+  std::array<std::uint64_t, kBounds.size() + 1> counts{};
+  double sum_seconds = 0;  // total time of the syncs counted
+
+  void add(double seconds) {
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    ++counts[i];
+    sum_seconds += seconds;
+  }
+  void merge(const WalSyncHistogram& o) {
+    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += o.counts[i];
+    sum_seconds += o.sum_seconds;
+  }
+};
+
 struct WalWriterStats {
   std::uint64_t records = 0;   // appended (a DELTA_RUN counts its deltas)
   std::uint64_t syncs = 0;     // fdatasync calls on segment data
   std::uint64_t batches = 0;   // write() batches
   std::uint64_t bytes = 0;     // bytes written, headers and marks included
   std::uint64_t segments = 0;  // segments created
+  WalSyncHistogram sync_time;  // segment data fdatasyncs (not the horizon's)
 };
 
 class ATOMIK_EXPORT WalWriter {

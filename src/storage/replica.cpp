@@ -520,6 +520,11 @@ ReplicaStats Replica::stats() const {
   return s;
 }
 
+WalWriterStats Replica::wal_stats() const {
+  // PersistentTable locks its own mutex: the Replica's stays free.
+  return impl_->table->wal_stats();
+}
+
 const RecoveryReport& Replica::recovery_report() const {
   return impl_->table->recovery_report();
 }

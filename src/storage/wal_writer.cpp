@@ -96,6 +96,7 @@ struct WalWriter::Impl {
   static constexpr std::chrono::milliseconds kHorizonSyncInterval{10};
   // Flusher-side counters, folded into stats under mu.
   std::uint64_t f_syncs = 0, f_batches = 0, f_bytes = 0, f_segments = 0;
+  WalSyncHistogram f_sync_time;
 
   std::string path(std::uint64_t n) const {
     return dir + "/" + wal_segment_name(n);
@@ -130,7 +131,9 @@ struct WalWriter::Impl {
   }
 
   Status sync_file() {
+    const Clock::time_point t0 = Clock::now();
     ATOMIK_RETURN_IF_ERROR(file->sync());
+    f_sync_time.add(std::chrono::duration<double>(Clock::now() - t0).count());
     ++f_syncs;
     synced_offset = file->size();
     note_horizon();
@@ -320,6 +323,8 @@ struct WalWriter::Impl {
       stats.batches += f_batches;
       stats.bytes += f_bytes;
       stats.segments += f_segments;
+      stats.sync_time.merge(f_sync_time);
+      f_sync_time = WalSyncHistogram();
       f_syncs = f_batches = f_bytes = f_segments = 0;
       if (!st.ok()) return fail(st);
       if (want_sync || rolled) synced = hi;
@@ -462,6 +467,8 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& dir,
   impl->stats.syncs = impl->f_syncs;
   impl->stats.bytes = impl->f_bytes;
   impl->stats.segments = impl->f_segments;
+  impl->stats.sync_time = impl->f_sync_time;
+  impl->f_sync_time = WalSyncHistogram();
   impl->f_syncs = impl->f_bytes = impl->f_segments = 0;
   Impl* raw = impl.get();
   impl->flusher = std::thread([raw] { raw->run(); });

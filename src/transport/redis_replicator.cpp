@@ -302,7 +302,7 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
   no.hooks.status = [bridge] {
     std::vector<std::pair<std::string, std::string>> out;
     if (Impl* m = bridge->impl.load()) {
-      out.emplace_back("redis", m->status_json());
+      out.emplace_back("redis", m->status().to_json());
     }
     return out;
   };
@@ -556,8 +556,10 @@ bool RedisReplicator::connected() const {
   return impl_->connected_locked();
 }
 
+RedisStatus RedisReplicator::status() const { return impl_->status(); }
+
 std::string RedisReplicator::status_json() const {
-  return impl_->status_json();
+  return impl_->status().to_json();
 }
 
 Node* RedisReplicator::node() const { return impl_->node.get(); }

@@ -141,7 +141,7 @@ struct RedisReplicator::Impl {
 
   Status sync_table() { return node ? node->sync() : table->sync(); }
 
-  std::string status_json() const;
+  RedisStatus status() const;
 
   // Waits `ms` or until stop; false if stopping.
   bool backoff_wait(std::uint32_t* ms) {

@@ -1,45 +1,94 @@
 // SPDX-License-Identifier: Apache-2.0
-// RedisReplicator::status_json: connection, counters and shard positions
-// as one JSON object.
+// RedisReplicator::status and RedisStatus as JSON and Prometheus text:
+// connection, counters and shard positions, taken under the lock once.
+#include <algorithm>
 #include <mutex>
-#include <sstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "transport/prometheus_text.hpp"
 #include "transport/redis_replicator_impl.hpp"
 
 namespace atomik {
 
-std::string RedisReplicator::Impl::status_json() const {
+RedisStatus RedisReplicator::Impl::status() const {
   const std::uint64_t own = own_seq();
   std::lock_guard<std::mutex> lock(mu);
-  const RedisStats& s = stats;
+  RedisStatus r;
+  r.connected = connected_locked();
+  r.endpoint = link_cfg.endpoint.host + ":" +
+               std::to_string(link_cfg.endpoint.port) + "/" +
+               std::to_string(link_cfg.endpoint.db);
+  r.table = opt.table;
+  r.shards = shards;
   const std::uint64_t low = std::min(min_pub_seq_locked(), own);
-  std::ostringstream o;
-  o << R"({"connected":)" << (connected_locked() ? "true" : "false")
-    << R"(,"endpoint":")" << link_cfg.endpoint.host << ":"
-    << link_cfg.endpoint.port << "/" << link_cfg.endpoint.db << R"(","table":")"
-    << opt.table << R"(","shards":)" << shards << R"(,"unpublished":)"
-    << (node ? own - low : outbox.size()) << R"(,"max_unpublished":)"
-    << opt.max_unpublished << R"(,"stats":{"deltas_local":)" << s.deltas_local
-    << R"(,"deltas_refused":)" << s.deltas_refused << R"(,"entries_published":)"
-    << s.entries_published << R"(,"deltas_published":)" << s.deltas_published
-    << R"(,"entries_read":)" << s.entries_read << R"(,"entries_own":)"
-    << s.entries_own << R"(,"deltas_applied":)" << s.deltas_applied
-    << R"(,"deltas_duplicate":)" << s.deltas_duplicate
-    << R"(,"entries_malformed":)" << s.entries_malformed << R"(,"frames_gap":)"
-    << s.frames_gap << R"(,"connects":)" << s.connects
-    << R"(,"connection_errors":)" << s.connection_errors
-    << R"(,"snapshots_published":)" << s.snapshots_published
-    << R"(,"snapshots_refused":)" << s.snapshots_refused
-    << R"(,"bootstrapped":)" << s.bootstrapped << R"(,"state_writes":)"
-    << s.state_writes << R"(},"positions":[)";
+  r.unpublished = node ? own - low : outbox.size();
+  r.max_unpublished = opt.max_unpublished;
+  r.stats = stats;
   for (std::uint32_t k = 0; k < shards; ++k) {
-    o << (k == 0 ? "" : ",") << R"({"shard":)" << k << R"(,"read":")"
-      << state[k].read.to_string() << R"(","published_seq":)"
-      << state[k].pub_seq << "}";
+    r.positions.push_back(
+        {k, state[k].read.to_string(), state[k].pub_seq, state[k].pub_vseq});
   }
-  o << "]}";
-  return o.str();
+  return r;
+}
+
+std::string RedisStatus::to_json() const {
+  using Json = nlohmann::ordered_json;  // members in the order added
+  const RedisStats& s = stats;
+  Json j;
+  j["connected"] = connected;
+  j["endpoint"] = endpoint;
+  j["table"] = table;
+  j["shards"] = shards;
+  j["unpublished"] = unpublished;
+  j["max_unpublished"] = max_unpublished;
+  j["stats"] = {{"deltas_local", s.deltas_local},
+                {"deltas_refused", s.deltas_refused},
+                {"entries_published", s.entries_published},
+                {"deltas_published", s.deltas_published},
+                {"entries_read", s.entries_read},
+                {"entries_own", s.entries_own},
+                {"deltas_applied", s.deltas_applied},
+                {"deltas_duplicate", s.deltas_duplicate},
+                {"entries_malformed", s.entries_malformed},
+                {"frames_gap", s.frames_gap},
+                {"connects", s.connects},
+                {"connection_errors", s.connection_errors},
+                {"snapshots_published", s.snapshots_published},
+                {"snapshots_refused", s.snapshots_refused},
+                {"bootstrapped", s.bootstrapped},
+                {"state_writes", s.state_writes}};
+  Json ps = Json::array();
+  for (const RedisShardPosition& p : positions) {
+    ps.push_back({{"shard", p.shard},
+                  {"read", p.read_id},
+                  {"published_seq", p.published_seq}});
+  }
+  j["positions"] = std::move(ps);
+  return j.dump();
+}
+
+std::string RedisStatus::to_prometheus() const {
+  detail::PromWriter w;
+  w.family("atomik_redis_connected", "gauge",
+           "1 while every Redis link's last command succeeded, else 0.");
+  w.sample("atomik_redis_connected", std::uint64_t{connected ? 1U : 0U});
+  w.family("atomik_redis_unpublished", "gauge",
+           "Own deltas acknowledged but not yet published to Redis.");
+  w.sample("atomik_redis_unpublished", unpublished);
+  w.family("atomik_redis_deltas_published_total", "counter",
+           "Own deltas published to Redis.");
+  w.sample("atomik_redis_deltas_published_total", stats.deltas_published);
+  w.family("atomik_redis_deltas_applied_total", "counter",
+           "Remote deltas read from Redis and applied for the first time.");
+  w.sample("atomik_redis_deltas_applied_total", stats.deltas_applied);
+  w.family("atomik_redis_entries_malformed_total", "counter",
+           "Stream entries skipped: bad field or frame (each logged).");
+  w.sample("atomik_redis_entries_malformed_total", stats.entries_malformed);
+  w.family("atomik_redis_connection_errors_total", "counter",
+           "Failed Redis connects and commands.");
+  w.sample("atomik_redis_connection_errors_total", stats.connection_errors);
+  return std::move(w.str());
 }
 
 }  // namespace atomik

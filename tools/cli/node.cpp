@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `atomik node`: runs a replicating node until SIGINT/SIGTERM.
-// Prints "listening on HOST:PORT" (the chosen port when 0 was asked) and
-// "origin 0x..." on stdout, flushed, so scripts and tests can read them.
+// Prints "listening on HOST:PORT" (the chosen port when 0 was asked),
+// "origin 0x..." and, with --metrics, "metrics on HOST:PORT" on stdout,
+// flushed, so scripts and tests can read them.
 // With --redis its deltas also go through Redis Streams
 // (RedisReplicator::start_node); it keeps serving clients and TCP peers.
 #include "atomik/node.hpp"
@@ -18,6 +19,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/metrics_server.hpp"
 #ifdef ATOMIK_HAVE_REDIS
 #include "atomik/redis.hpp"
 #endif
@@ -35,6 +37,8 @@ struct NodeArgs {
   std::uint64_t max_origins = kDefaultMaxOrigins;
   std::string sync_policy = "every";
   bool quiet = false;
+  // --metrics HOST:PORT: empty means no HTTP endpoint.
+  std::string metrics;
   // --redis: empty means TCP/UDP only.
   std::string redis_url;
   std::string redis_user;
@@ -47,11 +51,29 @@ struct NodeArgs {
   std::uint32_t redis_snapshot_every_s = 0;
 };
 
-// Runs `node` until SIGINT/SIGTERM (blocked in `set`), then stops it.
-template <typename Running>
-int wait_and_stop(Running& node, sigset_t* set) {
+// With --metrics: starts the endpoint and prints "metrics on HOST:PORT".
+// Returns false (after printing why) when it cannot bind; *out stays empty
+// without --metrics.
+bool start_metrics(const NodeArgs& a, MetricsServer::Render render,
+                   std::unique_ptr<MetricsServer>* out) {
+  if (a.metrics.empty()) return true;
+  auto m = MetricsServer::start(a.metrics, std::move(render));
+  if (!m.ok()) {
+    std::fprintf(stderr, "atomik node: %s\n", m.status().to_string().c_str());
+    return false;
+  }
+  *out = std::move(*m);
+  std::printf("metrics on %s\n", (*out)->address().c_str());
+  return true;
+}
+
+// Runs `node` until SIGINT/SIGTERM (blocked in `set`), then stops the
+// metrics endpoint (no scrape of a stopping node) and the node.
+int wait_and_stop(Node& node, std::unique_ptr<MetricsServer> metrics,
+                  sigset_t* set) {
   int sig = 0;
   sigwait(set, &sig);
+  metrics.reset();
   const Status s = node.stop();
   if (!s.ok()) {
     std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
@@ -96,6 +118,17 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
   std::printf("listening on %s\norigin 0x%016llx\n",
               rep.node()->listen_address().c_str(),
               static_cast<unsigned long long>(rep.origin()));
+  std::unique_ptr<MetricsServer> metrics;
+  if (!start_metrics(
+          a,
+          [&rep] {
+            return rep.node()->status().to_prometheus() +
+                   rep.status().to_prometheus();
+          },
+          &metrics)) {
+    (void)rep.stop();
+    return 1;
+  }
   std::fflush(stdout);
   // --redis-snapshot-every-s: publish a snapshot, trim the streams below it.
   std::atomic<bool> done{false};
@@ -120,6 +153,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
   sigwait(set, &sig);
   done = true;
   if (snapshots.joinable()) snapshots.join();
+  metrics.reset();  // no scrape of a stopping replicator
   const Status s = rep.stop();
   if (!s.ok()) {
     std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
@@ -181,8 +215,15 @@ int run_node(const NodeArgs& a) {
   std::printf("listening on %s\norigin 0x%016llx\n",
               (*node)->listen_address().c_str(),
               static_cast<unsigned long long>((*node)->origin()));
+  Node& n = **node;
+  std::unique_ptr<MetricsServer> metrics;
+  if (!start_metrics(
+          a, [&n] { return n.status().to_prometheus(); }, &metrics)) {
+    (void)n.stop();
+    return 1;
+  }
   std::fflush(stdout);
-  return wait_and_stop(**node, &set);
+  return wait_and_stop(n, std::move(metrics), &set);
 }
 
 }  // namespace
@@ -217,6 +258,10 @@ void add_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--sync", args->sync_policy,
                 "Durability: every (default), group or none");
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
+  c->add_option("--metrics", args->metrics,
+                "Serve GET /metrics (Prometheus) and GET /healthz on "
+                "HOST:PORT (port 0: pick one and print it)")
+      ->check(host_port(true));
   // Redis Streams (docs/redis.md).
   c->add_option("--redis", args->redis_url,
                 "Also replicate through Redis Streams: "

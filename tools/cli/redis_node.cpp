@@ -23,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -58,27 +59,32 @@ std::string hex64(std::uint64_t v) {
 }
 
 std::string status_json(const RedisReplicator& r) {
+  using Json = nlohmann::ordered_json;  // members in the order added
   const RedisStats s = r.stats();
-  std::ostringstream o;
-  o << R"({"origin":")" << hex64(r.origin()) << R"(","digest":")"
-    << r.digest().to_hex() << R"(","unpublished":)" << r.unpublished()
-    << R"(,"deltas_local":)" << s.deltas_local << R"(,"entries_published":)"
-    << s.entries_published << R"(,"deltas_published":)" << s.deltas_published
-    << R"(,"entries_read":)" << s.entries_read << R"(,"deltas_applied":)"
-    << s.deltas_applied << R"(,"deltas_duplicate":)" << s.deltas_duplicate
-    << R"(,"entries_malformed":)" << s.entries_malformed << R"(,"frames_gap":)"
-    << s.frames_gap << R"(,"connects":)" << s.connects
-    << R"(,"connection_errors":)" << s.connection_errors
-    << R"(,"snapshots_published":)" << s.snapshots_published
-    << R"(,"bootstrapped":)" << s.bootstrapped << R"(,"positions":[)";
-  bool first = true;
+  Json j;
+  j["origin"] = hex64(r.origin());
+  j["digest"] = r.digest().to_hex();
+  j["unpublished"] = r.unpublished();
+  j["deltas_local"] = s.deltas_local;
+  j["entries_published"] = s.entries_published;
+  j["deltas_published"] = s.deltas_published;
+  j["entries_read"] = s.entries_read;
+  j["deltas_applied"] = s.deltas_applied;
+  j["deltas_duplicate"] = s.deltas_duplicate;
+  j["entries_malformed"] = s.entries_malformed;
+  j["frames_gap"] = s.frames_gap;
+  j["connects"] = s.connects;
+  j["connection_errors"] = s.connection_errors;
+  j["snapshots_published"] = s.snapshots_published;
+  j["bootstrapped"] = s.bootstrapped;
+  Json ps = Json::array();
   for (const RedisShardPosition& p : r.positions()) {
-    o << (first ? "" : ",") << R"({"shard":)" << p.shard << R"(,"read":")"
-      << p.read_id << R"(","published_seq":)" << p.published_seq << "}";
-    first = false;
+    ps.push_back({{"shard", p.shard},
+                  {"read", p.read_id},
+                  {"published_seq", p.published_seq}});
   }
-  o << "]}";
-  return o.str();
+  j["positions"] = std::move(ps);
+  return j.dump();
 }
 
 // The CLI's strict number syntax (number.hpp), at most `max`.
