@@ -30,4 +30,5 @@ check "--quick" atomik bench --qu
 check "--check" atomik fingerprint --che
 check "--no-stdin" atomik redis-node --no
 check "every group none" atomik node --sync ""
+check "--metrics" atomik node --met
 echo "completion ok"
