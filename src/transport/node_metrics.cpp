@@ -54,20 +54,20 @@ std::string NodeStatus::to_prometheus() const {
   w.family("atomik_deltas_refused_total", "counter",
            "Input refused, by reason: a frame (gap), a run of deltas "
            "(origin_limit) or a packet (the other reasons).");
-  const char* kReason = "reason";
-  w.sample("atomik_deltas_refused_total", kReason, "gap", s.frames_gap);
-  w.sample("atomik_deltas_refused_total", kReason, "origin_limit",
+  const char* const reason = "reason";
+  w.sample("atomik_deltas_refused_total", reason, "gap", s.frames_gap);
+  w.sample("atomik_deltas_refused_total", reason, "origin_limit",
            s.origins_refused);
-  w.sample("atomik_deltas_refused_total", kReason, "bad_header",
+  w.sample("atomik_deltas_refused_total", reason, "bad_header",
            s.rejected_bad_header);
-  w.sample("atomik_deltas_refused_total", kReason, "oversized",
+  w.sample("atomik_deltas_refused_total", reason, "oversized",
            s.rejected_oversized);
-  w.sample("atomik_deltas_refused_total", kReason, "bad_mac",
+  w.sample("atomik_deltas_refused_total", reason, "bad_mac",
            s.rejected_bad_mac);
-  w.sample("atomik_deltas_refused_total", kReason, "replay", s.rejected_replay);
-  w.sample("atomik_deltas_refused_total", kReason, "malformed",
+  w.sample("atomik_deltas_refused_total", reason, "replay", s.rejected_replay);
+  w.sample("atomik_deltas_refused_total", reason, "malformed",
            s.rejected_malformed);
-  w.sample("atomik_deltas_refused_total", kReason, "truncated",
+  w.sample("atomik_deltas_refused_total", reason, "truncated",
            s.rejected_truncated);
 
   const auto ps = peer_series(*this);
