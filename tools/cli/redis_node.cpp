@@ -59,13 +59,15 @@ std::string hex64(std::uint64_t v) {
 
 std::string status_json(const RedisReplicator& r) {
   const RedisStats s = r.stats();
+  const Result<Digest> d = r.digest();  // "failed": the table failed
   std::ostringstream o;
   o << R"({"origin":")" << hex64(r.origin()) << R"(","digest":")"
-    << r.digest().to_hex() << R"(","unpublished":)" << r.unpublished()
-    << R"(,"deltas_local":)" << s.deltas_local << R"(,"entries_published":)"
-    << s.entries_published << R"(,"deltas_published":)" << s.deltas_published
-    << R"(,"entries_read":)" << s.entries_read << R"(,"deltas_applied":)"
-    << s.deltas_applied << R"(,"deltas_duplicate":)" << s.deltas_duplicate
+    << (d.ok() ? d->to_hex() : "failed") << R"(","unpublished":)"
+    << r.unpublished() << R"(,"deltas_local":)" << s.deltas_local
+    << R"(,"entries_published":)" << s.entries_published
+    << R"(,"deltas_published":)" << s.deltas_published << R"(,"entries_read":)"
+    << s.entries_read << R"(,"deltas_applied":)" << s.deltas_applied
+    << R"(,"deltas_duplicate":)" << s.deltas_duplicate
     << R"(,"entries_malformed":)" << s.entries_malformed << R"(,"frames_gap":)"
     << s.frames_gap << R"(,"connects":)" << s.connects
     << R"(,"connection_errors":)" << s.connection_errors
@@ -105,7 +107,10 @@ std::string execute(RedisReplicator& r, const std::string& line) {
     auto v = r.read(static_cast<Addr>(x));
     return v.ok() ? hex64(*v) : "error: " + v.status().to_string();
   }
-  if (cmd == "digest" && a.empty()) return r.digest().to_hex();
+  if (cmd == "digest" && a.empty()) {
+    auto d = r.digest();
+    return d.ok() ? d->to_hex() : "error: " + d.status().to_string();
+  }
   if (cmd == "status" && a.empty()) return status_json(r);
   if (cmd == "wait" && a.size() <= 1) {
     if (!a.empty() && (!parse_u64(a[0], &x) || x > 3600000)) {
