@@ -301,6 +301,15 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
         "RedisReplicator::start_node",
         "NodeOptions::hooks must be empty (start_node sets them)");
   }
+  if (options.shards > 1 && !node_options.peers.empty()) {
+    // Sharded tables write version 1 entries (stream origins), which TCP
+    // frames cannot be deduped against (docs/format/redis.md section 2).
+    return Status::invalid_argument(
+        "RedisReplicator::start_node",
+        "TCP peers with " + std::to_string(options.shards) +
+            " Redis shards: a delta reaching a node through both would be "
+            "applied twice (Redis and TCP together need one shard)");
+  }
   auto created = Impl::create(node_options.data_dir, options);
   if (!created.ok()) return created.status();
   std::unique_ptr<Impl> impl = std::move(*created);
@@ -340,15 +349,6 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
     }
     return out;
   };
-  if (options.shards > 1 && !node_options.peers.empty()) {
-    // Sharded tables write version 1 entries (stream origins), which TCP
-    // frames cannot be deduped against (docs/format/redis.md section 2).
-    return Status::invalid_argument(
-        "RedisReplicator::start_node",
-        "TCP peers with " + std::to_string(options.shards) +
-            " Redis shards: a delta reaching a node through both would be "
-            "applied twice (Redis and TCP together need one shard)");
-  }
   auto n = Node::start(no);
   if (!n.ok()) return n.status();
   impl->node = std::move(*n);
