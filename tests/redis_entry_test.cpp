@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -23,6 +24,7 @@
 #include "storage_test_util.hpp"
 #include "test_seed.hpp"
 #include "transport/redis_client.hpp"
+#include "transport/redis_format.hpp"
 #include "vector_files.hpp"
 
 namespace atomik {
@@ -168,6 +170,41 @@ TEST_F(RedisEntryTest, PublisherWritesTheVectors) {
                                  want.size()))
         << "shards " << shards;
   }
+}
+
+// A directory that wrote version 1 entries (its REDIS_STATE has a stream
+// seq published) keeps writing them, continuing its stream-origin seqs:
+// readers hold its earlier deltas under its stream origins.
+TEST_F(RedisEntryTest, DirectoryWithVersion1HistoryKeepsWritingVersion1) {
+  ATOMIK_START_REDIS();
+  std::filesystem::create_directories(dir_.sub("old"));
+  redis::ShardState st;
+  st.pub_vseq = 3;  // stream seqs 1..3 were published by an older atomik
+  testing::write_bytes(dir_.sub("old") + "/" + redis::kStateFileName,
+                       redis::encode_state({st}));
+  PersistentOptions storage;
+  storage.origin = 0x0A;
+  auto r = RedisReplicator::start(dir_.sub("old"), storage, options());
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const std::vector<FrameRecord> batch = {{7, 0xFF}, {9, 0x1234}};
+  ASSERT_TRUE((*r)->accum_batch(batch).ok());
+  ASSERT_TRUE((*r)->wait_published(30000).ok());
+  redis::LinkConfig c;
+  c.endpoint = *parse_redis_url(server_->url());
+  redis::RedisLink link(c);
+  auto range = link.run({"XRANGE", redis_stream_key("atomik", 0), "-", "+"});
+  ASSERT_TRUE(range.ok()) << range.status().to_string();
+  ASSERT_EQ(redis::reply_size(range->get()), 1u);
+  const redisReply* fields =
+      redis::reply_at(redis::reply_at(range->get(), 0), 1);
+  EXPECT_EQ(redis::reply_str(redis::reply_at(fields, 0)), "f");
+  const std::string_view v = redis::reply_str(redis::reply_at(fields, 1));
+  auto f = parse_frame(std::span<const std::byte>(
+      reinterpret_cast<const std::byte*>(v.data()), v.size()));
+  ASSERT_TRUE(f.ok()) << f.status().to_string();
+  EXPECT_EQ(f->header().origin, redis_stream_origin(0x0A, 0));
+  EXPECT_EQ(f->header().base_seq, 4u);
+  EXPECT_EQ(f->count(), 2u);
 }
 
 // The nodes of a pair started with start_node().
