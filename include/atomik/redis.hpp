@@ -222,7 +222,7 @@ class ATOMIK_EXPORT RedisReplicator {
   // stream to MINID = the snapshot's position. kUnavailable if Redis
   // cannot be reached. O(table).
   Status publish_snapshot(bool trim);
-  // Closes an epoch of the table (PersistentTable::swap()) once every own
+  // Closes an epoch of the table (Replica::swap()) once every own
   // delta is published and REDIS_STATE is written; kUnavailable (nothing
   // done) while deltas are unpublished, since the WAL must keep them.
   Result<EpochState> swap();
