@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -267,8 +268,11 @@ inline Status redis_swap(RedisReplicator& rep, std::uint64_t* epoch,
   *states = std::move(r->states);
   return Status();
 }
+// Throws (RuntimeError in Python) with the table's error once it failed.
 inline std::string redis_digest(const RedisReplicator& rep) {
-  return rep.digest().to_hex();
+  Result<Digest> d = rep.digest();
+  if (!d.ok()) throw std::runtime_error(d.status().to_string());
+  return d->to_hex();
 }
 inline std::vector<std::pair<std::uint64_t, std::uint64_t>>
 redis_version_vector(const RedisReplicator& rep) {

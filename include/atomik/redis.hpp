@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// atomik/redis.hpp: RedisReplicator, a PersistentTable replicated through
-// Redis Streams (many nodes, one durable delta log).
+// atomik/redis.hpp: RedisReplicator, a Replica replicated through Redis
+// Streams (many nodes, one durable delta log).
 //
-// Every node owns a PersistentTable (its WAL acknowledges local deltas) and
-// XADDs its acknowledged deltas as framed batches (docs/format/wire.md) to
-// the table's Redis stream(s); it reads every other node's batches with
-// XREAD BLOCK from the last stream ID it applied and applies each delta
-// exactly once (per-origin seq dedup in the table: Redis delivers at least
-// once). The applied stream IDs and the publish progress live in the table
-// directory (file REDIS_STATE, docs/format/redis.md), so a restart resumes
-// without loss or double application. A node can publish a snapshot (table
+// A transport over the one owner of a table (atomik/replica.hpp): every
+// node has a Replica (its WAL acknowledges local deltas; the Node's with
+// start_node()) and XADDs its own acknowledged deltas as framed batches
+// (docs/format/wire.md) to the table's Redis stream(s); it reads every
+// other node's batches with XREAD BLOCK from the last stream ID it applied
+// and applies each delta exactly once through the Replica's per-origin
+// marks (Redis delivers at least once). With one shard every delta travels
+// under its original (origin, seq), the identity TCP frames carry, so a
+// node joined to another by Redis and by TCP applies each delta once. The
+// applied stream IDs and the publish progress live in the table directory (file
+// REDIS_STATE, docs/format/redis.md), so a restart resumes without loss or
+// double application. A node can publish a snapshot (table
 // + version vector + the stream IDs it covers); a new node with an empty
 // data directory bootstraps from it, and the stream is trimmed (XTRIM
 // MINID) only below the newest snapshot. With `shards` > 1 the address space
@@ -178,8 +182,9 @@ class ATOMIK_EXPORT RedisReplicator {
  public:
   // Connects to Redis (AUTH, SELECT; waiting up to start_timeout_ms),
   // bootstraps an empty `data_dir` from the newest snapshot (if any and
-  // options.bootstrap), opens the PersistentTable, reloads the unpublished
-  // own deltas from its WAL, and starts the publisher and reader threads.
+  // options.bootstrap), opens the Replica, reloads the unpublished own
+  // deltas from its retained log (the WAL if more wait than it retains),
+  // and starts the publisher and reader threads.
   // Fails with kInvalidArgument (bad options or URL), kFailedPrecondition
   // (authentication refused: "Redis AUTH failed ...", or the directory is
   // behind a trimmed stream), kUnavailable (Redis did not answer in time),
@@ -194,7 +199,9 @@ class ATOMIK_EXPORT RedisReplicator {
   // Redis deltas through Node::apply_frame. accum/read/swap here and on
   // node() (and its clients) are equivalent; a swap is refused while own
   // deltas are unpublished; node()->status() gains a "redis" member
-  // (status_json()). Fails as start() or Node::start(); nothing keeps
+  // (status_json()). Fails as start() or Node::start(), or with
+  // kInvalidArgument for TCP peers (node.peers) with more than one shard
+  // (their entries cannot be deduped against TCP frames); nothing keeps
   // running on failure.
   static Result<std::unique_ptr<RedisReplicator>> start_node(
       const NodeOptions& node, const RedisOptions& options);
@@ -216,9 +223,10 @@ class ATOMIK_EXPORT RedisReplicator {
   Result<std::vector<std::pair<Addr, std::uint64_t>>> snapshot() const;
   // The table's version vector (own origin and stream origins).
   VersionVector version_vector() const;
-  // The DeltaStream digest (docs/format/digest.md, default key) of the
-  // table's states. O(table).
-  Digest digest() const;
+  // The table digest (docs/format/digest.md, default key; the Replica's).
+  // O(table) after a change, then cached. Fails with the table's error once
+  // its log failed (never the digest of an empty table).
+  Result<Digest> digest() const;
 
   // Own deltas acknowledged but not yet published to every shard.
   std::uint64_t unpublished() const;
@@ -233,7 +241,7 @@ class ATOMIK_EXPORT RedisReplicator {
   // stream to MINID = the snapshot's position. kUnavailable if Redis
   // cannot be reached. O(table).
   Status publish_snapshot(bool trim);
-  // Closes an epoch of the table (PersistentTable::swap()) once every own
+  // Closes an epoch of the table (Replica::swap()) once every own
   // delta is published and REDIS_STATE is written; kUnavailable (nothing
   // done) while deltas are unpublished, since the WAL must keep them.
   Result<EpochState> swap();

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The publisher thread: XADDs own deltas from the outbox to every shard,
 // retrying with backoff while Redis is unreachable; publish positions
-// move only after Redis acknowledged.
+// move only after Redis acknowledged. Only own deltas are published (never
+// one received from a TCP peer or read from Redis): version 2 entries under
+// this node's origin and own seqs, version 1 under its stream origins
+// (docs/format/redis.md section 2).
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -40,14 +43,24 @@ void RedisReplicator::Impl::publish_loop() {
     for (std::uint32_t k = 0; k < shards && !failed; ++k) {
       if (st[k].pub_seq >= slice_end) continue;
       recs.clear();
+      std::uint64_t first_seq = 0;
       for (const Pending& p : slice) {
         if (p.seq > st[k].pub_seq && redis_shard_of(p.addr, shards) == k) {
+          if (recs.empty()) first_seq = p.seq;
           recs.push_back({p.addr, p.delta});
         }
       }
       if (!recs.empty()) {
-        const FrameHeader h{
-            .origin = vorigins[k], .epoch = 0, .base_seq = st[k].pub_vseq + 1};
+        // Version 2 (one shard): every own seq first_seq.. is in `recs`,
+        // since the outbox holds consecutive own seqs.
+        ATOMIK_DCHECK(!write_v2 || first_seq + recs.size() - 1 == slice_end);
+        const FrameHeader h = write_v2
+                                  ? FrameHeader{.origin = origin,
+                                                .epoch = 0,
+                                                .base_seq = first_seq}
+                                  : FrameHeader{.origin = vorigins[k],
+                                                .epoch = 0,
+                                                .base_seq = st[k].pub_vseq + 1};
         auto enc = encode_frame(
             h, recs, {}, FrameLimits{.max_frame_bytes = opt.max_frame_bytes});
         if (!enc.ok()) {
@@ -57,7 +70,8 @@ void RedisReplicator::Impl::publish_loop() {
           break;
         }
         frame = std::move(*enc);
-        auto r = links[k]->run({"XADD", keys[k], "*", "f", as_view(frame)});
+        auto r = links[k]->run(
+            {"XADD", keys[k], "*", write_v2 ? "r" : "f", as_view(frame)});
         count_connects(*links[k], &seen[k]);
         if (!r.ok()) {
           {
@@ -77,7 +91,7 @@ void RedisReplicator::Impl::publish_loop() {
       std::lock_guard<std::mutex> lock(mu);
       pub_ok = true;
       state[k].pub_seq = slice_end;
-      state[k].pub_vseq += recs.size();
+      if (!write_v2) state[k].pub_vseq += recs.size();
       if (!recs.empty()) {
         ++stats.entries_published;
         stats.deltas_published += recs.size();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The reader threads (one per held shard): XREAD entries, apply them to
-// the table or Node exactly once, and move the read position only after
-// what it covers is durable. Malformed entries are counted and logged.
+// The reader threads (one per held shard): XREAD entries, apply them
+// exactly once through the Replica's (or the Node's) marks, and move the read
+// position only after what it covers is durable. Malformed entries are counted
+// and logged.
 #include <algorithm>
 #include <mutex>
 #include <shared_mutex>
@@ -14,35 +15,16 @@
 
 namespace atomik {
 
-template <typename Malformed>
-bool RedisReplicator::Impl::apply_entry_to_node(std::uint32_t k,
-                                                std::string_view id,
-                                                const FrameView& f,
-                                                const Malformed& malformed) {
-  auto r = node->apply_frame(f);
-  if (!r.ok()) {
-    const Status& s = r.status();
-    if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument) {
-      return malformed(std::string(s.message()));
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    if (fatal.ok()) fatal = s;
-    return false;
+Result<ReplicaApply> RedisReplicator::Impl::apply_run(const FrameView& f) {
+  if (node) {
+    auto r = node->apply_frame(f);
+    if (!r.ok()) return r.status();
+    return ReplicaApply{
+        .applied = r->applied, .duplicate = r->duplicate, .gap = r->gap};
   }
-  if (r->gap) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      ++stats.frames_gap;
-    }
-    log("shard " + std::to_string(k) + " entry " + std::string(id) +
-        ": not applied (gap): origin " + std::to_string(f.header().origin) +
-        " base seq " + std::to_string(f.header().base_seq));
-    return true;
-  }
-  std::lock_guard<std::mutex> lock(mu);
-  stats.deltas_applied += r->applied;
-  stats.deltas_duplicate += r->duplicate;
-  return true;
+  std::vector<FrameRecord> recs(f.count());
+  for (std::size_t i = 0; i < f.count(); ++i) recs[i] = f.record(i);
+  return replica->apply_run(f.header().origin, f.header().base_seq, recs);
 }
 
 bool RedisReplicator::Impl::apply_entry(std::uint32_t k, std::string_view id,
@@ -56,15 +38,18 @@ bool RedisReplicator::Impl::apply_entry(std::uint32_t k, std::string_view id,
         ": skipped malformed entry: " + why);
     return true;
   };
+  // Version 2 ("r") and version 1 ("f") entries are applied alike: a run
+  // of the frame's origin and seqs (docs/format/redis.md section 5).
   if (fields == nullptr || redis::reply_type(fields) != ReplyType::kArray ||
       redis::reply_size(fields) != 2) {
-    return malformed("expected exactly one field 'f'");
+    return malformed("expected exactly one field 'r' or 'f'");
   }
   const redisReply* name = redis::reply_at(fields, 0);
   const redisReply* value = redis::reply_at(fields, 1);
-  if (redis::reply_str(name) != "f" ||
+  const std::string_view field = redis::reply_str(name);
+  if ((field != "r" && field != "f") ||
       redis::reply_type(value) != ReplyType::kString) {
-    return malformed("expected exactly one field 'f'");
+    return malformed("expected exactly one field 'r' or 'f'");
   }
   const std::string_view v = redis::reply_str(value);
   const std::span<const std::byte> bytes(
@@ -76,42 +61,38 @@ bool RedisReplicator::Impl::apply_entry(std::uint32_t k, std::string_view id,
     return malformed(std::to_string(bytes.size() - f->size()) +
                      " bytes after the frame");
   }
-  const std::uint64_t o = f->header().origin;
-  if (is_own(o)) {
+  if (is_own(f->header().origin)) {
     std::lock_guard<std::mutex> lock(mu);
     ++stats.entries_own;
     return true;
   }
   if (f->count() == 0) return true;
-  if (node) return apply_entry_to_node(k, id, *f, malformed);
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> deltas(f->count());
-  for (std::size_t i = 0; i < f->count(); ++i) {
-    const FrameRecord r = f->record(i);
-    deltas[i] = {r.addr, r.delta};
-  }
-  auto applied = table->apply_batch(o, f->header().base_seq, deltas,
-                                    /*wait=*/false);
-  if (!applied.ok()) {
-    const Status& s = applied.status();
-    if (s.code() == Code::kFailedPrecondition) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        ++stats.frames_gap;
-      }
-      log("shard " + std::to_string(k) + " entry " + std::string(id) +
-          ": not applied (gap): " + std::string(s.message()));
-      return true;
-    }
-    if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument) {
+  auto r = apply_run(*f);
+  if (!r.ok()) {
+    const Status& s = r.status();
+    // kResourceExhausted: an origin above max_origins (the Replica logs
+    // and counts it too); the entry is skipped, not fatal.
+    if (s.code() == Code::kOutOfRange || s.code() == Code::kInvalidArgument ||
+        s.code() == Code::kResourceExhausted) {
       return malformed(std::string(s.message()));
     }
     std::lock_guard<std::mutex> lock(mu);
     if (fatal.ok()) fatal = s;
     return false;
   }
+  if (r->gap) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++stats.frames_gap;
+    }
+    log("shard " + std::to_string(k) + " entry " + std::string(id) +
+        ": not applied (gap): origin " + std::to_string(f->header().origin) +
+        " base seq " + std::to_string(f->header().base_seq));
+    return true;
+  }
   std::lock_guard<std::mutex> lock(mu);
-  stats.deltas_applied += *applied;
-  stats.deltas_duplicate += f->count() - *applied;
+  stats.deltas_applied += r->applied;
+  stats.deltas_duplicate += r->duplicate;
   return true;
 }
 

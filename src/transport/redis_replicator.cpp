@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// RedisReplicator: a PersistentTable replicated through Redis Streams.
+// RedisReplicator: a Replica replicated through Redis Streams.
 // Behaviour: docs/redis.md; layouts: docs/format/redis.md.
+//
+// A transport over the one owner of the table: start() opens a Replica,
+// start_node() uses the Node's; marks, retained log and digest are the
+// Replica's, so a delta reaching this process through Redis and through
+// TCP is applied once. This file keeps only stream positions and the
+// outbox of own deltas not yet published.
 //
 // Threads: the caller's (accum, snapshot, swap), one publisher, one reader
 // per held shard. With start_node() the table is a Node's: own deltas come
@@ -150,6 +156,21 @@ Status RedisReplicator::Impl::before_swap() {
   return s;
 }
 
+std::vector<std::pair<std::uint64_t, std::uint64_t>>
+RedisReplicator::Impl::snapshot_marks_locked(const VersionVector& vv) const {
+  // Every mark (own origin included: version 2 entries of this node up to
+  // it are covered), plus the stream origins of version 1 entries it
+  // published, at their published stream seqs.
+  std::map<std::uint64_t, std::uint64_t> out;
+  for (const auto& [o, mark] : vv.entries()) {
+    if (mark != 0) out[o] = mark;
+  }
+  for (std::uint32_t k = 0; k < shards; ++k) {
+    if (state[k].pub_vseq != 0) out[vorigins[k]] = state[k].pub_vseq;
+  }
+  return {out.begin(), out.end()};
+}
+
 RedisReplicator::RedisReplicator(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
 
@@ -229,6 +250,12 @@ Status RedisReplicator::Impl::finish_start() {
   own_sorted = vorigins;
   std::sort(own_sorted.begin(), own_sorted.end());
   ATOMIK_RETURN_IF_ERROR(load_state_file());
+  // Version 2 entries need one shard and no version 1 history: readers
+  // hold this node's earlier deltas under its stream origins.
+  write_v2 = shards == 1;
+  for (const ShardState& s : state) {
+    if (s.pub_vseq != 0) write_v2 = false;
+  }
   ATOMIK_RETURN_IF_ERROR(check_not_behind());
   ATOMIK_RETURN_IF_ERROR(reload_outbox());
   stats.deltas_local = own_seq();
@@ -249,10 +276,17 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
   std::unique_ptr<Impl> impl = std::move(*created);
   ATOMIK_RETURN_IF_ERROR(impl->connect_control());
   ATOMIK_RETURN_IF_ERROR(impl->bootstrap_if_empty(storage));
-  auto t = PersistentTable::open(data_dir, storage);
+  ReplicaOptions ro;
+  ro.storage = storage;
+  if (options.log) {
+    ro.log = [](const std::string& line) {
+      std::fprintf(stderr, "atomik redis: %s\n", line.c_str());
+    };
+  }
+  auto t = Replica::open(data_dir, ro);
   if (!t.ok()) return t.status();
-  impl->table = std::move(*t);
-  impl->origin = impl->table->origin();
+  impl->replica = std::move(*t);
+  impl->origin = impl->replica->origin();
   impl->num_contexts = storage.num_contexts;
   ATOMIK_RETURN_IF_ERROR(impl->finish_start());
   return std::unique_ptr<RedisReplicator>(new RedisReplicator(std::move(impl)));
@@ -266,6 +300,15 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
     return Status::invalid_argument(
         "RedisReplicator::start_node",
         "NodeOptions::hooks must be empty (start_node sets them)");
+  }
+  if (options.shards > 1 && !node_options.peers.empty()) {
+    // Sharded tables write version 1 entries (stream origins), which TCP
+    // frames cannot be deduped against (docs/format/redis.md section 2).
+    return Status::invalid_argument(
+        "RedisReplicator::start_node",
+        "TCP peers with " + std::to_string(options.shards) +
+            " Redis shards: a delta reaching a node through both would be "
+            "applied twice (Redis and TCP together need one shard)");
   }
   auto created = Impl::create(node_options.data_dir, options);
   if (!created.ok()) return created.status();
@@ -336,11 +379,7 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
     }
     ATOMIK_RETURN_IF_ERROR(m.check_room_locked(m.outbox.size(), deltas.size()));
   }
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> pairs(deltas.size());
-  for (std::size_t i = 0; i < deltas.size(); ++i) {
-    pairs[i] = {deltas[i].addr, deltas[i].delta};
-  }
-  auto first = m.table->accum_batch(pairs, /*wait=*/true);
+  auto first = m.replica->accum_batch(deltas, /*wait=*/true);
   if (!first.ok()) return first.status();
   {
     std::lock_guard<std::mutex> lock(m.mu);
@@ -355,30 +394,30 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
 
 Result<std::uint64_t> RedisReplicator::read(Addr addr) const {
   if (impl_->node) return impl_->node->read(addr);
-  return impl_->table->read(addr);
+  return impl_->replica->read(addr);
 }
 
 Result<std::vector<std::pair<Addr, std::uint64_t>>> RedisReplicator::snapshot()
     const {
   if (impl_->node) return impl_->node->snapshot();
-  return impl_->table->snapshot();
+  return impl_->replica->snapshot();
 }
 
 VersionVector RedisReplicator::version_vector() const {
   if (impl_->node) return impl_->node->version_vector();
-  VersionVector vv;
-  for (const auto& [o, m] : impl_->table->version_vector()) vv.set(o, m);
-  return vv;
+  return impl_->replica->version_vector();
 }
 
-Digest RedisReplicator::digest() const {
-  if (impl_->node) return impl_->node->digest();
-  DeltaStream s;
-  auto snap = impl_->table->snapshot();
-  if (snap.ok()) {
-    for (const auto& [a, v] : *snap) (void)s.load(a, v);
+Result<Digest> RedisReplicator::digest() const {
+  const Digest d =
+      impl_->node ? impl_->node->digest() : impl_->replica->digest();
+  // A failed table stays failed: if it failed before or while the digest
+  // was taken, this read returns that error (the digest is then invalid).
+  auto failed = impl_->node ? impl_->node->read(0) : impl_->replica->read(0);
+  if (!failed.ok() && failed.status().code() != Code::kOutOfRange) {
+    return failed.status().with_context("RedisReplicator::digest");
   }
-  return s.compute_digest();
+  return d;
 }
 
 std::uint64_t RedisReplicator::unpublished() const {
@@ -442,18 +481,15 @@ Status RedisReplicator::publish_snapshot(bool trim) {
                       "not cover its stream positions");
     }
     snap.states = std::move(ts.states);
-    std::map<std::uint64_t, std::uint64_t> vv;
-    for (const auto& [o, mark] : ts.version_vector.entries()) {
-      if (o != m.origin && mark != 0) vv[o] = mark;
-    }
+    snap.vv = m.snapshot_marks_locked(ts.version_vector);
     for (std::uint32_t k = 0; k < m.shards; ++k) {
-      if (m.state[k].pub_vseq != 0) vv[m.vorigins[k]] = m.state[k].pub_vseq;
       snap.positions.push_back(m.state[k].read);
     }
-    snap.vv.assign(vv.begin(), vv.end());
   } else {
     std::lock_guard<std::mutex> accum_lock(m.accum_mu);
     std::unique_lock<std::shared_mutex> apply_lock(m.apply_mu);
+    auto st = m.replica->state();
+    if (!st.ok()) return st.status().with_context(kWhere);
     std::lock_guard<std::mutex> lock(m.mu);
     if (!m.outbox.empty()) {
       return Status::failed_precondition(
@@ -466,18 +502,11 @@ Status RedisReplicator::publish_snapshot(bool trim) {
                       " frames were skipped as gaps: this node's state does "
                       "not cover its stream positions");
     }
-    auto states = m.table->snapshot();
-    if (!states.ok()) return states.status();
-    snap.states = std::move(*states);
-    std::map<std::uint64_t, std::uint64_t> vv;
-    for (const auto& [o, mark] : m.table->version_vector()) {
-      if (o != m.origin) vv[o] = mark;
-    }
+    snap.states = std::move(st->states);
+    snap.vv = m.snapshot_marks_locked(st->version_vector);
     for (std::uint32_t k = 0; k < m.shards; ++k) {
-      if (m.state[k].pub_vseq != 0) vv[m.vorigins[k]] = m.state[k].pub_vseq;
       snap.positions.push_back(m.state[k].read);
     }
-    snap.vv.assign(vv.begin(), vv.end());
   }
   // Shards this node does not read are not covered: position 0-0.
   for (std::uint32_t k = 0; k < m.shards; ++k) {
@@ -533,7 +562,7 @@ Result<EpochState> RedisReplicator::swap() {
     m.dirty = true;
   }
   ATOMIK_RETURN_IF_ERROR(m.maybe_flush(/*force=*/true));
-  return m.table->swap();
+  return m.replica->swap();
 }
 
 std::vector<RedisShardPosition> RedisReplicator::positions() const {
@@ -587,7 +616,7 @@ Status RedisReplicator::stop() {
     m.dirty = true;
   }
   Status s = m.maybe_flush(/*force=*/true);
-  const Status c = m.node ? m.node->stop() : m.table->close();
+  const Status c = m.node ? m.node->stop() : m.replica->close();
   if (s.ok()) s = c;
   return s;
 }

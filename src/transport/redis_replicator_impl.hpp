@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "atomik/persistent_table.hpp"
 #include "atomik/redis.hpp"
+#include "atomik/replica.hpp"
 #include "transport/redis_client.hpp"
 #include "transport/redis_format.hpp"
 
@@ -56,13 +56,20 @@ struct RedisReplicator::Impl {
   std::string dir;
   RedisOptions opt;
   redis::LinkConfig link_cfg;
-  std::unique_ptr<PersistentTable> table;  // start()
-  std::unique_ptr<Node> node;              // start_node()
-  std::uint64_t num_contexts = 0;          // the table's dense size (0: sparse)
+  // The one owner of the table, its marks and retained log: the Replica
+  // (start()) or the Node's Replica (start_node()). This replicator keeps
+  // no marks of its own; it only remembers stream positions.
+  std::unique_ptr<Replica> replica;  // start()
+  std::unique_ptr<Node> node;        // start_node()
+  std::uint64_t num_contexts = 0;    // the table's dense size (0: sparse)
   std::shared_ptr<Bridge> bridge;
   OriginId origin = 0;
   std::uint32_t shards = 1;
   std::vector<std::uint32_t> held;
+  // Entry version written (docs/format/redis.md section 2): 2 = field "r",
+  // own deltas under this node's origin and own seqs (one shard, no
+  // version 1 history); 1 = field "f", under the stream origins.
+  bool write_v2 = false;
   std::vector<std::uint64_t> vorigins;  // per shard
   std::vector<std::uint64_t> own_sorted;
   std::vector<std::string> keys;  // per shard
@@ -92,8 +99,11 @@ struct RedisReplicator::Impl {
     if (opt.log) std::fprintf(stderr, "atomik redis: %s\n", line.c_str());
   }
 
+  // Whether a frame of `frame_origin` is this node's own: its origin
+  // (version 2) or one of its stream origins (version 1).
   bool is_own(std::uint64_t frame_origin) const {
-    return std::binary_search(own_sorted.begin(), own_sorted.end(),
+    return frame_origin == origin ||
+           std::binary_search(own_sorted.begin(), own_sorted.end(),
                               frame_origin);
   }
 
@@ -107,10 +117,7 @@ struct RedisReplicator::Impl {
   // Never called with mu held.
   std::uint64_t own_seq() const {
     if (node) return node->version_vector().get(origin);
-    for (const auto& [o, m] : table->version_vector()) {
-      if (o == origin) return m;
-    }
-    return 0;
+    return replica->mark(origin);
   }
 
   bool connected_locked() const {
@@ -139,7 +146,12 @@ struct RedisReplicator::Impl {
     swapping = false;
   }
 
-  Status sync_table() { return node ? node->sync() : table->sync(); }
+  // The snapshot's marks (docs/format/redis.md section 3) from the table's
+  // version vector `vv`; mu held.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> snapshot_marks_locked(
+      const VersionVector& vv) const;
+
+  Status sync_table() { return node ? node->sync() : replica->sync(); }
 
   RedisStatus status() const;
 
@@ -172,9 +184,9 @@ struct RedisReplicator::Impl {
   bool apply_entry(std::uint32_t k, std::string_view id,
                    const redisReply* fields);
 
-  template <typename Malformed>
-  bool apply_entry_to_node(std::uint32_t k, std::string_view id,
-                           const FrameView& f, const Malformed& malformed);
+  // Applies a frame's run of (origin, seq) through the one set of marks
+  // (the Node's or the Replica's): what TCP frames go through too.
+  Result<ReplicaApply> apply_run(const FrameView& f);
 
   void read_loop(std::uint32_t k);
 

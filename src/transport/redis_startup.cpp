@@ -99,9 +99,11 @@ Status RedisReplicator::Impl::reload_outbox() {
   const std::uint64_t own_seq = this->own_seq();
   const std::uint64_t low = min_pub_seq_locked();
   if (own_seq <= low) return Status();
-  if (node) {
-    // The Node's Replica retains recent own deltas: no WAL read.
-    auto kept = node->own_deltas_since(low);
+  {
+    // The Replica retains recent own deltas: no WAL read. The WAL is read
+    // again only when more than ReplicaOptions::retain_per_origin own
+    // deltas wait (a long Redis outage before a restart).
+    auto kept = node ? node->own_deltas_since(low) : replica->own_since(low);
     if (kept.ok() && kept->size() == own_seq - low) {
       for (std::size_t i = 0; i < kept->size(); ++i) {
         outbox.push_back({low + 1 + i, (*kept)[i].addr, (*kept)[i].delta});

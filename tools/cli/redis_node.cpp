@@ -61,9 +61,10 @@ std::string hex64(std::uint64_t v) {
 std::string status_json(const RedisReplicator& r) {
   using Json = nlohmann::ordered_json;  // members in the order added
   const RedisStats s = r.stats();
+  const Result<Digest> d = r.digest();  // "failed": the table failed
   Json j;
   j["origin"] = hex64(r.origin());
-  j["digest"] = r.digest().to_hex();
+  j["digest"] = d.ok() ? d->to_hex() : "failed";
   j["unpublished"] = r.unpublished();
   j["deltas_local"] = s.deltas_local;
   j["entries_published"] = s.entries_published;
@@ -111,7 +112,10 @@ std::string execute(RedisReplicator& r, const std::string& line) {
     auto v = r.read(static_cast<Addr>(x));
     return v.ok() ? hex64(*v) : "error: " + v.status().to_string();
   }
-  if (cmd == "digest" && a.empty()) return r.digest().to_hex();
+  if (cmd == "digest" && a.empty()) {
+    auto d = r.digest();
+    return d.ok() ? d->to_hex() : "error: " + d.status().to_string();
+  }
   if (cmd == "status" && a.empty()) return status_json(r);
   if (cmd == "wait" && a.size() <= 1) {
     if (!a.empty() && (!parse_u64(a[0], &x) || x > 3600000)) {
