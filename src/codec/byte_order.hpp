@@ -7,9 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string>
 
-#include "atomik/export.h"
+// hex64 and the other hex helpers: codec/hex.hpp (included for the files
+// that format checksums next to their loads).
+#include "codec/hex.hpp"
 
 namespace atomik::codec {
 
@@ -24,9 +25,5 @@ template <typename T>
 inline void store_le(std::byte* p, T v) noexcept {
   std::memcpy(p, &v, sizeof v);
 }
-
-// "0x" + 16 hex digits.
-// Exported: the higher layers' shared libraries call it.
-ATOMIK_EXPORT std::string hex64(std::uint64_t v);
 
 }  // namespace atomik::codec

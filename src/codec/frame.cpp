@@ -95,7 +95,7 @@ Result<FrameView> parse_frame(std::span<const std::byte> bytes,
     return Status::unimplemented(
         "frame at offset " + std::to_string(base_offset),
         "offset " + std::to_string(base_offset + kOffFlags) +
-            ": unknown flags 0x" + hex64(flags).substr(16));
+            ": unknown flags " + atomik::to_hex(flags));
   }
   const auto tag_len = static_cast<std::uint8_t>(p[kOffTagLen]);
   const bool has_tag = (flags & kFrameFlagAuthTag) != 0;

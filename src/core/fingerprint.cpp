@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "atomik/word.hpp"
 #include "core/fingerprint_kernel.hpp"
 
 namespace atomik {
@@ -162,12 +163,6 @@ Status make_status(Code code, const char* context, const std::string& detail) {
                                    : Status::invalid_argument(context, detail);
 }
 
-std::string hex64(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 Status validate(const FingerprintOptions& o) {
   if (o.mode == FingerprintMode::kChunkedXxh3) {
     if (!std::has_single_bit(o.chunk_size) ||
@@ -200,7 +195,8 @@ Status validate(const FingerprintOptions& o) {
 }  // namespace
 
 std::string FingerprintValue::to_hex() const {
-  return hex64(high) + hex64(low);
+  // 32 digits, high half first, without to_hex's "0x".
+  return atomik::to_hex(Word128{low, high}).substr(2);
 }
 
 // --- Fingerprint --------------------------------------------------------
@@ -474,7 +470,7 @@ Result<ParsedFingerprint> Fingerprint::parse_canonical(
                                          ", expected 6..30");
     }
     if (flags > 1) {
-      const std::string detail = "byte 3: flags 0x" + hex64(flags).substr(14) +
+      const std::string detail = "byte 3: flags " + atomik::to_hex(flags) +
                                  ", expected 0 or 1 (bit 0 = keyed)";
       return make_status(Code::kCorruption, ctx, detail);
     }
@@ -490,7 +486,7 @@ Result<ParsedFingerprint> Fingerprint::parse_canonical(
                                          " bytes, expected 1..16");
     }
     if (flags != 0) {
-      const std::string detail = "byte 3: flags 0x" + hex64(flags).substr(14) +
+      const std::string detail = "byte 3: flags " + atomik::to_hex(flags) +
                                  ", expected 0 in the legacy mode";
       return make_status(Code::kCorruption, ctx, detail);
     }

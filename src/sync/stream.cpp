@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
 
+#include "codec/hex.hpp"
 #include "sync/digest_hash.hpp"
 
 namespace atomik {
@@ -131,11 +131,7 @@ Result<DeltaMessage> StampedDelta::to_message() const {
 }
 
 std::string Digest::to_hex() const {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx",
-                static_cast<unsigned long long>(hi),
-                static_cast<unsigned long long>(lo));
-  return buf;
+  return codec::hex_digits(hi, 16) + codec::hex_digits(lo, 16);
 }
 
 std::string VersionVector::to_string() const {
