@@ -49,9 +49,10 @@ set(ATOMIK_CODEC_PRIVATE_HEADERS codec/byte_order.hpp codec/hex.hpp)
 set(ATOMIK_SYNC_SOURCES
   src/sync/stream.cpp
   src/sync/snapshot_codec.cpp
+  src/sync/origin.cpp
 )
 set(ATOMIK_SYNC_HEADERS stream.hpp)
-set(ATOMIK_SYNC_PRIVATE_HEADERS sync/digest_hash.hpp)
+set(ATOMIK_SYNC_PRIVATE_HEADERS sync/digest_hash.hpp sync/origin.hpp)
 
 set(ATOMIK_STORAGE_SOURCES
   src/storage/file.cpp
