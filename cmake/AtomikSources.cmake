@@ -21,6 +21,7 @@ set(ATOMIK_CORE_SOURCES
 set(ATOMIK_CORE_HEADERS
   export.h status.hpp word.hpp group.hpp context.hpp concurrent_context.hpp
   fan_in_cell.hpp shared_context.hpp fingerprint.hpp table.hpp undo.hpp
+  types.hpp
 )
 set(ATOMIK_CORE_PRIVATE_HEADERS
   core/fingerprint_kernel.hpp core/fingerprint_kernel_impl.inc

@@ -37,6 +37,7 @@
 #include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
+#include "atomik/types.hpp"
 
 namespace atomik {
 
@@ -114,10 +115,6 @@ struct WalOptions {
   std::uint64_t max_pending_bytes = 8 << 20;
   FileSystem* fs = nullptr;  // nullptr: FileSystem::posix()
 };
-
-// A position in the log: appends are numbered 1, 2, 3... per writer (one
-// append_async() or one append_run_async() call each).
-using Lsn = std::uint64_t;
 
 struct WalWriterStats {
   std::uint64_t records = 0;   // appended (a DELTA_RUN counts its deltas)

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "atomik/word.hpp"
 #include "codec/byte_order.hpp"
 
 #define XXH_INLINE_ALL
