@@ -157,16 +157,6 @@ struct SharedSegment::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  void accum_shared(std::uint64_t delta) noexcept;
-  Result<std::uint64_t> read() const;
-  Result<std::uint64_t> swap(std::optional<std::uint64_t> new_reference);
-  Status load(std::uint64_t value);
-  Result<std::uint64_t> reference() const;
-  Result<std::uint64_t> delta_count() const;
-  Result<SharedSwapRecord> last_swap() const;
-  std::size_t max_writers() const noexcept;
-  CellView own_cell() const noexcept;
-
   enum class Close { kRead, kSwap, kLoad };
   Status lock() const;
   void unlock() const;
@@ -199,31 +189,7 @@ struct SharedSegment::Impl {
 SharedSegment::SharedSegment(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
 SharedSegment::~SharedSegment() = default;
-void SharedSegment::accum_shared(std::uint64_t delta) noexcept {
-  impl_->accum_shared(delta);
-}
-Result<std::uint64_t> SharedSegment::read() const { return impl_->read(); }
-Result<std::uint64_t> SharedSegment::swap(
-    std::optional<std::uint64_t> new_reference) {
-  return impl_->swap(new_reference);
-}
-Status SharedSegment::load(std::uint64_t value) { return impl_->load(value); }
-Result<std::uint64_t> SharedSegment::reference() const {
-  return impl_->reference();
-}
-Result<std::uint64_t> SharedSegment::delta_count() const {
-  return impl_->delta_count();
-}
-Result<SharedSwapRecord> SharedSegment::last_swap() const {
-  return impl_->last_swap();
-}
-std::size_t SharedSegment::max_writers() const noexcept {
-  return impl_->max_writers();
-}
 bool SharedSegment::has_own_cell() const noexcept { return impl_->cell_ >= 0; }
-SharedSegment::CellView SharedSegment::own_cell() const noexcept {
-  return impl_->own_cell();
-}
 
 Result<std::unique_ptr<SharedSegment>> SharedSegment::create(
     std::string_view name, unsigned bits, std::uint8_t group_id,
@@ -460,22 +426,22 @@ std::uint64_t SharedSegment::Impl::inverse(std::uint64_t a) const noexcept {
   return (group_id_ == AddGroup::kId ? (0 - a) : a) & mask_;
 }
 
-void SharedSegment::Impl::accum_shared(std::uint64_t delta) noexcept {
-  Layout& l = *layout_;
+void SharedSegment::accum_shared(std::uint64_t delta) noexcept {
+  Layout& l = *impl_->layout_;
   const int rc = lock_robust(&l.fallback_mu);
   if (rc != 0) {
     // Only on a corrupted mutex; a delta must never vanish silently.
     std::fprintf(stderr,
                  "atomik: SharedContext '%s': fallback lock failed (%d); "
                  "stopping rather than dropping a delta\n",
-                 name_.c_str(), rc);
+                 impl_->name_.c_str(), rc);
     std::abort();
   }
   // Under the mutex: a closer takes it after advancing the epoch, so this
   // epoch is either closed after us or already advanced before we read it.
   const std::size_t p = l.epoch.load(std::memory_order_acquire) & 1U;
   l.shared_value[p].store(
-      combine(l.shared_value[p].load(std::memory_order_relaxed), delta),
+      impl_->combine(l.shared_value[p].load(std::memory_order_relaxed), delta),
       std::memory_order_relaxed);
   l.shared_count[p].store(l.shared_count[p].load(std::memory_order_relaxed) + 1,
                           std::memory_order_relaxed);
@@ -594,67 +560,68 @@ Result<std::uint64_t> SharedSegment::Impl::close_epoch(
   return state;
 }
 
-Result<std::uint64_t> SharedSegment::Impl::read() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = const_cast<Impl*>(this)->close_epoch(Close::kRead, {});
-  unlock();
+Result<std::uint64_t> SharedSegment::read() const {
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kRead, {});
+  impl_->unlock();
   return r;
 }
 
-Result<std::uint64_t> SharedSegment::Impl::swap(
+Result<std::uint64_t> SharedSegment::swap(
     std::optional<std::uint64_t> new_reference) {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = close_epoch(Close::kSwap, new_reference);
-  unlock();
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kSwap, new_reference);
+  impl_->unlock();
   return r;
 }
 
-Status SharedSegment::Impl::load(std::uint64_t value) {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = close_epoch(Close::kLoad, value);
-  unlock();
+Status SharedSegment::load(std::uint64_t value) {
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kLoad, value);
+  impl_->unlock();
   return r.status();
 }
 
-Result<std::uint64_t> SharedSegment::Impl::reference() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  const std::uint64_t r = layout_->copy[layout_->active.load() & 1U].reference;
-  unlock();
+Result<std::uint64_t> SharedSegment::reference() const {
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  const std::uint64_t r =
+      impl_->layout_->copy[impl_->layout_->active.load() & 1U].reference;
+  impl_->unlock();
   return r;
 }
 
-Result<std::uint64_t> SharedSegment::Impl::delta_count() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = const_cast<Impl*>(this)->close_epoch(Close::kRead, {});
+Result<std::uint64_t> SharedSegment::delta_count() const {
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kRead, {});
   const std::uint64_t n =
-      layout_->copy[layout_->active.load() & 1U].pending_count;
-  unlock();
+      impl_->layout_->copy[impl_->layout_->active.load() & 1U].pending_count;
+  impl_->unlock();
   if (!r.ok()) return r.status();
   return n;
 }
 
-Result<SharedSwapRecord> SharedSegment::Impl::last_swap() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  const Copy& c = layout_->copy[layout_->active.load() & 1U];
+Result<SharedSwapRecord> SharedSegment::last_swap() const {
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  const Copy& c = impl_->layout_->copy[impl_->layout_->active.load() & 1U];
   const SharedSwapRecord rec{c.swaps, c.last_state};
-  unlock();
+  impl_->unlock();
   return rec;
 }
 
-SharedSegment::CellView SharedSegment::Impl::own_cell() const noexcept {
+SharedSegment::CellView SharedSegment::own_cell() const noexcept {
   CellView v;
-  if (cell_ < 0) return v;
-  CellRec& c = layout_->cells()[cell_];
+  if (impl_->cell_ < 0) return v;
+  CellRec& c = impl_->layout_->cells()[impl_->cell_];
   v.busy = &c.busy;
   v.value = c.value;
   v.count = c.count;
-  v.epoch = &layout_->epoch;
-  v.fenced = fenced_;
+  v.epoch = &impl_->layout_->epoch;
+  v.fenced = impl_->fenced_;
   return v;
 }
 
-std::size_t SharedSegment::Impl::max_writers() const noexcept {
-  return layout_->max_writers;
+std::size_t SharedSegment::max_writers() const noexcept {
+  return impl_->layout_->max_writers;
 }
 
 }  // namespace atomik::detail
