@@ -45,7 +45,8 @@ set(ATOMIK_CODEC_SOURCES
   src/codec/hex.cpp
 )
 set(ATOMIK_CODEC_HEADERS message.hpp frame.hpp lww.hpp)
-set(ATOMIK_CODEC_PRIVATE_HEADERS codec/byte_order.hpp codec/hex.hpp)
+set(ATOMIK_CODEC_PRIVATE_HEADERS codec/byte_order.hpp codec/hex.hpp
+                                 codec/checksum.hpp)
 
 set(ATOMIK_SYNC_SOURCES
   src/sync/stream.cpp
