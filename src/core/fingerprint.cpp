@@ -15,9 +15,9 @@
 #include "core/fingerprint_kernel.hpp"
 
 namespace atomik {
-namespace fp = detail::fp;
+namespace fp = core;
 
-namespace detail::fp {
+namespace core {
 
 namespace {
 // Picks the kernel once; out of line so that active_kernel() inlines.
@@ -61,7 +61,7 @@ const Kernel& active_kernel() noexcept {
   return *chosen;
 }
 
-}  // namespace detail::fp
+}  // namespace core
 
 namespace {
 

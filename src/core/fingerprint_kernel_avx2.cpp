@@ -7,16 +7,16 @@
 #define ATOMIK_FP_KERNEL_NAME "avx2"
 #include "core/fingerprint_kernel_impl.inc"
 
-namespace atomik::detail::fp {
+namespace atomik::core {
 const Kernel* avx2_kernel() noexcept {
   static const Kernel k{ATOMIK_FP_KERNEL_NAME, XXH3_kSecret, chunk_xor,
                         chunk_term_pieces,     length_term,  xxh3_128};
   return &k;
 }
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core
 #else
 #include "core/fingerprint_kernel.hpp"
-namespace atomik::detail::fp {
+namespace atomik::core {
 const Kernel* avx2_kernel() noexcept { return nullptr; }
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core
 #endif

@@ -4,7 +4,7 @@
 #define ATOMIK_FP_KERNEL_NAME "scalar"
 #include "core/fingerprint_kernel_impl.inc"
 
-namespace atomik::detail::fp {
+namespace atomik::core {
 
 const Kernel* scalar_kernel() noexcept {
   static const Kernel k{ATOMIK_FP_KERNEL_NAME, XXH3_kSecret, chunk_xor,
@@ -18,4 +18,4 @@ void make_secret(unsigned char* out, std::uint64_t key) noexcept {
 
 const unsigned char* default_secret() noexcept { return XXH3_kSecret; }
 
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core

@@ -5,16 +5,16 @@
 #define ATOMIK_FP_KERNEL_NAME "sse2"
 #include "core/fingerprint_kernel_impl.inc"
 
-namespace atomik::detail::fp {
+namespace atomik::core {
 const Kernel* sse2_kernel() noexcept {
   static const Kernel k{ATOMIK_FP_KERNEL_NAME, XXH3_kSecret, chunk_xor,
                         chunk_term_pieces,     length_term,  xxh3_128};
   return &k;
 }
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core
 #else
 #include "core/fingerprint_kernel.hpp"
-namespace atomik::detail::fp {
+namespace atomik::core {
 const Kernel* sse2_kernel() noexcept { return nullptr; }
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core
 #endif
