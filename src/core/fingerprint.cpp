@@ -94,6 +94,18 @@ const unsigned char* bytes_of(std::span<const std::byte> s) noexcept {
 
 FingerprintValue to_value(fp::U128 v) noexcept { return {v.hi, v.lo}; }
 
+// kOutOfRange unless [offset, offset + n) lies within `length` bytes.
+Status check_range(const char* ctx, std::uint64_t offset, std::uint64_t n,
+                   std::uint64_t length) {
+  if (offset > length || n > length - offset) {
+    return Status::out_of_range(
+        ctx, "range at offset " + std::to_string(offset) + " of " +
+                 std::to_string(n) + " bytes ends past the data length " +
+                 std::to_string(length));
+  }
+  return Status();
+}
+
 // XORs `data` into the W/8 little-endian lanes of the legacy fold as if it
 // sat at byte `offset` of the data: byte k lands in lane (offset + k) mod
 // (W/8). Returns the lanes as a 128-bit value (lane j = bits 8j..8j+7).
@@ -318,12 +330,7 @@ Status Fingerprint::update_range(std::uint64_t offset,
                  "new length)");
   }
   const std::uint64_t n = old_bytes.size();
-  if (offset > length_ || n > length_ - offset) {
-    return Status::out_of_range(
-        ctx, "range at offset " + std::to_string(offset) + " of " +
-                 std::to_string(n) + " bytes ends past the data length " +
-                 std::to_string(length_));
-  }
+  ATOMIK_RETURN_IF_ERROR(check_range(ctx, offset, n, length_));
   if (n == 0) return Status();
   if (mode_ == FingerprintMode::kLegacyXorFold) {
     raw_ = raw_ ^ legacy_fold(old_bytes, offset, param_) ^
@@ -368,12 +375,7 @@ Status Fingerprint::update_range_in_place(
                  " (an in-place edit keeps the length; use update())");
   }
   const std::uint64_t n = old_bytes.size();
-  if (offset > length_ || n > length_ - offset) {
-    return Status::out_of_range(
-        ctx, "range at offset " + std::to_string(offset) + " of " +
-                 std::to_string(n) + " bytes ends past the data length " +
-                 std::to_string(length_));
-  }
+  ATOMIK_RETURN_IF_ERROR(check_range(ctx, offset, n, length_));
   if (n == 0) return Status();
   if (mode_ == FingerprintMode::kLegacyXorFold) {
     raw_ = raw_ ^ legacy_fold(old_bytes, offset, param_) ^
