@@ -46,16 +46,16 @@ std::vector<std::byte>& buffer(std::size_t n) {
 void set_bytes(benchmark::State& state, std::size_t n) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
                           static_cast<std::int64_t>(n));
-  state.SetLabel(atomik::detail::fp::active_kernel().name);
+  state.SetLabel(atomik::core::active_kernel().name);
 }
 
 void BM_Xxh3_128(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& buf = buffer(n);
-  const auto& k = atomik::detail::fp::active_kernel();
+  const auto& k = atomik::core::active_kernel();
   for (auto _ : state) {
     benchmark::DoNotOptimize(buf.data());
-    const atomik::detail::fp::U128 h = k.xxh3_128(buf.data(), n);
+    const atomik::core::U128 h = k.xxh3_128(buf.data(), n);
     benchmark::DoNotOptimize(h);
   }
   set_bytes(state, n);
@@ -114,7 +114,7 @@ void BM_FingerprintUpdateRange64B_1GiB(benchmark::State& state) {
     benchmark::DoNotOptimize(s.ok());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  state.SetLabel(atomik::detail::fp::active_kernel().name);
+  state.SetLabel(atomik::core::active_kernel().name);
   // The incremental value must equal a recompute (checked once, untimed).
   atomik::Fingerprint check;
   if (!(check.load(data) == fp.value())) {

@@ -21,6 +21,7 @@ set(ATOMIK_CORE_SOURCES
 set(ATOMIK_CORE_HEADERS
   export.h status.hpp word.hpp group.hpp context.hpp concurrent_context.hpp
   fan_in_cell.hpp shared_context.hpp fingerprint.hpp table.hpp undo.hpp
+  types.hpp
 )
 set(ATOMIK_CORE_PRIVATE_HEADERS
   core/fingerprint_kernel.hpp core/fingerprint_kernel_impl.inc
@@ -41,16 +42,19 @@ endif()
 set(ATOMIK_CODEC_SOURCES
   src/codec/message.cpp
   src/codec/frame.cpp
+  src/codec/hex.cpp
 )
 set(ATOMIK_CODEC_HEADERS message.hpp frame.hpp lww.hpp)
-set(ATOMIK_CODEC_PRIVATE_HEADERS codec/byte_order.hpp)
+set(ATOMIK_CODEC_PRIVATE_HEADERS codec/byte_order.hpp codec/hex.hpp
+                                 codec/checksum.hpp)
 
 set(ATOMIK_SYNC_SOURCES
   src/sync/stream.cpp
   src/sync/snapshot_codec.cpp
+  src/sync/origin.cpp
 )
 set(ATOMIK_SYNC_HEADERS stream.hpp)
-set(ATOMIK_SYNC_PRIVATE_HEADERS sync/digest_hash.hpp)
+set(ATOMIK_SYNC_PRIVATE_HEADERS sync/digest_hash.hpp sync/origin.hpp)
 
 set(ATOMIK_STORAGE_SOURCES
   src/storage/file.cpp

@@ -88,14 +88,8 @@ cdef extern from "net_glue.hpp" namespace "atomik::python" nogil:
 
     Status key_file_read(const string&, string*) except +
     CNode* node_start(const NodeConfig&, Status*) except +
-    Status node_accum_batch(CNode&, const uint32_t*, const uint64_t*,
-                            size_t) except +
-    Status node_read(const CNode&, uint32_t, uint64_t*) except +
-    Status node_swap(CNode&, uint64_t*, vector[pair[uint32_t, uint64_t]]*) except +
     string node_status_json(const CNode&) except +
     string node_status_text(const CNode&) except +
-    string node_digest(const CNode&) except +
-    vector[pair[uint64_t, uint64_t]] node_version_vector(const CNode&) except +
 
     CNodeClient* client_connect(const string&, const string&, uint32_t,
                                 Status*) except +
@@ -119,15 +113,27 @@ cdef extern from "net_glue.hpp" namespace "atomik::python" nogil:
     CRedisReplicator* redis_start_node(const NodeConfig&, const RedisConfig&,
                                        Status*) except +
     string redis_listen_address(const CRedisReplicator&) except +
-    Status redis_accum_batch(CRedisReplicator&, const uint32_t*,
-                             const uint64_t*, size_t) except +
-    Status redis_read(const CRedisReplicator&, uint32_t, uint64_t*) except +
-    Status redis_snapshot(const CRedisReplicator&,
-                          vector[pair[uint32_t, uint64_t]]*) except +
-    Status redis_swap(CRedisReplicator&, uint64_t*,
-                      vector[pair[uint32_t, uint64_t]]*) except +
-    string redis_digest(const CRedisReplicator&) except +
-    vector[pair[uint64_t, uint64_t]] redis_version_vector(
+
+    # Node and RedisReplicator answer these alike (one overload each).
+    Status replica_accum_batch(CNode&, const uint32_t*, const uint64_t*,
+                               size_t) except +
+    Status replica_accum_batch(CRedisReplicator&, const uint32_t*,
+                               const uint64_t*, size_t) except +
+    Status replica_read(const CNode&, uint32_t, uint64_t*) except +
+    Status replica_read(const CRedisReplicator&, uint32_t, uint64_t*) except +
+    Status replica_swap(CNode&, uint64_t*,
+                        vector[pair[uint32_t, uint64_t]]*) except +
+    Status replica_swap(CRedisReplicator&, uint64_t*,
+                        vector[pair[uint32_t, uint64_t]]*) except +
+    Status replica_snapshot(const CNode&,
+                            vector[pair[uint32_t, uint64_t]]*) except +
+    Status replica_snapshot(const CRedisReplicator&,
+                            vector[pair[uint32_t, uint64_t]]*) except +
+    string replica_digest(const CNode&) except +
+    string replica_digest(const CRedisReplicator&) except +
+    vector[pair[uint64_t, uint64_t]] replica_version_vector(
+        const CNode&) except +
+    vector[pair[uint64_t, uint64_t]] replica_version_vector(
         const CRedisReplicator&) except +
 
     cdef cppclass SharedHandle:

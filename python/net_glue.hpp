@@ -111,42 +111,16 @@ inline Node* node_start(const NodeConfig& c, Status* status) {
   }
   return r->release();
 }
-inline Status node_accum_batch(Node& n, const std::uint32_t* addrs,
-                               const std::uint64_t* deltas, std::size_t count) {
-  std::vector<FrameRecord> recs(count);
-  for (std::size_t i = 0; i < count; ++i) recs[i] = {addrs[i], deltas[i]};
-  return n.accum_batch(recs);
-}
-inline Status node_read(const Node& n, Addr addr, std::uint64_t* out) {
-  Result<std::uint64_t> r = n.read(addr);
-  if (!r.ok()) return r.status();
-  *out = *r;
-  return Status();
-}
-inline Status node_swap(Node& n, std::uint64_t* epoch,
-                        std::vector<std::pair<Addr, std::uint64_t>>* states) {
-  Result<EpochState> r = n.swap();
-  if (!r.ok()) return r.status();
-  *epoch = r->epoch;
-  *states = std::move(r->states);
-  return Status();
-}
 inline std::string node_status_json(const Node& n) {
   return n.status().to_json();
 }
 inline std::string node_status_text(const Node& n) {
   return n.status().to_text();
 }
-inline std::string node_digest(const Node& n) { return n.digest().to_hex(); }
 inline std::vector<std::pair<std::uint64_t, std::uint64_t>> vv_entries(
     const VersionVector& v) {
   return {v.entries().begin(), v.entries().end()};
 }
-inline std::vector<std::pair<std::uint64_t, std::uint64_t>> node_version_vector(
-    const Node& n) {
-  return vv_entries(n.version_vector());
-}
-
 // ---- NodeClient ------------------------------------------------------------
 
 inline NodeClient* client_connect(const std::string& address,
@@ -238,45 +212,60 @@ inline std::string redis_listen_address(const RedisReplicator& rep) {
   const Node* n = rep.node();
   return n == nullptr ? std::string() : n->listen_address();
 }
-inline Status redis_accum_batch(RedisReplicator& rep,
-                                const std::uint32_t* addrs,
-                                const std::uint64_t* deltas,
-                                std::size_t count) {
+// ---- Node and RedisReplicator: the calls both answer alike ---------------
+
+// R is Node or RedisReplicator; the module calls these through one set of
+// helpers (_net_replica.pxi) for both classes.
+template <class R>
+Status replica_accum_batch(R& r, const std::uint32_t* addrs,
+                           const std::uint64_t* deltas, std::size_t count) {
   std::vector<FrameRecord> recs(count);
   for (std::size_t i = 0; i < count; ++i) recs[i] = {addrs[i], deltas[i]};
-  return rep.accum_batch(recs);
+  return r.accum_batch(recs);
 }
-inline Status redis_read(const RedisReplicator& rep, Addr addr,
-                         std::uint64_t* out) {
-  Result<std::uint64_t> r = rep.read(addr);
-  if (!r.ok()) return r.status();
-  *out = *r;
+template <class R>
+Status replica_read(const R& r, Addr addr, std::uint64_t* out) {
+  Result<std::uint64_t> v = r.read(addr);
+  if (!v.ok()) return v.status();
+  *out = *v;
   return Status();
 }
-inline Status redis_snapshot(const RedisReplicator& rep,
-                             std::vector<std::pair<Addr, std::uint64_t>>* out) {
+template <class R>
+Status replica_swap(R& r, std::uint64_t* epoch,
+                    std::vector<std::pair<Addr, std::uint64_t>>* states) {
+  Result<EpochState> e = r.swap();
+  if (!e.ok()) return e.status();
+  *epoch = e->epoch;
+  *states = std::move(e->states);
+  return Status();
+}
+inline Status replica_snapshot(
+    const Node& n, std::vector<std::pair<Addr, std::uint64_t>>* out) {
+  *out = n.snapshot();
+  return Status();
+}
+inline Status replica_snapshot(
+    const RedisReplicator& rep,
+    std::vector<std::pair<Addr, std::uint64_t>>* out) {
   auto r = rep.snapshot();
   if (!r.ok()) return r.status();
   *out = std::move(*r);
   return Status();
 }
-inline Status redis_swap(RedisReplicator& rep, std::uint64_t* epoch,
-                         std::vector<std::pair<Addr, std::uint64_t>>* states) {
-  Result<EpochState> r = rep.swap();
-  if (!r.ok()) return r.status();
-  *epoch = r->epoch;
-  *states = std::move(r->states);
-  return Status();
-}
+inline std::string digest_hex(const Digest& d) { return d.to_hex(); }
 // Throws (RuntimeError in Python) with the table's error once it failed.
-inline std::string redis_digest(const RedisReplicator& rep) {
-  Result<Digest> d = rep.digest();
+inline std::string digest_hex(const Result<Digest>& d) {
   if (!d.ok()) throw std::runtime_error(d.status().to_string());
   return d->to_hex();
 }
-inline std::vector<std::pair<std::uint64_t, std::uint64_t>>
-redis_version_vector(const RedisReplicator& rep) {
-  return vv_entries(rep.version_vector());
+template <class R>
+std::string replica_digest(const R& r) {
+  return digest_hex(r.digest());
+}
+template <class R>
+std::vector<std::pair<std::uint64_t, std::uint64_t>> replica_version_vector(
+    const R& r) {
+  return vv_entries(r.version_vector());
 }
 
 // ---- SharedContext ---------------------------------------------------------

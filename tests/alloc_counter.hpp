@@ -20,10 +20,15 @@ inline constexpr bool kAllocCounterActive = true;
 #endif
 
 inline std::atomic<std::uint64_t> g_alloc_count{0};
+inline std::atomic<std::uint64_t> g_alloc_bytes{0};
 
 // Heap allocations (malloc, calloc, realloc) so far, on any thread.
 inline std::uint64_t alloc_count() {
   return g_alloc_count.load(std::memory_order_relaxed);
+}
+// Bytes those allocations asked for (realloc counts its new size whole).
+inline std::uint64_t alloc_bytes() {
+  return g_alloc_bytes.load(std::memory_order_relaxed);
 }
 
 }  // namespace atomik::testing
@@ -37,14 +42,17 @@ void* __libc_realloc(void* p, std::size_t size);
 // NOLINTBEGIN: replacing the C allocator needs its exact C names.
 void* malloc(std::size_t size) {
   atomik::testing::g_alloc_count.fetch_add(1, std::memory_order_relaxed);
+  atomik::testing::g_alloc_bytes.fetch_add(size, std::memory_order_relaxed);
   return __libc_malloc(size);
 }
 void* calloc(std::size_t n, std::size_t size) {
   atomik::testing::g_alloc_count.fetch_add(1, std::memory_order_relaxed);
+  atomik::testing::g_alloc_bytes.fetch_add(n * size, std::memory_order_relaxed);
   return __libc_calloc(n, size);
 }
 void* realloc(void* p, std::size_t size) {
   atomik::testing::g_alloc_count.fetch_add(1, std::memory_order_relaxed);
+  atomik::testing::g_alloc_bytes.fetch_add(size, std::memory_order_relaxed);
   return __libc_realloc(p, size);
 }
 // NOLINTEND

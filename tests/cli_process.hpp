@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,6 +91,65 @@ inline SpawnedCli spawn_listening(std::vector<std::string> args,
 }
 
 #ifdef ATOMIK_CLI_PATH
+// One `atomik node` child process on loopback: `atomik node --data DATA
+// --listen 127.0.0.1:PORT --sync-ms 100` plus a --peer per peer and the
+// extra arguments given to start(); stderr goes to `log`. Killed with
+// SIGKILL and reaped when destroyed.
+class NodeProcess {
+ public:
+  NodeProcess(std::string data, std::string log,
+              std::vector<std::string> peers = {})
+      : data_(std::move(data)),
+        log_(std::move(log)),
+        peers_(std::move(peers)) {}
+  ~NodeProcess() { kill(SIGKILL); }
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
+
+  // Starts it on `port` (0: any) and reads "listening on HOST:PORT"; false
+  // if it did not start or announce (spawn_listening).
+  bool start(std::uint16_t port = 0,
+             const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {
+        ATOMIK_CLI_PATH, "node",     "--data",
+        data_,           "--listen", "127.0.0.1:" + std::to_string(port),
+        "--sync-ms",     "100"};
+    for (const auto& p : peers_) {
+      args.push_back("--peer");
+      args.push_back(p);
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    const SpawnedCli c = spawn_listening(args, log_);
+    if (c.pid <= 0) return false;
+    pid_ = c.pid;
+    port_ = static_cast<std::uint16_t>(
+        std::stoul(c.address.substr(c.address.rfind(':') + 1)));
+    return true;
+  }
+  // Sends `sig` and reaps the process; nothing if it is not running.
+  void kill(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+  }
+  std::uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Everything it wrote to stderr so far.
+  std::string log_text() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in),
+            std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  std::string data_, log_;
+  std::vector<std::string> peers_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // Runs the CLI with `args` (shell words); returns (exit code or -1 if it
 // did not exit normally, stdout + stderr).
 inline std::pair<int, std::string> run_cli(const std::string& args) {

@@ -48,7 +48,7 @@ namespace atomik {
 namespace {
 
 using ::testing::HasSubstr;
-namespace fp = detail::fp;
+namespace fp = core;
 
 using Bytes = std::vector<std::byte>;
 

@@ -12,9 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "atomik/node.hpp"
 #include "cli_process.hpp"
 #include "node_test_util.hpp"
@@ -23,6 +20,7 @@ namespace atomik {
 namespace {
 
 namespace tp = transport;
+using testing::NodeProcess;
 using testing::RawConn;
 using testing::RawSession;
 using testing::TempDir;
@@ -45,45 +43,6 @@ std::vector<std::byte> frame(int i, Seq seq) {
   return encode_frame(FrameHeader{.origin = origin_of(i), .base_seq = seq}, one)
       .value();
 }
-
-class NodeChild {
- public:
-  NodeChild(std::string data, std::string log)
-      : data_(std::move(data)), log_(std::move(log)) {}
-  ~NodeChild() { stop(SIGKILL); }
-  bool start(std::vector<std::string> extra) {
-    std::vector<std::string> args = {ATOMIK_CLI_PATH, "node",     "--data",
-                                     data_,           "--listen", "127.0.0.1:0",
-                                     "--sync-ms",     "100"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const testing::SpawnedCli c = testing::spawn_listening(args, log_);
-    if (c.pid <= 0) return false;
-    pid_ = c.pid;
-    address_ = c.address;
-    port_ = static_cast<std::uint16_t>(
-        std::stoul(c.address.substr(c.address.rfind(':') + 1)));
-    return true;
-  }
-  void stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  std::uint16_t port() const { return port_; }
-  const std::string& address() const { return address_; }
-  std::string log_text() const {
-    std::ifstream in(log_);
-    return {std::istreambuf_iterator<char>(in),
-            std::istreambuf_iterator<char>()};
-  }
-
- private:
-  std::string data_, log_, address_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // A TCP session that sent seq `seq` of every origin. Keep it open until the
 // node has read them: closing a socket with unread input (the node's SYNC
@@ -136,10 +95,10 @@ std::vector<int> unread(const std::string& address, Seq seq) {
 
 void run(bool udp) {
   TempDir d(udp ? "origins-udp" : "origins-tcp");
-  NodeChild n(d.sub("n"), d.sub("n.log"));
+  NodeProcess n(d.sub("n"), d.sub("n.log"));
   std::vector<std::string> extra;
   if (udp) extra.push_back("--udp");
-  ASSERT_TRUE(n.start(extra));
+  ASSERT_TRUE(n.start(0, extra));
   std::uint64_t counter = 0;
   if (udp) {
     // Datagrams may be lost: resend what is not yet visible.
@@ -155,9 +114,9 @@ void run(bool udp) {
     TcpSender sender(n.port(), 1);
     ASSERT_TRUE(wait_until([&] { return unread(n.address(), 1).empty(); }));
   }
-  n.stop(SIGTERM);
+  n.kill(SIGTERM);
   // Restarted on the same data: every origin is there and still accepted.
-  ASSERT_TRUE(n.start(extra));
+  ASSERT_TRUE(n.start(0, extra));
   EXPECT_TRUE(unread(n.address(), 1).empty());
   TcpSender sender(n.port(), 2);
   ASSERT_TRUE(wait_until([&] { return unread(n.address(), 2).empty(); }));
@@ -178,8 +137,8 @@ TEST(NodeOriginsProcessTest,
 
 TEST(NodeOriginsProcessTest, OriginsAboveMaxOriginsAreRefusedCountedAndLogged) {
   TempDir d("origins-limit");
-  NodeChild n(d.sub("n"), d.sub("n.log"));
-  ASSERT_TRUE(n.start({"--max-origins", "100"}));
+  NodeProcess n(d.sub("n"), d.sub("n.log"));
+  ASSERT_TRUE(n.start(0, {"--max-origins", "100"}));
   TcpSender sender(n.port(), 1);
   auto c = NodeClient::connect(n.address()).value();
   // The node's own origin counts: the first 99 sent are accepted, the

@@ -6,11 +6,8 @@
 // Then: all digests equal, and every node's state is the XOR of every
 // acknowledged delta (the one delta in flight at the kill may or may not
 // have been applied, exactly once either way). Every wait has a deadline.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -23,60 +20,16 @@
 #include "node_test_util.hpp"
 #include "test_seed.hpp"
 
-extern char** environ;
-
 namespace atomik {
 namespace {
 
 using testing::FaultProxy;
 using testing::FaultRates;
+using testing::NodeProcess;
 using testing::TempDir;
 using testing::wait_until;
 
 constexpr Addr kAddrs = 64;
-
-// One `atomik node` child process.
-class NodeProcess {
- public:
-  NodeProcess(std::string data, std::string log, std::vector<std::string> peers)
-      : data_(std::move(data)),
-        log_(std::move(log)),
-        peers_(std::move(peers)) {}
-  ~NodeProcess() { kill(SIGKILL); }
-
-  // Starts it on `port` (0: any) and reads "listening on HOST:PORT".
-  bool start(std::uint16_t port) {
-    std::vector<std::string> args = {
-        ATOMIK_CLI_PATH, "node",     "--data",
-        data_,           "--listen", "127.0.0.1:" + std::to_string(port),
-        "--sync-ms",     "100"};
-    for (const auto& p : peers_) {
-      args.push_back("--peer");
-      args.push_back(p);
-    }
-    const testing::SpawnedCli c = testing::spawn_listening(args, log_);
-    if (c.pid <= 0) return false;
-    pid_ = c.pid;
-    port_ = static_cast<std::uint16_t>(
-        std::stoul(c.address.substr(c.address.rfind(':') + 1)));
-    return true;
-  }
-  void kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  std::uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::string data_, log_;
-  std::vector<std::string> peers_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 struct Ledger {
   std::mutex mu;

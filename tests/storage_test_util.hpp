@@ -53,13 +53,64 @@ inline void write_bytes(const std::string& path,
             static_cast<std::streamsize>(b.size()));
 }
 
+// Forwards every call to FileSystem::posix(): the base of the test file
+// systems, which override only the calls they change (map_file and
+// lock_file keep FileSystem's defaults).
+class ForwardingFileSystem : public FileSystem {
+ public:
+  Result<std::unique_ptr<WritableFile>> open_writable(const std::string& path,
+                                                      bool truncate) override {
+    return base().open_writable(path, truncate);
+  }
+  Result<std::vector<std::byte>> read_file(const std::string& path) override {
+    return base().read_file(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    return base().rename(from, to);
+  }
+  Status remove(const std::string& path) override {
+    return base().remove(path);
+  }
+  Status truncate(const std::string& path, std::uint64_t size) override {
+    return base().truncate(path, size);
+  }
+  Status sync_dir(const std::string& dir) override {
+    return base().sync_dir(dir);
+  }
+  Status create_dirs(const std::string& dir) override {
+    return base().create_dirs(dir);
+  }
+  Result<std::vector<std::string>> list_dir(const std::string& dir) override {
+    return base().list_dir(dir);
+  }
+  bool exists(const std::string& path) override { return base().exists(path); }
+
+ protected:
+  static FileSystem& base() { return FileSystem::posix(); }
+};
+
+// Forwards every call to the wrapped file: the base of the test files.
+class ForwardingFile : public WritableFile {
+ public:
+  explicit ForwardingFile(std::unique_ptr<WritableFile> f) : f_(std::move(f)) {}
+  Status append(std::span<const std::byte> data) override {
+    return f_->append(data);
+  }
+  Status sync() override { return f_->sync(); }
+  Status close() override { return f_->close(); }
+  std::uint64_t size() const override { return f_->size(); }
+
+ protected:
+  std::unique_ptr<WritableFile> f_;
+};
+
 // Operations a FaultyFileSystem can fail.
 enum class Op { kAppend, kSync, kRename, kSyncDir, kOpen, kTruncate };
 
 // Wraps FileSystem::posix(); the `nth` call (1-based, counted from arm())
 // of operation `op` fails with kIoError, and so does every later one of that
 // op while `sticky` is set.
-class FaultyFileSystem final : public FileSystem {
+class FaultyFileSystem final : public ForwardingFileSystem {
  public:
   void arm(Op op, std::uint64_t nth, bool sticky = false) {
     op_ = op;
@@ -88,10 +139,10 @@ class FaultyFileSystem final : public FileSystem {
     return Status::io_error(what, "injected failure");
   }
 
-  class File final : public WritableFile {
+  class File final : public ForwardingFile {
    public:
     File(FaultyFileSystem* fs, std::unique_ptr<WritableFile> f)
-        : fs_(fs), f_(std::move(f)) {}
+        : ForwardingFile(std::move(f)), fs_(fs) {}
     Status append(std::span<const std::byte> data) override {
       if (fs_->fail(Op::kAppend)) {
         // A partial write: half the bytes reach the file.
@@ -105,12 +156,9 @@ class FaultyFileSystem final : public FileSystem {
       if (fs_->no_sync()) return Status();
       return f_->sync();
     }
-    Status close() override { return f_->close(); }
-    std::uint64_t size() const override { return f_->size(); }
 
    private:
     FaultyFileSystem* fs_;
-    std::unique_ptr<WritableFile> f_;
   };
 
   Result<std::unique_ptr<WritableFile>> open_writable(const std::string& path,
@@ -121,15 +169,9 @@ class FaultyFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(
         std::make_unique<File>(this, std::move(*f)));
   }
-  Result<std::vector<std::byte>> read_file(const std::string& path) override {
-    return base().read_file(path);
-  }
   Status rename(const std::string& from, const std::string& to) override {
     if (fail(Op::kRename)) return injected("rename");
     return base().rename(from, to);
-  }
-  Status remove(const std::string& path) override {
-    return base().remove(path);
   }
   Status truncate(const std::string& path, std::uint64_t size) override {
     if (fail(Op::kTruncate)) return injected("truncate");
@@ -140,16 +182,8 @@ class FaultyFileSystem final : public FileSystem {
     if (no_sync_) return Status();
     return base().sync_dir(dir);
   }
-  Status create_dirs(const std::string& dir) override {
-    return base().create_dirs(dir);
-  }
-  Result<std::vector<std::string>> list_dir(const std::string& dir) override {
-    return base().list_dir(dir);
-  }
-  bool exists(const std::string& path) override { return base().exists(path); }
 
  private:
-  static FileSystem& base() { return FileSystem::posix(); }
   Op op_ = Op::kAppend;
   std::uint64_t nth_ = 0;
   std::uint64_t count_ = 0;

@@ -602,18 +602,15 @@ TEST(WalReaderTest, ALogWithoutAHorizonFileReadsAsBefore) {
 // Wraps FileSystem::posix(); once `fail_horizon_sync` is set, every
 // sync() of WAL_HORIZON fails. A writer that waited for the horizon's
 // fdatasync before acknowledging would then fail the append.
-class FailingHorizonFs final : public FileSystem {
+class FailingHorizonFs final : public testing::ForwardingFileSystem {
  public:
   std::atomic<bool> fail_horizon_sync{false};
   std::atomic<std::uint64_t> horizon_syncs{0};
 
-  class File final : public WritableFile {
+  class File final : public testing::ForwardingFile {
    public:
     File(FailingHorizonFs* fs, std::unique_ptr<WritableFile> f, bool horizon)
-        : fs_(fs), f_(std::move(f)), horizon_(horizon) {}
-    Status append(std::span<const std::byte> data) override {
-      return f_->append(data);
-    }
+        : ForwardingFile(std::move(f)), fs_(fs), horizon_(horizon) {}
     Status sync() override {
       if (!horizon_) return f_->sync();
       ++fs_->horizon_syncs;
@@ -622,12 +619,9 @@ class FailingHorizonFs final : public FileSystem {
       }
       return f_->sync();
     }
-    Status close() override { return f_->close(); }
-    std::uint64_t size() const override { return f_->size(); }
 
    private:
     FailingHorizonFs* fs_;
-    std::unique_ptr<WritableFile> f_;
     bool horizon_;
   };
 
@@ -640,31 +634,6 @@ class FailingHorizonFs final : public FileSystem {
     return std::unique_ptr<WritableFile>(
         std::make_unique<File>(this, std::move(*f), horizon));
   }
-  Result<std::vector<std::byte>> read_file(const std::string& path) override {
-    return base().read_file(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override {
-    return base().rename(from, to);
-  }
-  Status remove(const std::string& path) override {
-    return base().remove(path);
-  }
-  Status truncate(const std::string& path, std::uint64_t size) override {
-    return base().truncate(path, size);
-  }
-  Status sync_dir(const std::string& dir) override {
-    return base().sync_dir(dir);
-  }
-  Status create_dirs(const std::string& dir) override {
-    return base().create_dirs(dir);
-  }
-  Result<std::vector<std::string>> list_dir(const std::string& dir) override {
-    return base().list_dir(dir);
-  }
-  bool exists(const std::string& path) override { return base().exists(path); }
-
- private:
-  static FileSystem& base() { return FileSystem::posix(); }
 };
 
 // Acknowledgement waits for the segment's fdatasync only: the horizon is

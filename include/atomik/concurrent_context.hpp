@@ -145,7 +145,7 @@ requires DeltaGroup<G, W> &&
     }
     // Folds a span of deltas in with one store; counts deltas.size().
     void accum_batch(std::span<const W> deltas) noexcept {
-      const W folded = Context<W, G>::template fold<W, G>(deltas);
+      const W folded = detail::fold<W, G>(deltas);
       if (!cell_->add(folded, deltas.size(), ctx_->epoch_, ctx_->fenced_))
           [[unlikely]] {
         ctx_->accum_shared(folded, deltas.size());

@@ -32,6 +32,31 @@
 
 namespace atomik {
 
+namespace detail {
+
+// Folds a span of deltas with group H, the building block of accum_batch
+// (Context, ConcurrentContext).
+// Four independent lanes let the compiler keep several vector registers
+// busy; for Word128 a plain loop is used.
+template <DeltaWord V, typename H>
+constexpr V fold(std::span<const V> deltas) noexcept {
+  V lanes[4] = {H::template identity<V>(), H::template identity<V>(),
+                H::template identity<V>(), H::template identity<V>()};
+  std::size_t i = 0;
+  const std::size_t n = deltas.size();
+  for (; i + 4 <= n; i += 4) {
+    lanes[0] = H::combine(lanes[0], deltas[i]);
+    lanes[1] = H::combine(lanes[1], deltas[i + 1]);
+    lanes[2] = H::combine(lanes[2], deltas[i + 2]);
+    lanes[3] = H::combine(lanes[3], deltas[i + 3]);
+  }
+  for (; i < n; ++i) lanes[0] = H::combine(lanes[0], deltas[i]);
+  return H::combine(H::combine(lanes[0], lanes[1]),
+                    H::combine(lanes[2], lanes[3]));
+}
+
+}  // namespace detail
+
 template <DeltaWord W, typename G = XorGroup>
 requires DeltaGroup<G, W>
 class Context {
@@ -62,7 +87,7 @@ class Context {
   // order; delta count + deltas.size(). O(n), streams at memory speed (the
   // loop is written so the compiler vectorises it).
   constexpr void accum_batch(std::span<const W> deltas) noexcept {
-    accumulator_ = G::combine(accumulator_, fold<W, G>(deltas));
+    accumulator_ = G::combine(accumulator_, detail::fold<W, G>(deltas));
     delta_count_ += deltas.size();
   }
 
@@ -111,26 +136,6 @@ class Context {
   friend constexpr bool operator==(const Context& a,
                                    const Context& b) noexcept {
     return a.read() == b.read();
-  }
-
-  // Folds a span of deltas with G, the building block of accum_batch.
-  // Four independent lanes let the compiler keep several vector registers
-  // busy; for Word128 a plain loop is used.
-  template <DeltaWord V, typename H>
-  static constexpr V fold(std::span<const V> deltas) noexcept {
-    V lanes[4] = {H::template identity<V>(), H::template identity<V>(),
-                  H::template identity<V>(), H::template identity<V>()};
-    std::size_t i = 0;
-    const std::size_t n = deltas.size();
-    for (; i + 4 <= n; i += 4) {
-      lanes[0] = H::combine(lanes[0], deltas[i]);
-      lanes[1] = H::combine(lanes[1], deltas[i + 1]);
-      lanes[2] = H::combine(lanes[2], deltas[i + 2]);
-      lanes[3] = H::combine(lanes[3], deltas[i + 3]);
-    }
-    for (; i < n; ++i) lanes[0] = H::combine(lanes[0], deltas[i]);
-    return H::combine(H::combine(lanes[0], lanes[1]),
-                      H::combine(lanes[2], lanes[3]));
   }
 
  private:

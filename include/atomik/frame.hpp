@@ -30,6 +30,7 @@
 #include "atomik/export.h"
 #include "atomik/message.hpp"
 #include "atomik/status.hpp"
+#include "atomik/types.hpp"
 
 namespace atomik {
 
@@ -56,12 +57,6 @@ struct FrameHeader {
   OriginId origin = 0;      // != 0
   std::uint64_t epoch = 0;  // the origin's incarnation; not interpreted
   Seq base_seq = 0;         // seq of record 0 (>= 1 when count > 0)
-};
-
-struct FrameRecord {
-  Addr addr = 0;
-  std::uint64_t delta = 0;
-  friend bool operator==(const FrameRecord&, const FrameRecord&) = default;
 };
 
 // An owning, decoded frame.

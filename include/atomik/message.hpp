@@ -25,14 +25,9 @@
 
 #include "atomik/export.h"
 #include "atomik/status.hpp"
-#include "atomik/table.hpp"
+#include "atomik/types.hpp"
 
 namespace atomik {
-
-// A replica's identity. 0 is reserved for kLegacyOrigin (stream.hpp).
-using OriginId = std::uint64_t;
-// A per-origin sequence number; the first delta of an origin has seq 1.
-using Seq = std::uint64_t;
 
 struct ATOMIK_EXPORT DeltaMessage {
   // Written to the wire; never change. See docs/format/wire.md.

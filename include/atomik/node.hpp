@@ -57,8 +57,6 @@
 
 namespace atomik {
 
-// The CLI's default node address.
-inline constexpr const char* kDefaultNodeAddress = "127.0.0.1:7400";
 // See NodeOptions::storage.
 inline constexpr std::uint64_t kDigestOnDemandMax = std::uint64_t{1} << 20;
 // Length of the shared key (bytes).

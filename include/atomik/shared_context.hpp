@@ -88,7 +88,7 @@ class ATOMIK_EXPORT SharedSegment {
   Result<std::uint64_t> delta_count() const;
   Result<SharedSwapRecord> last_swap() const;
   std::size_t max_writers() const noexcept;
-  bool has_own_cell() const noexcept { return cell_ >= 0; }
+  bool has_own_cell() const noexcept;
   // This handle's cell for the inline writer path (nullptrs without one).
   // Only this handle stores to them.
   struct CellView {
@@ -101,36 +101,10 @@ class ATOMIK_EXPORT SharedSegment {
   CellView own_cell() const noexcept;
 
  private:
-  struct Layout;
-  struct Copy;
-  enum class Close { kRead, kSwap, kLoad };
-  SharedSegment() = default;
-  Status lock() const;
-  void unlock() const;
-  Status claim_cell();
-  bool cell_owned_by_other(std::uint32_t i) const noexcept;
-  std::uint64_t combine(std::uint64_t a, std::uint64_t b) const noexcept;
-  std::uint64_t inverse(std::uint64_t a) const noexcept;
-  // After the epoch advanced: fences, then waits until no writer is still in
-  // an older epoch (a dead owner counts as finished). Lock held.
-  void drain() const;
-  // Adds parity p's slots (against the baselines in `next`) to `next`.
-  void fold(std::uint32_t p, Copy& next) const;
-  // Closes the current epoch and commits; returns the state at the close.
-  // Lock held.
-  Result<std::uint64_t> close_epoch(Close what,
-                                    std::optional<std::uint64_t> value);
-
-  std::string name_;
-  int fd_ = -1;
-  void* base_ = nullptr;
-  std::size_t size_ = 0;
-  Layout* layout_ = nullptr;
-  long cell_ = -1;
-  pid_t owner_pid_ = 0;  // the process that claimed cell_
-  bool fenced_ = true;   // this process's writers use seq_cst
-  std::uint64_t mask_ = 0;
-  std::uint8_t group_id_ = 0;
+  // The mapping, the claimed cell and the locks (src/core/shared_context.cpp).
+  struct Impl;
+  explicit SharedSegment(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace detail

@@ -63,6 +63,7 @@
 #include "atomik/message.hpp"
 #include "atomik/status.hpp"
 #include "atomik/table.hpp"
+#include "atomik/types.hpp"
 
 namespace atomik {
 
@@ -92,45 +93,6 @@ struct ATOMIK_EXPORT Digest {
   // 32 lower-case hex digits, hi first.
   std::string to_hex() const;
   friend bool operator==(const Digest&, const Digest&) = default;
-};
-
-// origin -> contiguous high-water mark (every seq 1..mark of that origin has
-// been applied). Absent origins have mark 0.
-class ATOMIK_EXPORT VersionVector {
- public:
-  Seq get(OriginId origin) const noexcept {
-    auto it = marks_.find(origin);
-    return it == marks_.end() ? 0 : it->second;
-  }
-  // Sets origin's mark (0 erases the entry).
-  void set(OriginId origin, Seq mark) {
-    if (mark == 0) {
-      marks_.erase(origin);
-    } else {
-      marks_[origin] = mark;
-    }
-  }
-  // Pointwise maximum with `other`. O(n log n).
-  void merge(const VersionVector& other) {
-    for (const auto& [o, m] : other.marks_) {
-      if (m > get(o)) marks_[o] = m;
-    }
-  }
-  // True when every mark here is >= the same origin's mark in `other`.
-  bool dominates(const VersionVector& other) const noexcept {
-    for (const auto& [o, m] : other.marks_) {
-      if (get(o) < m) return false;
-    }
-    return true;
-  }
-  // Entries in origin order.
-  const std::map<OriginId, Seq>& entries() const noexcept { return marks_; }
-  // "{1:10, 2:7}".
-  std::string to_string() const;
-  friend bool operator==(const VersionVector&, const VersionVector&) = default;
-
- private:
-  std::map<OriginId, Seq> marks_;
 };
 
 // Which seqs of one origin have been applied: 1..mark, plus `above` (sorted,

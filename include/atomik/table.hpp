@@ -30,11 +30,9 @@
 
 #include "atomik/context.hpp"
 #include "atomik/status.hpp"
+#include "atomik/types.hpp"
 
 namespace atomik {
-
-// A context's address: 32 bits, as in the 16-byte wire message.
-using Addr = std::uint32_t;
 
 template <DeltaWord W = std::uint64_t, typename G = XorGroup>
 requires DeltaGroup<G, W>

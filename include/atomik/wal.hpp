@@ -38,6 +38,7 @@
 #include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
+#include "atomik/types.hpp"
 
 namespace atomik {
 
@@ -115,10 +116,6 @@ struct WalOptions {
   std::uint64_t max_pending_bytes = 8 << 20;
   FileSystem* fs = nullptr;  // nullptr: FileSystem::posix()
 };
-
-// A position in the log: appends are numbered 1, 2, 3... per writer (one
-// append_async() or one append_run_async() call each).
-using Lsn = std::uint64_t;
 
 // How long the fdatasyncs of segment data took (what an acknowledgement
 // waits for under SyncPolicy::kEveryRecord): a histogram with fixed

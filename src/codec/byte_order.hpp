@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Little-endian load/store helpers for our own formats (frames, snapshots).
+// Little-endian load/store helpers for our own formats (frames, snapshots),
+// and the big-endian load of the 16-byte message.
 // Private to src/. The host is little-endian (static_assert in frame.hpp),
 // so these compile to plain unaligned loads and stores.
 #pragma once
@@ -7,9 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string>
 
-#include "atomik/export.h"
+// hex64 and the other hex helpers: codec/hex.hpp (included for the files
+// that format checksums next to their loads).
+#include "codec/hex.hpp"
 
 namespace atomik::codec {
 
@@ -25,8 +27,16 @@ inline void store_le(std::byte* p, T v) noexcept {
   std::memcpy(p, &v, sizeof v);
 }
 
-// "0x" + 16 hex digits.
-// Exported: the higher layers' shared libraries call it.
-ATOMIK_EXPORT std::string hex64(std::uint64_t v);
+// Big-endian loads (the 16-byte DeltaMessage): one load and a byte swap.
+template <typename T>
+inline T load_be(const std::byte* p) noexcept {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32 or 64 bits");
+  const T v = load_le<T>(p);
+  if constexpr (sizeof(T) == 4) {
+    return __builtin_bswap32(v);
+  } else {
+    return __builtin_bswap64(v);
+  }
+}
 
 }  // namespace atomik::codec

@@ -4,10 +4,9 @@
 
 #include <string>
 
+#include "atomik/word.hpp"
 #include "codec/byte_order.hpp"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "codec/checksum.hpp"
 
 namespace atomik {
 namespace {
@@ -41,14 +40,10 @@ std::uint64_t frame_checksum(const std::byte* frame, std::size_t size) {
     std::memcpy(buf, frame, kOffChecksum);
     std::memcpy(buf + kOffChecksum, frame + kFrameHeaderSize,
                 size - kFrameHeaderSize);
-    return XXH3_64bits(buf, size - 8);
+    return codec::checksum64({buf, size - 8});
   }
-  XXH3_state_t state;
-  XXH3_INITSTATE(&state);
-  XXH3_64bits_reset(&state);
-  XXH3_64bits_update(&state, frame, kOffChecksum);
-  XXH3_64bits_update(&state, frame + kFrameHeaderSize, size - kFrameHeaderSize);
-  return XXH3_64bits_digest(&state);
+  return codec::checksum64({frame, kOffChecksum},
+                           {frame + kFrameHeaderSize, size - kFrameHeaderSize});
 }
 
 Status corrupt_at(std::uint64_t base, std::size_t off,
@@ -95,7 +90,7 @@ Result<FrameView> parse_frame(std::span<const std::byte> bytes,
     return Status::unimplemented(
         "frame at offset " + std::to_string(base_offset),
         "offset " + std::to_string(base_offset + kOffFlags) +
-            ": unknown flags 0x" + hex64(flags).substr(16));
+            ": unknown flags " + atomik::to_hex(flags));
   }
   const auto tag_len = static_cast<std::uint8_t>(p[kOffTagLen]);
   const bool has_tag = (flags & kFrameFlagAuthTag) != 0;

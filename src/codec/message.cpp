@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "atomik/message.hpp"
 
-#include <cstdio>
 #include <string>
 
 #include "codec/byte_order.hpp"
@@ -13,14 +12,5 @@ Status DeltaMessage::length_error(std::size_t got) {
       "DeltaMessage::from_bytes",
       "expected 16 bytes, got " + std::to_string(got));
 }
-
-namespace codec {
-std::string hex64(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016llx",
-                static_cast<unsigned long long>(v));
-  return buf;
-}
-}  // namespace codec
 
 }  // namespace atomik

@@ -11,12 +11,13 @@
 #include <cstring>
 #include <string>
 
+#include "atomik/word.hpp"
 #include "core/fingerprint_kernel.hpp"
 
 namespace atomik {
-namespace fp = detail::fp;
+namespace fp = core;
 
-namespace detail::fp {
+namespace core {
 
 namespace {
 // Picks the kernel once; out of line so that active_kernel() inlines.
@@ -60,7 +61,7 @@ const Kernel& active_kernel() noexcept {
   return *chosen;
 }
 
-}  // namespace detail::fp
+}  // namespace core
 
 namespace {
 
@@ -92,6 +93,18 @@ const unsigned char* bytes_of(std::span<const std::byte> s) noexcept {
 }
 
 FingerprintValue to_value(fp::U128 v) noexcept { return {v.hi, v.lo}; }
+
+// kOutOfRange unless [offset, offset + n) lies within `length` bytes.
+Status check_range(const char* ctx, std::uint64_t offset, std::uint64_t n,
+                   std::uint64_t length) {
+  if (offset > length || n > length - offset) {
+    return Status::out_of_range(
+        ctx, "range at offset " + std::to_string(offset) + " of " +
+                 std::to_string(n) + " bytes ends past the data length " +
+                 std::to_string(length));
+  }
+  return Status();
+}
 
 // XORs `data` into the W/8 little-endian lanes of the legacy fold as if it
 // sat at byte `offset` of the data: byte k lands in lane (offset + k) mod
@@ -162,12 +175,6 @@ Status make_status(Code code, const char* context, const std::string& detail) {
                                    : Status::invalid_argument(context, detail);
 }
 
-std::string hex64(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 Status validate(const FingerprintOptions& o) {
   if (o.mode == FingerprintMode::kChunkedXxh3) {
     if (!std::has_single_bit(o.chunk_size) ||
@@ -200,7 +207,8 @@ Status validate(const FingerprintOptions& o) {
 }  // namespace
 
 std::string FingerprintValue::to_hex() const {
-  return hex64(high) + hex64(low);
+  // 32 digits, high half first, without to_hex's "0x".
+  return atomik::to_hex(Word128{low, high}).substr(2);
 }
 
 // --- Fingerprint --------------------------------------------------------
@@ -322,12 +330,7 @@ Status Fingerprint::update_range(std::uint64_t offset,
                  "new length)");
   }
   const std::uint64_t n = old_bytes.size();
-  if (offset > length_ || n > length_ - offset) {
-    return Status::out_of_range(
-        ctx, "range at offset " + std::to_string(offset) + " of " +
-                 std::to_string(n) + " bytes ends past the data length " +
-                 std::to_string(length_));
-  }
+  ATOMIK_RETURN_IF_ERROR(check_range(ctx, offset, n, length_));
   if (n == 0) return Status();
   if (mode_ == FingerprintMode::kLegacyXorFold) {
     raw_ = raw_ ^ legacy_fold(old_bytes, offset, param_) ^
@@ -372,12 +375,7 @@ Status Fingerprint::update_range_in_place(
                  " (an in-place edit keeps the length; use update())");
   }
   const std::uint64_t n = old_bytes.size();
-  if (offset > length_ || n > length_ - offset) {
-    return Status::out_of_range(
-        ctx, "range at offset " + std::to_string(offset) + " of " +
-                 std::to_string(n) + " bytes ends past the data length " +
-                 std::to_string(length_));
-  }
+  ATOMIK_RETURN_IF_ERROR(check_range(ctx, offset, n, length_));
   if (n == 0) return Status();
   if (mode_ == FingerprintMode::kLegacyXorFold) {
     raw_ = raw_ ^ legacy_fold(old_bytes, offset, param_) ^
@@ -474,7 +472,7 @@ Result<ParsedFingerprint> Fingerprint::parse_canonical(
                                          ", expected 6..30");
     }
     if (flags > 1) {
-      const std::string detail = "byte 3: flags 0x" + hex64(flags).substr(14) +
+      const std::string detail = "byte 3: flags " + atomik::to_hex(flags) +
                                  ", expected 0 or 1 (bit 0 = keyed)";
       return make_status(Code::kCorruption, ctx, detail);
     }
@@ -490,7 +488,7 @@ Result<ParsedFingerprint> Fingerprint::parse_canonical(
                                          " bytes, expected 1..16");
     }
     if (flags != 0) {
-      const std::string detail = "byte 3: flags 0x" + hex64(flags).substr(14) +
+      const std::string detail = "byte 3: flags " + atomik::to_hex(flags) +
                                  ", expected 0 in the legacy mode";
       return make_status(Code::kCorruption, ctx, detail);
     }

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace atomik::detail::fp {
+namespace atomik::core {
 
 // Written to disk/wire; never change. See docs/format/fingerprint.md.
 inline constexpr std::size_t kSecretSize = 192;
@@ -66,4 +66,4 @@ void make_secret(unsigned char* out, std::uint64_t key) noexcept;
 // XXH3's default secret (the secret of key 0), kSecretSize bytes.
 const unsigned char* default_secret() noexcept;
 
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core

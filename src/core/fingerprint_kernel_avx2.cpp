@@ -5,18 +5,11 @@
 #if defined(__AVX2__)
 #define XXH_VECTOR 2  // XXH_AVX2
 #define ATOMIK_FP_KERNEL_NAME "avx2"
+#define ATOMIK_FP_KERNEL_FN avx2_kernel
 #include "core/fingerprint_kernel_impl.inc"
-
-namespace atomik::detail::fp {
-const Kernel* avx2_kernel() noexcept {
-  static const Kernel k{ATOMIK_FP_KERNEL_NAME, XXH3_kSecret, chunk_xor,
-                        chunk_term_pieces,     length_term,  xxh3_128};
-  return &k;
-}
-}  // namespace atomik::detail::fp
 #else
 #include "core/fingerprint_kernel.hpp"
-namespace atomik::detail::fp {
+namespace atomik::core {
 const Kernel* avx2_kernel() noexcept { return nullptr; }
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core
 #endif

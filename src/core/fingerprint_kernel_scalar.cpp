@@ -2,15 +2,10 @@
 // The portable fingerprint kernel: xxHash's scalar code path.
 #define XXH_VECTOR 0  // XXH_SCALAR
 #define ATOMIK_FP_KERNEL_NAME "scalar"
+#define ATOMIK_FP_KERNEL_FN scalar_kernel
 #include "core/fingerprint_kernel_impl.inc"
 
-namespace atomik::detail::fp {
-
-const Kernel* scalar_kernel() noexcept {
-  static const Kernel k{ATOMIK_FP_KERNEL_NAME, XXH3_kSecret, chunk_xor,
-                        chunk_term_pieces,     length_term,  xxh3_128};
-  return &k;
-}
+namespace atomik::core {
 
 void make_secret(unsigned char* out, std::uint64_t key) noexcept {
   XXH3_generateSecret_fromSeed(out, key);
@@ -18,4 +13,4 @@ void make_secret(unsigned char* out, std::uint64_t key) noexcept {
 
 const unsigned char* default_secret() noexcept { return XXH3_kSecret; }
 
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core

@@ -3,18 +3,11 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define XXH_VECTOR 1  // XXH_SSE2
 #define ATOMIK_FP_KERNEL_NAME "sse2"
+#define ATOMIK_FP_KERNEL_FN sse2_kernel
 #include "core/fingerprint_kernel_impl.inc"
-
-namespace atomik::detail::fp {
-const Kernel* sse2_kernel() noexcept {
-  static const Kernel k{ATOMIK_FP_KERNEL_NAME, XXH3_kSecret, chunk_xor,
-                        chunk_term_pieces,     length_term,  xxh3_128};
-  return &k;
-}
-}  // namespace atomik::detail::fp
 #else
 #include "core/fingerprint_kernel.hpp"
-namespace atomik::detail::fp {
+namespace atomik::core {
 const Kernel* sse2_kernel() noexcept { return nullptr; }
-}  // namespace atomik::detail::fp
+}  // namespace atomik::core
 #endif

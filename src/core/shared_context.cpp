@@ -98,10 +98,8 @@ int ofd_lock(int fd, std::uint32_t i, short type, int cmd, struct flock* fl) {
   return ::fcntl(fd, cmd, fl);
 }
 
-}  // namespace
-
 // One committed copy of the control state; `active` selects one.
-struct SharedSegment::Copy {
+struct Copy {
   std::uint64_t reference;
   std::uint64_t pending_value;  // epochs folded since the last swap/load
   std::uint64_t pending_count;
@@ -112,7 +110,7 @@ struct SharedSegment::Copy {
   std::uint64_t base_shared_count[2];
 };
 
-struct SharedSegment::Layout {
+struct Layout {
   std::uint64_t magic;
   std::uint32_t version;
   std::uint8_t word_bits;
@@ -149,6 +147,49 @@ struct SharedSegment::Layout {
            4 * writers * sizeof(BaseRec);
   }
 };
+
+}  // namespace
+
+// Everything a handle holds, behind the public SharedSegment.
+struct SharedSegment::Impl {
+  Impl() = default;
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  enum class Close { kRead, kSwap, kLoad };
+  Status lock() const;
+  void unlock() const;
+  Status claim_cell();
+  bool cell_owned_by_other(std::uint32_t i) const noexcept;
+  std::uint64_t combine(std::uint64_t a, std::uint64_t b) const noexcept;
+  std::uint64_t inverse(std::uint64_t a) const noexcept;
+  // After the epoch advanced: fences, then waits until no writer is still in
+  // an older epoch (a dead owner counts as finished). Lock held.
+  void drain() const;
+  // Adds parity p's slots (against the baselines in `next`) to `next`.
+  void fold(std::uint32_t p, Copy& next) const;
+  // Closes the current epoch and commits; returns the state at the close.
+  // Lock held.
+  Result<std::uint64_t> close_epoch(Close what,
+                                    std::optional<std::uint64_t> value);
+
+  std::string name_;
+  int fd_ = -1;
+  void* base_ = nullptr;
+  std::size_t size_ = 0;
+  Layout* layout_ = nullptr;
+  long cell_ = -1;
+  pid_t owner_pid_ = 0;  // the process that claimed cell_
+  bool fenced_ = true;   // this process's writers use seq_cst
+  std::uint64_t mask_ = 0;
+  std::uint8_t group_id_ = 0;
+};
+
+SharedSegment::SharedSegment(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+SharedSegment::~SharedSegment() = default;
+bool SharedSegment::has_own_cell() const noexcept { return impl_->cell_ >= 0; }
 
 Result<std::unique_ptr<SharedSegment>> SharedSegment::create(
     std::string_view name, unsigned bits, std::uint8_t group_id,
@@ -213,7 +254,7 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::create(
               4 * options.max_writers * sizeof(BaseRec));
   l->ready.store(1, std::memory_order_release);
 
-  std::unique_ptr<SharedSegment> seg(new SharedSegment());
+  auto seg = std::make_unique<Impl>();
   seg->name_ = sname;
   seg->fd_ = fd;
   seg->base_ = base;
@@ -222,7 +263,7 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::create(
   seg->mask_ = mask;
   seg->group_id_ = group_id;
   ATOMIK_RETURN_IF_ERROR(seg->claim_cell());
-  return seg;
+  return std::unique_ptr<SharedSegment>(new SharedSegment(std::move(seg)));
 }
 
 Result<std::unique_ptr<SharedSegment>> SharedSegment::open(
@@ -234,7 +275,7 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::open(
     return Status::from_errno("SharedContext::open: segment '" + sname + "'",
                               errno);
   }
-  std::unique_ptr<SharedSegment> seg(new SharedSegment());
+  auto seg = std::make_unique<Impl>();
   seg->name_ = sname;
   seg->fd_ = fd;  // closed by ~SharedSegment on every path below
   struct stat st {};
@@ -312,7 +353,7 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::open(
   seg->mask_ = bits >= 64 ? ~0ULL : ((1ULL << bits) - 1);
   seg->group_id_ = group_id;
   ATOMIK_RETURN_IF_ERROR(seg->claim_cell());
-  return seg;
+  return std::unique_ptr<SharedSegment>(new SharedSegment(std::move(seg)));
 }
 
 Status SharedSegment::unlink(std::string_view name) {
@@ -325,7 +366,7 @@ Status SharedSegment::unlink(std::string_view name) {
   return Status();
 }
 
-SharedSegment::~SharedSegment() {
+SharedSegment::Impl::~Impl() {
   // Only the process that claimed the cell releases it: a forked child
   // destroying an inherited handle shares the parent's open file
   // description, and unlocking would free the parent's live cell.
@@ -339,7 +380,7 @@ SharedSegment::~SharedSegment() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status SharedSegment::claim_cell() {
+Status SharedSegment::Impl::claim_cell() {
   fenced_ = !global_membarrier_ready();
   CellRec* cells = layout_->cells();
   const std::uint32_t n = layout_->max_writers;
@@ -369,7 +410,7 @@ Status SharedSegment::claim_cell() {
   return Status();
 }
 
-bool SharedSegment::cell_owned_by_other(std::uint32_t i) const noexcept {
+bool SharedSegment::Impl::cell_owned_by_other(std::uint32_t i) const noexcept {
   struct flock fl {};
   if (ofd_lock(fd_, i, F_WRLCK, F_OFD_GETLK, &fl) != 0) {
     return true;  // cannot tell: keep waiting rather than misread a cell
@@ -377,37 +418,37 @@ bool SharedSegment::cell_owned_by_other(std::uint32_t i) const noexcept {
   return fl.l_type != F_UNLCK;
 }
 
-std::uint64_t SharedSegment::combine(std::uint64_t a,
-                                     std::uint64_t b) const noexcept {
+std::uint64_t SharedSegment::Impl::combine(std::uint64_t a,
+                                           std::uint64_t b) const noexcept {
   return (group_id_ == AddGroup::kId ? a + b : a ^ b) & mask_;
 }
-std::uint64_t SharedSegment::inverse(std::uint64_t a) const noexcept {
+std::uint64_t SharedSegment::Impl::inverse(std::uint64_t a) const noexcept {
   return (group_id_ == AddGroup::kId ? (0 - a) : a) & mask_;
 }
 
 void SharedSegment::accum_shared(std::uint64_t delta) noexcept {
-  Layout& l = *layout_;
+  Layout& l = *impl_->layout_;
   const int rc = lock_robust(&l.fallback_mu);
   if (rc != 0) {
     // Only on a corrupted mutex; a delta must never vanish silently.
     std::fprintf(stderr,
                  "atomik: SharedContext '%s': fallback lock failed (%d); "
                  "stopping rather than dropping a delta\n",
-                 name_.c_str(), rc);
+                 impl_->name_.c_str(), rc);
     std::abort();
   }
   // Under the mutex: a closer takes it after advancing the epoch, so this
   // epoch is either closed after us or already advanced before we read it.
   const std::size_t p = l.epoch.load(std::memory_order_acquire) & 1U;
   l.shared_value[p].store(
-      combine(l.shared_value[p].load(std::memory_order_relaxed), delta),
+      impl_->combine(l.shared_value[p].load(std::memory_order_relaxed), delta),
       std::memory_order_relaxed);
   l.shared_count[p].store(l.shared_count[p].load(std::memory_order_relaxed) + 1,
                           std::memory_order_relaxed);
   pthread_mutex_unlock(&l.fallback_mu);
 }
 
-Status SharedSegment::lock() const {
+Status SharedSegment::Impl::lock() const {
   const int rc = lock_robust(&layout_->mu);
   if (rc != 0) {
     return Status::from_errno("SharedContext: lock segment '" + name_ + "'",
@@ -416,9 +457,9 @@ Status SharedSegment::lock() const {
   return Status();
 }
 
-void SharedSegment::unlock() const { pthread_mutex_unlock(&layout_->mu); }
+void SharedSegment::Impl::unlock() const { pthread_mutex_unlock(&layout_->mu); }
 
-void SharedSegment::drain() const {
+void SharedSegment::Impl::drain() const {
   Layout& l = *layout_;
   // Every writer's announcement made before the epoch advanced is now
   // visible, and every later accum reads the new epoch.
@@ -439,7 +480,7 @@ void SharedSegment::drain() const {
   if (lock_robust(&l.fallback_mu) == 0) pthread_mutex_unlock(&l.fallback_mu);
 }
 
-void SharedSegment::fold(std::uint32_t p, Copy& next) const {
+void SharedSegment::Impl::fold(std::uint32_t p, Copy& next) const {
   Layout& l = *layout_;
   const auto b = static_cast<std::uint32_t>(&next - &l.copy[0]);
   BaseRec* base = l.bases(b, p);
@@ -463,7 +504,7 @@ void SharedSegment::fold(std::uint32_t p, Copy& next) const {
   next.pending_count += n;
 }
 
-Result<std::uint64_t> SharedSegment::close_epoch(
+Result<std::uint64_t> SharedSegment::Impl::close_epoch(
     Close what, std::optional<std::uint64_t> value) {
   Layout& l = *layout_;
   // Starts a new copy from the one in force; commit() makes it current with
@@ -520,66 +561,67 @@ Result<std::uint64_t> SharedSegment::close_epoch(
 }
 
 Result<std::uint64_t> SharedSegment::read() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = const_cast<SharedSegment*>(this)->close_epoch(Close::kRead, {});
-  unlock();
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kRead, {});
+  impl_->unlock();
   return r;
 }
 
 Result<std::uint64_t> SharedSegment::swap(
     std::optional<std::uint64_t> new_reference) {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = close_epoch(Close::kSwap, new_reference);
-  unlock();
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kSwap, new_reference);
+  impl_->unlock();
   return r;
 }
 
 Status SharedSegment::load(std::uint64_t value) {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = close_epoch(Close::kLoad, value);
-  unlock();
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kLoad, value);
+  impl_->unlock();
   return r.status();
 }
 
 Result<std::uint64_t> SharedSegment::reference() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  const std::uint64_t r = layout_->copy[layout_->active.load() & 1U].reference;
-  unlock();
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  const std::uint64_t r =
+      impl_->layout_->copy[impl_->layout_->active.load() & 1U].reference;
+  impl_->unlock();
   return r;
 }
 
 Result<std::uint64_t> SharedSegment::delta_count() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  auto r = const_cast<SharedSegment*>(this)->close_epoch(Close::kRead, {});
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  auto r = impl_->close_epoch(Impl::Close::kRead, {});
   const std::uint64_t n =
-      layout_->copy[layout_->active.load() & 1U].pending_count;
-  unlock();
+      impl_->layout_->copy[impl_->layout_->active.load() & 1U].pending_count;
+  impl_->unlock();
   if (!r.ok()) return r.status();
   return n;
 }
 
 Result<SharedSwapRecord> SharedSegment::last_swap() const {
-  ATOMIK_RETURN_IF_ERROR(lock());
-  const Copy& c = layout_->copy[layout_->active.load() & 1U];
+  ATOMIK_RETURN_IF_ERROR(impl_->lock());
+  const Copy& c = impl_->layout_->copy[impl_->layout_->active.load() & 1U];
   const SharedSwapRecord rec{c.swaps, c.last_state};
-  unlock();
+  impl_->unlock();
   return rec;
 }
 
 SharedSegment::CellView SharedSegment::own_cell() const noexcept {
   CellView v;
-  if (cell_ < 0) return v;
-  CellRec& c = layout_->cells()[cell_];
+  if (impl_->cell_ < 0) return v;
+  CellRec& c = impl_->layout_->cells()[impl_->cell_];
   v.busy = &c.busy;
   v.value = c.value;
   v.count = c.count;
-  v.epoch = &layout_->epoch;
-  v.fenced = fenced_;
+  v.epoch = &impl_->layout_->epoch;
+  v.fenced = impl_->fenced_;
   return v;
 }
 
 std::size_t SharedSegment::max_writers() const noexcept {
-  return layout_->max_writers;
+  return impl_->layout_->max_writers;
 }
 
 }  // namespace atomik::detail

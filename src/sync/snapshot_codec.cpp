@@ -5,9 +5,7 @@
 
 #include "atomik/stream.hpp"
 #include "codec/byte_order.hpp"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "codec/checksum.hpp"
 
 namespace atomik {
 namespace {
@@ -58,7 +56,7 @@ std::vector<std::byte> encode_snapshot(const StreamSnapshot& s) {
       q += 8;
     }
   }
-  store_le<std::uint64_t>(q, XXH3_64bits(p, size - 8));
+  store_le<std::uint64_t>(q, codec::checksum64({p, size - 8}));
   return out;
 }
 
@@ -88,7 +86,7 @@ Result<StreamSnapshot> decode_snapshot(std::span<const std::byte> bytes,
   // The checksum covers everything; check it before trusting any count.
   const std::size_t end = bytes.size() - 8;
   const auto stored = load_le<std::uint64_t>(p + end);
-  const std::uint64_t computed = XXH3_64bits(p, end);
+  const std::uint64_t computed = codec::checksum64({p, end});
   if (stored != computed) {
     return bad(end, "checksum mismatch (stored " + hex64(stored) +
                         ", computed " + hex64(computed) + ")");

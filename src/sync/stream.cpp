@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 
+#include "codec/byte_order.hpp"
+#include "codec/hex.hpp"
 #include "sync/digest_hash.hpp"
+#include "sync/origin.hpp"
 
 namespace atomik {
 namespace {
@@ -70,16 +71,6 @@ struct Lane {
   }
 };
 
-OriginId random_origin() {
-  std::random_device rd;
-  std::uint64_t id = 0;
-  while (id == 0) {
-    id = (static_cast<std::uint64_t>(rd()) << 32) ^
-         static_cast<std::uint64_t>(rd());
-  }
-  return id;
-}
-
 Status validate_options(const StreamOptions& o) {
   const char* ctx = "DeltaStream::create";
   if (o.window < kMinWindow || o.window > kMaxWindow ||
@@ -131,11 +122,7 @@ Result<DeltaMessage> StampedDelta::to_message() const {
 }
 
 std::string Digest::to_hex() const {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx",
-                static_cast<unsigned long long>(hi),
-                static_cast<unsigned long long>(lo));
-  return buf;
+  return codec::hex_digits(hi, 16) + codec::hex_digits(lo, 16);
 }
 
 std::string VersionVector::to_string() const {
@@ -247,18 +234,40 @@ struct DeltaStream::Impl {
       l.log[seq & (l.log.size() - 1)] = LogEntry{seq, delta, addr};
     }
   }
+
+  // restore_dedup_state() in two steps, so restore() can check everything
+  // before it changes anything. check_dedup: the state's seqs and size.
+  Status check_dedup(const DedupState& state) const;
+  // Replaces the lanes with `state` (checked). Each origin's retained log
+  // is swapped, not copied, out of `from` (the lanes before, moved there by
+  // the caller); a new origin gets an empty log. Cannot fail but for memory.
+  void install_dedup(const DedupState& state,
+                     std::unordered_map<OriginId, Lane>& from);
+
+  // What restore() replaced, so install_state_transfer() can put it back:
+  // moved here, not copied (the retained logs are up to max_origins *
+  // retain_per_origin * 24 bytes).
+  struct Saved {
+    DeltaTable<> table = DeltaTable<>::sparse();
+    std::unordered_map<OriginId, Lane> lanes;
+    Digest digest;
+    StreamStats stats;
+  };
+  Status restore(const StreamSnapshot& s, Saved* saved);
+  void put_back(Saved& saved);
 };
 
 DeltaStream::DeltaStream()
-    : impl_(std::make_unique<Impl>(StreamOptions{.origin = random_origin()},
-                                   DeltaTable<>::sparse())) {}
+    : impl_(
+          std::make_unique<Impl>(StreamOptions{.origin = sync::random_origin()},
+                                 DeltaTable<>::sparse())) {}
 
 DeltaStream::DeltaStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<DeltaStream> DeltaStream::create(const StreamOptions& options) {
   ATOMIK_RETURN_IF_ERROR(validate_options(options));
   StreamOptions o = options;
-  if (o.origin == 0) o.origin = random_origin();
+  if (o.origin == 0) o.origin = sync::random_origin();
   if (o.dense_contexts == 0) {
     return DeltaStream(std::make_unique<Impl>(o, DeltaTable<>::sparse()));
   }
@@ -358,26 +367,6 @@ namespace {
 // How many messages ahead batch apply prefetches the target context.
 constexpr std::size_t kPrefetchAhead = 16;
 
-std::uint32_t load_be32(const std::byte* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-std::uint64_t load_be64(const std::byte* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return __builtin_bswap64(v);
-}
-std::uint32_t load_le32(const std::byte* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-std::uint64_t load_le64(const std::byte* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
 }  // namespace
 
 // The shared loop of apply_messages and apply_frame, after validation:
@@ -444,12 +433,13 @@ Result<BatchOutcome> DeltaStream::apply_messages(
   if (!raw) ATOMIK_RETURN_IF_ERROR(m.check_origin("apply_messages", origin));
   for (std::size_t i = 0; i < n; ++i) {  // validate all before applying any
     const std::byte* q = p + i * DeltaMessage::kWireSize;
-    if (m.table.is_dense() && load_be32(q) >= m.table.num_contexts()) {
-      return m.check_addr("apply_messages", load_be32(q))
+    if (m.table.is_dense() &&
+        codec::load_be<std::uint32_t>(q) >= m.table.num_contexts()) {
+      return m.check_addr("apply_messages", codec::load_be<std::uint32_t>(q))
           .with_context("message " + std::to_string(i) + " at offset " +
                         std::to_string(i * DeltaMessage::kWireSize));
     }
-    if (!raw && load_be32(q + 12) == 0) {
+    if (!raw && codec::load_be<std::uint32_t>(q + 12) == 0) {
       return Status::invalid_argument(
           ctx, "message " + std::to_string(i) + " at offset " +
                    std::to_string(i * DeltaMessage::kWireSize) +
@@ -458,12 +448,16 @@ Result<BatchOutcome> DeltaStream::apply_messages(
   }
   return apply_run(
       origin, n,
-      [p](std::size_t i) { return load_be32(p + i * DeltaMessage::kWireSize); },
       [p](std::size_t i) {
-        return Seq{load_be32(p + i * DeltaMessage::kWireSize + 12)};
+        return codec::load_be<std::uint32_t>(p + i * DeltaMessage::kWireSize);
       },
       [p](std::size_t i) {
-        return load_be64(p + i * DeltaMessage::kWireSize + 4);
+        return Seq{codec::load_be<std::uint32_t>(
+            p + i * DeltaMessage::kWireSize + 12)};
+      },
+      [p](std::size_t i) {
+        return codec::load_be<std::uint64_t>(p + i * DeltaMessage::kWireSize +
+                                             4);
       });
 }
 
@@ -477,7 +471,7 @@ Result<BatchOutcome> DeltaStream::apply_frame(const FrameView& frame) {
   }
   if (m.table.is_dense()) {
     for (std::size_t i = 0; i < n; ++i) {
-      const Addr a = load_le32(p + i * kFrameRecordSize);
+      const Addr a = codec::load_le<std::uint32_t>(p + i * kFrameRecordSize);
       if (a >= m.table.num_contexts()) {
         return m.check_addr("apply_frame", a)
             .with_context("record " + std::to_string(i));
@@ -487,9 +481,13 @@ Result<BatchOutcome> DeltaStream::apply_frame(const FrameView& frame) {
   const Seq base_seq = frame.header().base_seq;
   return apply_run(
       frame.header().origin, n,
-      [p](std::size_t i) { return load_le32(p + i * kFrameRecordSize); },
+      [p](std::size_t i) {
+        return codec::load_le<std::uint32_t>(p + i * kFrameRecordSize);
+      },
       [base_seq](std::size_t i) { return base_seq + i; },
-      [p](std::size_t i) { return load_le64(p + i * kFrameRecordSize + 4); });
+      [p](std::size_t i) {
+        return codec::load_le<std::uint64_t>(p + i * kFrameRecordSize + 4);
+      });
 }
 
 Result<BatchOutcome> DeltaStream::apply_records(
@@ -633,6 +631,14 @@ DedupState DeltaStream::dedup_state() const {
 
 Status DeltaStream::restore_dedup_state(const DedupState& state) {
   Impl& m = *impl_;
+  ATOMIK_RETURN_IF_ERROR(m.check_dedup(state));
+  std::unordered_map<OriginId, Lane> old = std::move(m.lanes);
+  m.install_dedup(state, old);
+  return Status();
+}
+
+Status DeltaStream::Impl::check_dedup(const DedupState& state) const {
+  const Impl& m = *this;
   const std::uint64_t window = m.opt.window;
   for (const auto& [o, s] : state) {
     Seq prev = s.mark;
@@ -654,23 +660,28 @@ Status DeltaStream::restore_dedup_state(const DedupState& state) {
                                           " origins > max_origins " +
                                           std::to_string(m.opt.max_origins));
   }
-  std::unordered_map<OriginId, Lane> lanes;
+  return Status();
+}
+
+void DeltaStream::Impl::install_dedup(
+    const DedupState& state, std::unordered_map<OriginId, Lane>& from) {
+  const std::uint64_t window = opt.window;
+  std::unordered_map<OriginId, Lane> next;
   for (const auto& [o, s] : state) {
-    Lane& l = lanes[o];
+    Lane& l = next[o];
     l.mark = s.mark;
     l.bits.assign(window / 64, 0);
     for (Seq q : s.above) l.set_bit(q, window - 1);
     l.above = s.above.size();
-    auto old = m.lanes.find(o);
-    if (old != m.lanes.end()) {
-      l.log = std::move(old->second.log);
+    auto old = from.find(o);
+    if (old != from.end()) {
+      l.log.swap(old->second.log);
     } else {
-      l.log.resize(m.opt.retain_per_origin);
+      l.log.resize(opt.retain_per_origin);
     }
   }
-  m.lanes = std::move(lanes);
-  m.cached_lane = nullptr;
-  return Status();
+  lanes = std::move(next);
+  cached_lane = nullptr;
 }
 
 StreamSnapshot DeltaStream::snapshot() const {
@@ -682,7 +693,10 @@ StreamSnapshot DeltaStream::snapshot() const {
 }
 
 Status DeltaStream::restore(const StreamSnapshot& s) {
-  Impl& m = *impl_;
+  return impl_->restore(s, nullptr);
+}
+
+Status DeltaStream::Impl::restore(const StreamSnapshot& s, Saved* saved) {
   const char* ctx = "DeltaStream::restore";
   Digest d;
   for (std::size_t i = 0; i < s.states.size(); ++i) {
@@ -692,8 +706,8 @@ Status DeltaStream::restore(const StreamSnapshot& s) {
                                          ": address " + std::to_string(a) +
                                          " not above the previous one");
     }
-    ATOMIK_RETURN_IF_ERROR(m.check_addr("restore", a));
-    sync::digest_update(d, m.opt.digest_key, a, 0, v);
+    ATOMIK_RETURN_IF_ERROR(check_addr("restore", a));
+    sync::digest_update(d, opt.digest_key, a, 0, v);
   }
   if (!(d == s.digest)) {
     return Status::corruption(ctx, "digest mismatch (snapshot says " +
@@ -701,19 +715,41 @@ Status DeltaStream::restore(const StreamSnapshot& s) {
                                        d.to_hex() +
                                        "; same digest_key on both replicas?)");
   }
-  // Validate the dedup state on a scratch copy first (strong guarantee).
-  DeltaStream scratch(*this);
-  ATOMIK_RETURN_IF_ERROR(scratch.restore_dedup_state(s.dedup));
-  Result<DeltaTable<>> t = m.table.is_dense()
-                               ? DeltaTable<>::dense(m.table.num_contexts())
+  // Everything that can fail is checked before anything changes.
+  ATOMIK_RETURN_IF_ERROR(check_dedup(s.dedup));
+  Result<DeltaTable<>> t = table.is_dense()
+                               ? DeltaTable<>::dense(table.num_contexts())
                                : Result<DeltaTable<>>(DeltaTable<>::sparse());
   if (!t.ok()) return t.status();
   for (const auto& [a, v] : s.states) (void)t->load(a, v);
-  scratch.impl_->table = std::move(*t);
-  scratch.impl_->rebase();
-  scratch.impl_->digest = d;
-  impl_ = std::move(scratch.impl_);
+  Saved dropped;
+  Saved& old = saved != nullptr ? *saved : dropped;
+  old.table = std::move(table);
+  old.lanes = std::move(lanes);
+  old.digest = digest;
+  old.stats = stats;
+  table = std::move(*t);
+  install_dedup(s.dedup, old.lanes);
+  rebase();
+  digest = d;
   return Status();
+}
+
+// Undoes restore(): the retained logs swap back into the lanes they came
+// from; re-applying own deltas only rewrote log slots with the entries they
+// already held, so the logs are as they were. (apply() does not touch
+// `pending`, which only accum() fills.)
+void DeltaStream::Impl::put_back(Saved& saved) {
+  for (auto& [o, l] : saved.lanes) {
+    auto it = lanes.find(o);
+    if (it != lanes.end()) l.log.swap(it->second.log);
+  }
+  lanes = std::move(saved.lanes);
+  cached_lane = nullptr;
+  table = std::move(saved.table);
+  rebase();
+  digest = saved.digest;
+  stats = saved.stats;
 }
 
 Status DeltaStream::install_state_transfer(const StreamSnapshot& s) {
@@ -727,19 +763,24 @@ Status DeltaStream::install_state_transfer(const StreamSnapshot& s) {
         "re-apply them: " +
             extras.reason);
   }
-  DeltaStream next(*this);
-  ATOMIK_RETURN_IF_ERROR(next.restore(s));
+  Impl& m = *impl_;
+  Impl::Saved saved;
+  ATOMIK_RETURN_IF_ERROR(m.restore(s, &saved));
   for (const StampedDelta& d : extras.deltas) {
-    Result<ApplyOutcome> r = next.apply(d);
-    if (!r.ok()) return r.status().with_context("re-applying own deltas");
-    if (*r == ApplyOutcome::kBeyondWindow) {
-      return Status::failed_precondition(
+    Result<ApplyOutcome> r = apply(d);
+    Status st =
+        r.ok() ? Status() : r.status().with_context("re-applying own deltas");
+    if (r.ok() && *r == ApplyOutcome::kBeyondWindow) {
+      st = Status::failed_precondition(
           "DeltaStream::install_state_transfer",
           "origin " + std::to_string(d.origin) + " seq " +
               std::to_string(d.seq) + " falls beyond the window after install");
     }
+    if (!st.ok()) {
+      m.put_back(saved);
+      return st;
+    }
   }
-  impl_ = std::move(next.impl_);
   return Status();
 }
 

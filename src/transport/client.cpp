@@ -13,8 +13,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string_view>
 
 #include "atomik/node.hpp"
+#include "codec/hex.hpp"
 #include "transport/packet.hpp"
 #include "transport/resolve.hpp"
 
@@ -306,12 +308,21 @@ Result<std::string> NodeClient::status_text() {
 Result<Digest> NodeClient::digest() {
   auto r = impl_->call(tp::RequestOp::kDigest, 0, 0);
   if (!r.ok()) return r.status();
-  if (r->text.size() != 32) {
-    return Status::corruption("NodeClient", "digest reply not 32 hex digits");
-  }
+  // The peer's text is untrusted: parsed without exceptions, and quoted
+  // (printable ASCII only, at most 64 characters) in the refusal.
+  const std::string_view text = r->text;
   Digest d;
-  d.hi = std::stoull(r->text.substr(0, 16), nullptr, 16);
-  d.lo = std::stoull(r->text.substr(16), nullptr, 16);
+  if (text.size() != 32 || !codec::parse_hex64(text.substr(0, 16), &d.hi) ||
+      !codec::parse_hex64(text.substr(16), &d.lo)) {
+    std::string shown;
+    for (char ch : text.substr(0, 64)) {
+      shown += (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+    }
+    return Status::corruption("NodeClient::digest",
+                              "reply '" + shown + "' (" +
+                                  std::to_string(text.size()) +
+                                  " bytes) is not 32 hex digits");
+  }
   return d;
 }
 

@@ -9,6 +9,11 @@
 
 namespace atomik::cli {
 
+// Where `atomik node` listens and the clients connect by default
+// (--listen, --node; docs/cli.md). The Python package's
+// DEFAULT_NODE_ADDRESS is the same.
+inline constexpr const char* kDefaultNodeAddress = "127.0.0.1:7400";
+
 void add_demo_command(CLI::App& app, int* exit_code);
 // `atomik bench`: every benchmark workload against its baseline.
 void add_bench_command(CLI::App& app, int* exit_code);

@@ -29,7 +29,7 @@ namespace {
 
 struct NodeArgs {
   std::string data = kDefaultDataDir;
-  std::string listen = "127.0.0.1:7400";
+  std::string listen = kDefaultNodeAddress;
   std::vector<std::string> peers;
   std::string key_file;
   bool udp = false;
