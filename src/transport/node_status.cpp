@@ -60,7 +60,11 @@ std::string NodeStatus::to_json() const {
     << ",\"origins_refused\":" << s.origins_refused
     << ",\"divergences\":" << s.divergences
     << ",\"own_recovered\":" << s.own_recovered
-    << ",\"own_conflicts\":" << s.own_conflicts << "}";
+    << ",\"own_conflicts\":" << s.own_conflicts
+    << ",\"conflicts\":" << s.conflicts
+    << ",\"incarnations\":" << s.incarnations
+    << ",\"repairs_sent\":" << s.repairs_sent
+    << ",\"repairs_installed\":" << s.repairs_installed << "}";
   for (const auto& [k, v] : extra) o << ",\"" << k << "\":" << v;
   o << "}";
   return o.str();
