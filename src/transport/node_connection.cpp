@@ -371,8 +371,11 @@ void NodeConnection::check_divergence(const tp::SyncBody& s) {
     }
     return;
   }
-  if (episode_detections >= 3 && !repair_expected && !peer_yielded &&
-      n.self_origin > peer_origin) {
+  if (repair_expected) {  // the answer was lost or not sent: ask again
+    request_repair("still diverged");
+    return;
+  }
+  if (episode_detections >= 3 && !peer_yielded && n.self_origin > peer_origin) {
     request_repair("no origin evidence; the lower origin id's state is kept");
   }
 }
