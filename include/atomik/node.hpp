@@ -85,6 +85,11 @@ struct NodeHooks {
   // whatever its outcome, when before_swap succeeded.
   std::function<Status()> before_swap;
   std::function<void()> after_swap;
+  // Called when the node starts a new origin incarnation (docs/design.md
+  // "Incarnations"), before any own delta under `new_origin` is written:
+  // in Node::start (no peer configured) or later on the network thread
+  // (no answer in time). Outside the node's lock.
+  std::function<void(OriginId old_origin, OriginId new_origin)> on_incarnation;
   // Extra members of NodeStatus (status(), a client's `status`): key, JSON
   // value. Called outside the node's lock.
   std::function<std::vector<std::pair<std::string, std::string>>()> status;
@@ -287,6 +292,8 @@ class ATOMIK_EXPORT Node {
   std::vector<std::pair<Addr, std::uint64_t>> snapshot() const;
   NodeStatus status() const;
   NodeStats stats() const;
+  // The own origin: constant, except that a new incarnation after a
+  // restart replaces it once (NodeHooks::on_incarnation).
   OriginId origin() const;
   // "127.0.0.1:41234": the bound address (the chosen port when 0 was asked).
   std::string listen_address() const;

@@ -47,6 +47,7 @@ void Node::Impl::on_gate_timeout() {
 }
 
 void Node::Impl::start_incarnation(const std::string& why) {
+  const OriginId old = self_origin;
   {
     std::lock_guard<std::mutex> lk(mu);
     auto next = replica->reincarnate();
@@ -61,6 +62,9 @@ void Node::Impl::start_incarnation(const std::string& why) {
       unsent.clear();
       ++st.incarnations;
     }
+  }
+  if (opt.hooks.on_incarnation && self_origin != old) {
+    opt.hooks.on_incarnation(old, self_origin);
   }
   open_gate("local writes allowed under origin " + hex(self_origin));
 }
