@@ -98,7 +98,7 @@ TEST(NodeDivergenceTest, TwoContentsForAThirdOriginConvergeOnTheLowerOrigin) {
 // A's own seq 1 is held by B with other contents. A is its origin and
 // acknowledged its contents, so B yields to A even though B's origin id is
 // the lower one (the rule above alone would keep B's wrong contents).
-TEST(NodeDivergenceTest, OwnDeltaWithOtherContentsAtAPeerIsRepairedFromIts) {
+TEST(NodeDivergenceTest, OwnDeltaHeldWithOtherContentsIsRepairedFromItsOrigin) {
   TempDir d("divergeown");
   const OriginId low = 0x1000, high = 0xF000;
   auto a = start(opts(d.sub("a"), high));
