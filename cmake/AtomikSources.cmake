@@ -75,6 +75,7 @@ set(ATOMIK_NET_SOURCES
   src/transport/packet.cpp
   src/transport/node.cpp
   src/transport/node_connection.cpp
+  src/transport/node_incarnation.cpp
   src/transport/node_udp.cpp
   src/transport/node_status.cpp
   src/transport/node_metrics.cpp  # NodeStatus::to_prometheus

@@ -46,7 +46,7 @@ std::array<std::byte, N> arr(const std::vector<std::byte>& v) {
 
 TEST(NodePacketTest, KnownAnswerVectors) {
   auto v = vectors();
-  ASSERT_EQ(v.size(), 12u) << "tests/vectors/node_protocol.txt missing?";
+  ASSERT_EQ(v.size(), 13u) << "tests/vectors/node_protocol.txt missing?";
   const Key k = arr<32>(v["key"]);
   const Nonce nc = arr<16>(v["nonce_connector"]);
   const Nonce na = arr<16>(v["nonce_acceptor"]);
@@ -113,6 +113,26 @@ TEST(NodePacketTest, KnownAnswerVectors) {
     EXPECT_EQ(got->states, snap.states) << name;
     EXPECT_EQ(got->marks, snap.marks) << name;
     EXPECT_EQ(got->digest, snap.digest) << name;
+  }
+  // Version 3: SYNC with flag bit 1 (state wanted), unkeyed.
+  SyncBody want = sb;
+  want.reply_wanted = false;
+  want.state_wanted = true;
+  EXPECT_EQ(seal_packet(PacketType::kSync, 5, encode_sync(want), nullptr,
+                        Direction::kFromAcceptor),
+            v["sync_v3_state_wanted"]);
+  {
+    const auto& p3 = v["sync_v3_state_wanted"];
+    auto got = decode_sync(
+        {p3.data() + kPacketHeaderSize, p3.size() - kPacketHeaderSize});
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_TRUE(got->state_wanted);
+    EXPECT_FALSE(got->reply_wanted);
+    EXPECT_EQ(got->vv, sb.vv);
+    // Bits above 1 stay unknown: malformed.
+    std::vector<std::byte> bad(p3.begin() + kPacketHeaderSize, p3.end());
+    bad[0] = std::byte{4};
+    EXPECT_FALSE(decode_sync(bad).ok());
   }
   // And decoding the vectors gives the values back.
   const auto& p = v["sync_connector"];

@@ -396,32 +396,6 @@ TEST(NodeTest, StateTransferMayExceedMaxPacketBytesUpToMaxSnapshotBytes) {
   run("small", 32768, false);
 }
 
-TEST(NodeTest, TwoContentsForOneOriginSeqAreDetectedAsDivergence) {
-  TempDir d("diverge");
-  auto a = start(opts(d.sub("a")));
-  NodeOptions ob = opts(d.sub("b"));
-  auto b = start(ob);  // not connected yet
-  // Origin 0x77's seq 1 reaches A and B with different contents.
-  const std::vector<FrameRecord> one = {{5, 1}};
-  const std::vector<FrameRecord> other = {{5, 2}};
-  auto fa =
-      encode_frame(FrameHeader{.origin = 0x77, .base_seq = 1}, one).value();
-  auto fb =
-      encode_frame(FrameHeader{.origin = 0x77, .base_seq = 1}, other).value();
-  ASSERT_EQ(a->apply_frame(parse_frame(fa).value()).value().applied, 1u);
-  ASSERT_EQ(b->apply_frame(parse_frame(fb).value()).value().applied, 1u);
-  ASSERT_TRUE(b->sync().ok());
-  ASSERT_TRUE(b->stop().ok());
-  ob.peers = {a->listen_address()};
-  b = start(ob);
-  ASSERT_TRUE(wait_until([&] {
-    return a->stats().divergences >= 1 && b->stats().divergences >= 1;
-  }));
-  EXPECT_EQ(a->version_vector(), b->version_vector());
-  EXPECT_NE(a->digest(), b->digest());
-  EXPECT_NE(a->status().to_json().find("\"divergences\":"), std::string::npos);
-}
-
 TEST(NodeTest, ANodeThatLostItsWalGetsItsOwnDeltasBackFromAPeer) {
   TempDir d("lostwal");
   NodeOptions oa = opts(d.sub("a"));

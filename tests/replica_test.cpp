@@ -213,6 +213,61 @@ TEST(ReplicaTest, InstallKeepsOwnDeltasAndRejectsABadDigest) {
   EXPECT_EQ(r->stats().installs, 1u);
 }
 
+TEST(ReplicaTest, ANewIncarnationNeverReusesAnOriginSeq) {
+  TempDir d;
+  OriginId old = 0, fresh = 0;
+  {
+    auto r = open(d.sub("t"), fast());
+    old = r->origin();
+    const std::vector<FrameRecord> own = {{1, 0x1}, {2, 0x2}};
+    ASSERT_EQ(r->accum_batch(own).value(), 1u);
+    fresh = r->reincarnate().value();
+    EXPECT_NE(fresh, old);
+    EXPECT_EQ(r->origin(), fresh);
+    EXPECT_EQ(r->stats().incarnations, 1u);
+    const std::vector<FrameRecord> next = {{1, 0x10}};
+    ASSERT_EQ(r->accum_batch(next).value(), 1u);  // (fresh, 1)
+    // The old origin is an origin like any other now: its seq 3, which a
+    // peer may hold, is applied as a remote delta.
+    const std::vector<FrameRecord> three = {{3, 0x3}};
+    EXPECT_EQ(r->apply_run(old, 3, three).value().applied, 1u);
+    ASSERT_TRUE(r->close().ok());
+  }
+  auto r = open(d.sub("t"), fast());  // durable across a restart
+  EXPECT_EQ(r->origin(), fresh);
+  EXPECT_EQ(r->mark(old), 3u);
+  EXPECT_EQ(r->mark(fresh), 1u);
+  EXPECT_EQ(r->read(1).value(), 0x11u);
+  const std::vector<FrameRecord> more = {{5, 0x5}};
+  EXPECT_EQ(r->accum_batch(more).value(), 2u);
+}
+
+TEST(ReplicaTest, TwoContentsForOneOriginSeqAreCountedAndRepairable) {
+  TempDir d;
+  auto a = open(d.sub("a"), fast());
+  auto b = open(d.sub("b"), fast());
+  const std::vector<FrameRecord> one = {{4, 0x1}};
+  const std::vector<FrameRecord> other = {{4, 0x2}};
+  ASSERT_EQ(a->apply_run(0x77, 1, one).value().applied, 1u);
+  ASSERT_EQ(b->apply_run(0x77, 1, other).value().applied, 1u);
+  // b sees a's contents for (0x77, 1): a duplicate, with other contents.
+  auto again = b->apply_run(0x77, 1, one).value();
+  EXPECT_EQ(again.duplicate, 1u);
+  EXPECT_EQ(again.conflicts, 1u);
+  EXPECT_EQ(b->stats().conflicts, 1u);
+  EXPECT_EQ(b->read(4).value(), 0x2u);  // a duplicate changes nothing
+  // Equal marks: a plain install has nothing new; a repair replaces.
+  const ReplicaState sa = a->state().value();
+  std::vector<std::pair<OriginId, Seq>> marks(
+      sa.version_vector.entries().begin(), sa.version_vector.entries().end());
+  EXPECT_FALSE(b->install(sa.states, marks, sa.digest).value());
+  EXPECT_EQ(b->read(4).value(), 0x2u);
+  EXPECT_TRUE(b->install(sa.states, marks, sa.digest, /*repair=*/true).value());
+  EXPECT_EQ(b->read(4).value(), 0x1u);
+  EXPECT_EQ(b->digest(), a->digest());
+  EXPECT_EQ(b->version_vector(), a->version_vector());
+}
+
 TEST(ReplicaTest, StartUpLogsEveryWalRepair) {
   TempDir d;
   {

@@ -83,6 +83,11 @@ struct NodeHooks {
   // whatever its outcome, when before_swap succeeded.
   std::function<Status()> before_swap;
   std::function<void()> after_swap;
+  // Called when the node starts a new origin incarnation (docs/design.md
+  // "Incarnations"), before any own delta under `new_origin` is written:
+  // in Node::start (no peer configured) or later on the network thread
+  // (no answer in time). Outside the node's lock.
+  std::function<void(OriginId old_origin, OriginId new_origin)> on_incarnation;
   // Extra members of NodeStatus (status(), a client's `status`): key, JSON
   // value. Called outside the node's lock.
   std::function<std::vector<std::pair<std::string, std::string>>()> status;
@@ -107,6 +112,13 @@ struct NodeOptions {
   PersistentOptions storage;
   // Version vector + digest exchange period.
   std::uint32_t sync_interval_ms = 1000;
+  // After a restart on an existing table, local writes wait until every
+  // configured peer has reported its mark for this node's origin and every
+  // own delta a peer holds above ours has come back (catch-up), so no
+  // (origin, seq) is ever reused. A peer that has not answered within this
+  // time, or no peer configured, starts a new origin incarnation instead
+  // (Replica::reincarnate; docs/design.md "Incarnations").
+  std::uint32_t incarnation_timeout_ms = 5000;
   // Reconnect backoff: starts at min, doubles per failure, capped at max.
   std::uint32_t reconnect_min_ms = 50;
   std::uint32_t reconnect_max_ms = 2000;
@@ -173,6 +185,14 @@ struct NodeStats {
   std::uint64_t divergences = 0;
   std::uint64_t own_recovered = 0;  // own deltas lost here, returned by a peer
   std::uint64_t own_conflicts = 0;  // own seqs a peer holds other contents for
+  // Remote (origin, seq)s applied here that arrived again with other
+  // contents: two contents for one (origin, seq); logged.
+  std::uint64_t conflicts = 0;
+  std::uint64_t incarnations = 0;  // new own origins started (see above)
+  // Divergence repairs: state transfers sent because this node is the side
+  // that sends (docs/design.md), and ones installed here over equal marks.
+  std::uint64_t repairs_sent = 0;
+  std::uint64_t repairs_installed = 0;
 };
 
 struct PeerStatus {
@@ -219,6 +239,9 @@ struct NodeApplyResult {
   std::uint64_t applied = 0;    // deltas applied (first time)
   std::uint64_t duplicate = 0;  // deltas already applied (or own)
   bool gap = false;  // nothing applied: the frame skips seqs of its origin
+  // Already applied deltas that arrived with other contents (counted in
+  // NodeStats::conflicts).
+  std::uint64_t conflicts = 0;
 };
 
 // The table's states and version vector, taken at one instant.
@@ -241,7 +264,9 @@ class ATOMIK_EXPORT Node {
 
   // A local delta: returns once the table acknowledged it (its SyncPolicy);
   // then it is sent to the peers. Fails (kOutOfRange address, the table's
-  // I/O error) without sending anything.
+  // I/O error) without sending anything. After a restart it first waits
+  // until local writes are allowed (NodeOptions::incarnation_timeout_ms at
+  // most).
   Status accum(Addr addr, std::uint64_t delta);
   // accum() of a batch under one durability wait. O(deltas).
   Status accum_batch(std::span<const FrameRecord> deltas);
@@ -276,6 +301,8 @@ class ATOMIK_EXPORT Node {
   std::vector<std::pair<Addr, std::uint64_t>> snapshot() const;
   NodeStatus status() const;
   NodeStats stats() const;
+  // The own origin: constant, except that a new incarnation after a
+  // restart replaces it once (NodeHooks::on_incarnation).
   OriginId origin() const;
   // "127.0.0.1:41234": the bound address (the chosen port when 0 was asked).
   std::string listen_address() const;

@@ -147,6 +147,12 @@ class ATOMIK_EXPORT PersistentTable {
   Status install_state(
       std::span<const std::pair<std::uint32_t, std::uint64_t>> states,
       std::span<const std::pair<std::uint64_t, std::uint64_t>> marks);
+  // Starts a new incarnation: later own deltas are logged under
+  // `new_origin` from seq 1; the old origin keeps its mark as any other
+  // origin's. Durable on return (rolls the WAL and writes a checkpoint, as
+  // install_state). Fails with kInvalidArgument for 0 or an origin the table
+  // knows, or the I/O error; on failure the table is unchanged.
+  Status reincarnate(std::uint64_t new_origin);
   // The state at addr (sparse: 0 if never written).
   Result<std::uint64_t> read(std::uint32_t addr) const;
   // Every non-zero state, by address. O(table).

@@ -79,7 +79,11 @@ struct ReplicaStats {
   std::uint64_t installs = 0;         // state transfers installed
   std::uint64_t own_recovered = 0;    // own deltas a peer returned (lost here)
   std::uint64_t own_conflicts = 0;  // own seqs a peer holds other contents for
-  std::uint64_t origins = 0;        // distinct origins known now
+  // Remote (origin, seq)s already applied here that arrived again with other
+  // contents (two contents for one (origin, seq): a divergence).
+  std::uint64_t conflicts = 0;
+  std::uint64_t incarnations = 0;  // new own origins started (reincarnate)
+  std::uint64_t origins = 0;       // distinct origins known now
 };
 
 // The states, marks and digest at one instant (Replica::state()).
@@ -94,6 +98,9 @@ struct ReplicaApply {
   std::uint64_t applied = 0;    // deltas applied (first time)
   std::uint64_t duplicate = 0;  // deltas already applied (or own)
   bool gap = false;  // nothing applied: the run skips seqs of its origin
+  // Already applied deltas of another origin whose retained contents differ
+  // from the run's (logged, counted in ReplicaStats::conflicts).
+  std::uint64_t conflicts = 0;
 };
 
 class ATOMIK_EXPORT Replica {
@@ -120,6 +127,8 @@ class ATOMIK_EXPORT Replica {
   // logged and counted in own_conflicts); ones above it are own deltas
   // this table lost (a lost WAL tail) that a peer still holds: they are
   // applied (own_recovered) and later own deltas continue after them.
+  // Already applied deltas of other origins are compared with the retained
+  // ones too: other contents are logged and counted (conflicts).
   // Fails
   // (nothing applied) with kResourceExhausted for a new origin above
   // max_origins, kOutOfRange for an address out of range, kInvalidArgument
@@ -165,9 +174,22 @@ class ATOMIK_EXPORT Replica {
   // transfer holds nothing new. Fails with kCorruption (digest mismatch),
   // kFailedPrecondition (own deltas it lacks are no longer retained), or
   // the table's error; on failure nothing changes. Durable on return.
+  //
+  // With `repair` (a divergence repair: equal version vectors, unequal
+  // digests, and this replica is the side that yields) a transfer that
+  // holds nothing new is installed too: its states replace this replica's,
+  // with own and other deltas it lacks re-applied as above. Returns true
+  // then when it was installed.
   Result<bool> install(std::span<const std::pair<Addr, std::uint64_t>> states,
                        std::span<const std::pair<OriginId, Seq>> marks,
-                       const Digest& digest);
+                       const Digest& digest, bool repair = false);
+  // Starts a new incarnation: a fresh random origin id (one the table does
+  // not know) under which later own deltas are logged from seq 1, so no
+  // (origin, seq) this replica may have sent before a loss is ever reused.
+  // The old origin stays in the version vector as any other origin (its
+  // retained deltas still catch peers up). Durable on return. Returns the
+  // new origin; fails with the table's error (nothing changed).
+  Result<OriginId> reincarnate();
   // Closes an epoch (PersistentTable::swap).
   Result<EpochState> swap();
   // Syncs and closes the table. Idempotent.

@@ -740,6 +740,38 @@ Status PersistentTable::install_state(
   return Status();
 }
 
+// Added for Replica incarnations.
+Status PersistentTable::reincarnate(std::uint64_t new_origin) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  Impl& m = *impl_;
+  ATOMIK_RETURN_IF_ERROR(m.usable());
+  if (new_origin == 0 || m.marks.contains(new_origin) ||
+      new_origin == m.self_origin) {
+    return Status::invalid_argument(
+        "PersistentTable::reincarnate",
+        "origin " + std::to_string(new_origin) +
+            " is 0 or already known to the table '" + m.dir + "'");
+  }
+  std::uint64_t first = m.next_segment;
+  if (m.wal) {
+    auto seg = m.wal->roll();
+    if (!seg.ok()) {
+      m.failed = seg.status();
+      return seg.status();
+    }
+    first = *seg;
+  }
+  CheckpointData d = m.checkpoint_data(m.epoch, first);
+  d.self_origin = new_origin;
+  d.self_seq = 0;
+  ATOMIK_RETURN_IF_ERROR(write_checkpoint(*m.fs, m.dir, d));
+  m.self_origin = new_origin;
+  m.self_seq = 0;
+  m.cached_mark = nullptr;
+  m.delete_segments_below(first);
+  return Status();
+}
+
 Result<std::uint64_t> PersistentTable::read(std::uint32_t addr) const {
   std::lock_guard<std::mutex> lk(impl_->mu);
   if (!impl_->failed.ok()) return impl_->failed;

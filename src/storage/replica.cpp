@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 
 #include "codec/byte_order.hpp"
@@ -270,6 +271,20 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   if (origin == m.self) return m.apply_own(base_seq, deltas);
   const Seq mark = m.table->mark(origin);
   const Seq end = base_seq + deltas.size();  // one past the last
+  if (auto it = m.lanes.find(origin); it != m.lanes.end()) {
+    for (std::size_t i = 0; i < deltas.size() && base_seq + i <= mark; ++i) {
+      const Seq q = base_seq + i;
+      if (it->second.has(q) && !(it->second.at(q) == deltas[i])) {
+        ++out.conflicts;
+      }
+    }
+  }
+  if (out.conflicts != 0) {
+    m.st.conflicts += out.conflicts;
+    m.log("origin " + hex(origin) + ": " + std::to_string(out.conflicts) +
+          " applied seqs from " + std::to_string(base_seq) +
+          " arrived again with other contents: DIVERGED");
+  }
   if (deltas.empty() || end <= mark + 1) {
     m.st.duplicates += deltas.size();
     out.duplicate = deltas.size();
@@ -435,7 +450,8 @@ Result<std::vector<FrameRecord>> Replica::own_since(Seq after) const {
 
 Result<bool> Replica::install(
     std::span<const std::pair<Addr, std::uint64_t>> states,
-    std::span<const std::pair<OriginId, Seq>> marks, const Digest& digest) {
+    std::span<const std::pair<OriginId, Seq>> marks, const Digest& digest,
+    bool repair) {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lk(m.mu);
   VersionVector theirs;
@@ -443,7 +459,7 @@ Result<bool> Replica::install(
   const auto mine = m.table->version_vector();
   bool useful = false;
   for (const auto& [o, k] : marks) useful = useful || k > m.table->mark(o);
-  if (!useful) return false;
+  if (!useful && !repair) return false;
   if (m.compute_digest(states) != digest) {
     return Status::corruption("Replica::install",
                               "the state transfer's digest does not match its "
@@ -495,10 +511,37 @@ Result<bool> Replica::install(
   for (const auto& [o, k] : next.entries()) {
     Retained& lane = m.lanes[o];
     if (k > (lane.count == 0 ? 0 : lane.first + lane.count - 1)) lane.clear();
+    // A repair replaced contents the retained deltas may disagree with:
+    // peers behind get a state transfer rather than them (own deltas stay:
+    // this replica acknowledged them).
+    if (repair && o != m.self) lane.clear();
+  }
+  if (repair) {
+    m.log("divergence repair installed: states replaced, version vector " +
+          next.to_string());
   }
   ++m.st.installs;
   m.digest_valid = false;
   return true;
+}
+
+Result<OriginId> Replica::reincarnate() {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.mu);
+  std::random_device rd;
+  OriginId next = 0;
+  while (next == 0 || m.lanes.contains(next)) {
+    next = (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
+  }
+  ATOMIK_RETURN_IF_ERROR(m.note(m.table->reincarnate(next)));
+  const OriginId old = m.self;
+  m.self = next;
+  (void)m.lanes[next];
+  ++m.st.incarnations;
+  m.log("new incarnation: own origin " + hex(old) + " -> " + hex(next) +
+        " (own seq " + std::to_string(m.table->mark(old)) +
+        " of the old origin is never reused)");
+  return next;
 }
 
 Result<EpochState> Replica::swap() {

@@ -25,6 +25,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "atomik/checkpoint.hpp"
+#include "atomik/file.hpp"
 #include "atomik/replica.hpp"
 #include "codec/byte_order.hpp"
 #include "transport/node_impl.hpp"
@@ -141,12 +143,18 @@ Status Node::Impl::open_storage() {
   ro.retain_per_origin = opt.retain_per_origin;
   ro.max_origins = opt.max_origins;
   ro.log = [this](const std::string& line) { log(line); };
+  // A table created by this open has an origin nobody has seen: no gate.
+  FileSystem* fs =
+      opt.storage.fs != nullptr ? opt.storage.fs : &FileSystem::posix();
+  const bool existed =
+      fs->exists(opt.data_dir + "/" + std::string(kCheckpointFileName));
   auto r = Replica::open(opt.data_dir, ro);
   if (!r.ok()) return r.status();
   replica = std::move(*r);
   self_origin = replica->origin();
   durable_seq = replica->mark(self_origin);
   unsent_base = durable_seq + 1;
+  writes_held = existed;
   return Status();
 }
 
@@ -154,7 +162,15 @@ Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
   if (recs.empty()) return Status();
   Seq last = 0;
   {
-    std::lock_guard<std::mutex> lk(mu);
+    std::unique_lock<std::mutex> lk(mu);
+    if (writes_held) {
+      // The network thread opens the gate: it must not wait for itself.
+      if (io.get_executor().running_in_this_thread()) {
+        return Status::unavailable(
+            "Node", "local writes wait for the peers' marks after a restart");
+      }
+      gate_cv.wait(lk, [this] { return !writes_held || stopped; });
+    }
     if (stopped) return Status::failed_precondition("Node", "stopped");
     if (opt.hooks.admit_local) {
       ATOMIK_RETURN_IF_ERROR(
@@ -178,8 +194,9 @@ Status Node::Impl::local_batch(std::span<const FrameRecord> recs) {
   return Status();
 }
 
-bool Node::Impl::apply_frame(const FrameView& f) {
+bool Node::Impl::apply_frame(const FrameView& f, std::uint64_t* conflicts) {
   auto r = apply_frame_checked(f);
+  if (r.ok() && conflicts != nullptr) *conflicts += r->conflicts;
   if (!r.ok()) {
     // kFailedPrecondition: stopping; nothing to report. kResourceExhausted
     // (max_origins): the Replica logs and counts it.
@@ -216,6 +233,7 @@ Result<NodeApplyResult> Node::Impl::apply_frame_checked(const FrameView& f) {
   out.applied = r->applied;
   out.duplicate = r->duplicate;
   out.gap = r->gap;
+  out.conflicts = r->conflicts;
   return out;
 }
 
@@ -250,29 +268,12 @@ Node::Impl::catch_up_frames(
     }
     // Logged at 1, 2, 4, 8, ... occurrences (it repeats every sync).
     if ((k & (k - 1)) == 0) log("a peer needs a state transfer: " + c.reason);
-    // Send the whole state instead, unless own deltas are still in flight
-    // to the disk (never send what is not durable: retry next sync).
-    auto now = replica->state();
-    if (now.ok() && now->version_vector.get(self) == durable) {
-      tp::SnapshotBody body;
-      body.digest = now->digest;
-      body.states = std::move(now->states);
-      for (const auto& [o, m] : now->version_vector.entries()) {
-        body.marks.emplace_back(o, m);
-      }
-      const std::uint64_t size =
-          tp::snapshot_body_size(body.states.size(), body.marks.size());
-      if (size <= opt.max_snapshot_bytes) {
-        {
-          std::lock_guard<std::mutex> lk(mu);
-          ++st.state_transfers_sent;
-        }
-        *snapshot = std::make_shared<const std::vector<std::byte>>(
-            tp::encode_snapshot(body));
-        return out;
-      }
-      log("state transfer of " + std::to_string(size) +
-          " bytes exceeds max_snapshot_bytes; not sent");
+    // Send the whole state instead (retried next sync when not possible).
+    *snapshot = snapshot_now();
+    if (*snapshot) {
+      std::lock_guard<std::mutex> lk(mu);
+      ++st.state_transfers_sent;
+      return out;
     }
   }
   std::vector<FrameRecord> run;
@@ -298,13 +299,71 @@ Node::Impl::catch_up_frames(
   return out;
 }
 
-bool Node::Impl::install_snapshot(const tp::SnapshotBody& body) {
+std::vector<std::shared_ptr<const std::vector<std::byte>>>
+Node::Impl::own_frames() {
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> out;
+  Seq durable = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    durable = durable_seq;
+  }
+  const OriginId self = self_origin;
+  // A peer that knows every origin as we do but none of our own deltas.
+  VersionVector others;
+  const VersionVector mine = replica->version_vector();
+  for (const auto& [o, m] : mine.entries()) {
+    if (o != self) others.set(o, m);
+  }
+  const CatchUp c = replica->missing(others, durable);
+  std::vector<FrameRecord> run;
+  Seq base = 0;
+  for (const StampedDelta& d : c.deltas) {
+    if (d.origin != self || d.seq > durable) continue;
+    if (run.empty()) base = d.seq;
+    run.push_back(FrameRecord{d.addr, d.delta});
+  }
+  if (!run.empty()) {
+    append_frames(self, base, run, opt.max_frame_records, opt.max_packet_bytes,
+                  &out);
+  }
+  return out;
+}
+
+std::shared_ptr<const std::vector<std::byte>> Node::Impl::snapshot_now() {
+  Seq durable = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    durable = durable_seq;
+  }
+  auto now = replica->state();
+  if (!now.ok() || now->version_vector.get(self_origin) != durable) {
+    return nullptr;
+  }
+  tp::SnapshotBody body;
+  body.digest = now->digest;
+  body.states = std::move(now->states);
+  for (const auto& [o, m] : now->version_vector.entries()) {
+    body.marks.emplace_back(o, m);
+  }
+  const std::uint64_t size =
+      tp::snapshot_body_size(body.states.size(), body.marks.size());
+  if (size > opt.max_snapshot_bytes) {
+    log("state transfer of " + std::to_string(size) +
+        " bytes exceeds max_snapshot_bytes; not sent");
+    return nullptr;
+  }
+  return std::make_shared<const std::vector<std::byte>>(
+      tp::encode_snapshot(body));
+}
+
+bool Node::Impl::install_snapshot(const tp::SnapshotBody& body, bool repair) {
   Result<bool> r = false;
   {
     // Under mu, so the counter changes with the state it describes.
     std::lock_guard<std::mutex> lk(mu);
-    r = replica->install(body.states, body.marks, body.digest);
+    r = replica->install(body.states, body.marks, body.digest, repair);
     if (r.ok() && *r) ++st.state_transfers_installed;
+    if (r.ok() && *r && repair) ++st.repairs_installed;
   }
   if (!r.ok()) {
     log("state transfer rejected: " + r.status().to_string());
@@ -399,12 +458,13 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
   if (options.max_packet_bytes < kFrameHeaderSize + kFrameRecordSize ||
       options.max_packet_bytes > kFrameMaxLimit ||
       options.max_frame_records == 0 || options.sync_interval_ms == 0 ||
-      options.reconnect_min_ms == 0 ||
+      options.incarnation_timeout_ms == 0 || options.reconnect_min_ms == 0 ||
       options.reconnect_max_ms < options.reconnect_min_ms) {
     return Status::invalid_argument(
         "Node::start",
         "max_packet_bytes must be in [60, 1 GiB]; max_frame_records, "
-        "sync_interval_ms, reconnect_min_ms nonzero; reconnect_max_ms >= min");
+        "sync_interval_ms, incarnation_timeout_ms, reconnect_min_ms nonzero; "
+        "reconnect_max_ms >= min");
   }
   if (options.max_snapshot_bytes > UINT32_MAX) {
     return Status::invalid_argument(
@@ -469,6 +529,21 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
   }
   m.start_accept();
   for (auto& p : m.peers) m.connect_peer(p.get());
+  if (m.writes_held && m.peers.empty()) {
+    // Nobody to ask for our marks: never reuse a seq another node may hold.
+    m.start_incarnation("restarted with no peer configured");
+  } else if (m.writes_held) {
+    m.log(
+        "restarted: local writes wait until every peer reports its mark "
+        "for own origin " +
+        hex(m.self_origin) + " (at most " +
+        std::to_string(options.incarnation_timeout_ms) + " ms)");
+    m.gate_timer.expires_after(
+        std::chrono::milliseconds(options.incarnation_timeout_ms));
+    m.gate_timer.async_wait([&m](std::error_code e) {
+      if (!e) m.on_gate_timeout();
+    });
+  }
   m.sync_timer.expires_after(
       std::chrono::milliseconds(options.sync_interval_ms));
   m.sync_timer.async_wait([&m](std::error_code e) {
@@ -494,7 +569,9 @@ Status Node::stop() {
       std::lock_guard<std::mutex> lk(m.mu);
       m.stopped = true;
     }
+    m.gate_cv.notify_all();
     asio::post(m.io, [&m] {
+      m.gate_timer.cancel();
       m.closing_all = true;
       std::error_code ec;
       m.acceptor.close(ec);

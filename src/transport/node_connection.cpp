@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "transport/node_impl.hpp"
 #include "transport/packet.hpp"
@@ -305,7 +306,16 @@ void NodeConnection::on_deltas(std::span<const std::byte> b) {
     return;
   }
   count(&NodeStats::packets_in);
-  if (!n.apply_frame(*f)) {
+  std::uint64_t conflicts = 0;
+  const bool applied = n.apply_frame(*f, &conflicts);
+  n.check_gate();  // own deltas a peer returned may open it
+  // The peer's own deltas differ from what we hold for them: the peer
+  // acknowledged its contents (it never reuses a seq), ours are wrong.
+  if (conflicts != 0 && f->header().origin == peer_origin && !repair_expected) {
+    request_repair(std::to_string(conflicts) + " of its own seqs hold other " +
+                   "contents here");
+  }
+  if (!applied) {
     const auto now = Clock::now();
     if (now - last_gap_sync > std::chrono::milliseconds(20)) {
       last_gap_sync = now;
@@ -321,6 +331,11 @@ void NodeConnection::check_divergence(const tp::SyncBody& s) {
     durable = n.durable_seq;
   }
   const auto [mine, digest] = n.replica->advertised(durable);
+  if (digest == s.digest) {  // this divergence episode, if any, is over
+    episode_detections = 0;
+    peer_yielded = false;
+    repair_expected = false;
+  }
   if (!(mine == s.vv) || digest == s.digest) {
     suspect = false;
     return;
@@ -341,6 +356,45 @@ void NodeConnection::check_divergence(const tp::SyncBody& s) {
           n.replica->digest().to_hex() + " here, " + s.digest.to_hex() +
           " there (" + std::to_string(k) + " detections)");
   }
+  suspect = false;
+  // Repair (docs/design.md "Divergence repair"). First, each side sends
+  // its own deltas: a side holding other contents for them yields to their
+  // origin, which acknowledged them (on_deltas). Without such evidence two
+  // detections later (four SYNCs: the frames precede them on the stream,
+  // so the peer has compared them), the side with the higher origin id
+  // yields. Only the yielding side asks, so the two never overwrite each
+  // other in turn.
+  if (++episode_detections == 1) {
+    for (auto& f : n.own_frames()) {
+      if (state == State::kClosed) return;
+      send(tp::PacketType::kDeltas, std::move(f));
+    }
+    return;
+  }
+  if (repair_expected) {  // the answer was lost or not sent: ask again
+    request_repair("still diverged");
+    return;
+  }
+  if (episode_detections >= 3 && !peer_yielded && n.self_origin > peer_origin) {
+    request_repair("no origin evidence; the lower origin id's state is kept");
+  }
+}
+
+void NodeConnection::request_repair(const std::string& why) {
+  repair_expected = true;
+  n.log("divergence from " + remote + " (origin " + hex(peer_origin) +
+        "): asking for its state (" + why + ")");
+  tp::SyncBody s;
+  s.state_wanted = true;
+  Seq durable = 0;
+  {
+    std::lock_guard<std::mutex> lk(n.mu);
+    durable = n.durable_seq;
+    ++n.st.syncs_sent;
+  }
+  std::tie(s.vv, s.digest) = n.replica->advertised(durable);
+  send(tp::PacketType::kSync,
+       std::make_shared<const std::vector<std::byte>>(tp::encode_sync(s)));
 }
 
 void NodeConnection::on_sync(std::span<const std::byte> b) {
@@ -361,6 +415,21 @@ void NodeConnection::on_sync(std::span<const std::byte> b) {
   their_vv = s->vv;
   have_vv = true;
   check_divergence(*s);
+  n.check_gate();
+  if (s->state_wanted) {
+    // The peer yields in a divergence: send our whole state.
+    peer_yielded = true;
+    auto snap = snapshot_queued ? nullptr : n.snapshot_now();
+    if (snap) {
+      {
+        std::lock_guard<std::mutex> lk(n.mu);
+        ++n.st.repairs_sent;
+        ++n.st.state_transfers_sent;
+      }
+      n.log("sending our state to " + remote + " to repair a divergence");
+      send(tp::PacketType::kSnapshot, std::move(snap));
+    }
+  }
   std::shared_ptr<const std::vector<std::byte>> snapshot;
   auto frames = n.catch_up_frames(their_vv, &snapshot);
   // One state transfer in flight per peer: the next sync sends another
@@ -391,7 +460,9 @@ void NodeConnection::on_snapshot(std::span<const std::byte> b) {
     return;
   }
   count(&NodeStats::packets_in);
-  if (!n.install_snapshot(*s)) {
+  const bool repair = repair_expected;
+  repair_expected = false;
+  if (!n.install_snapshot(*s, repair)) {
     count(&NodeStats::state_transfers_rejected);
     reject(&NodeStats::rejected_malformed, "state transfer not installed");
   }
@@ -409,6 +480,26 @@ void NodeConnection::on_request(std::span<const std::byte> b) {
   Status s;
   switch (r->op) {
     case tp::RequestOp::kAccum: {
+      if (n.gate_closed()) {
+        // After a restart: answered once the peers' marks are known.
+        std::weak_ptr<NodeConnection> w = weak_from_this();
+        n.held_requests.emplace_back([w, req = *r] {
+          auto c = w.lock();
+          if (!c || c->state == State::kClosed) return;
+          FrameRecord rec{req.addr, req.value};
+          const Status st = c->n.local_batch({&rec, 1});
+          tp::Response out;
+          out.id = req.id;
+          if (!st.ok()) {
+            out.code = static_cast<std::uint8_t>(st.code());
+            out.text = std::string(st.message());
+          }
+          c->send(tp::PacketType::kResponse,
+                  std::make_shared<const std::vector<std::byte>>(
+                      tp::encode_response(out)));
+        });
+        return;
+      }
       FrameRecord rec{r->addr, r->value};
       s = n.local_batch({&rec, 1});
       break;

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Node::Impl and NodeConnection: the private parts of a Node shared by
 // node.cpp (replication), node_connection.cpp (TCP connections),
-// node_udp.cpp (datagrams) and node_status.cpp (status). The threading
+// node_udp.cpp (datagrams), node_incarnation.cpp (holding local writes
+// after a restart) and node_status.cpp (status). The threading
 // rules are those of node.cpp: see its opening comment.
 #pragma once
 
 #include <asio.hpp>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -46,7 +50,9 @@ struct Node::Impl {
   NodeOptions opt;
   bool keyed = false;
   tp::Key key{};
-  OriginId self_origin = 0;  // set before the network thread starts
+  // Set before the network thread starts; changed by a new incarnation
+  // (network thread, under mu).
+  std::atomic<OriginId> self_origin{0};
 
   // --- guarded by mu ---------------------------------------------------------
   mutable std::mutex mu;
@@ -56,6 +62,11 @@ struct Node::Impl {
   std::vector<FrameRecord> unsent;   // own deltas not yet sent
   NodeStats st;
   bool stopped = false;
+  // Local writes wait (Node::accum) or are deferred (client requests) while
+  // set: after a restart, until every peer's mark for our origin is known
+  // (docs/design.md "Incarnations"). gate_cv is notified when it clears.
+  bool writes_held = false;
+  std::condition_variable gate_cv;
 
   // --- network thread only
   // -----------------------------------------------------
@@ -65,6 +76,10 @@ struct Node::Impl {
   std::vector<std::byte> udp_buf;
   udp::endpoint udp_from;
   asio::steady_timer sync_timer{io};
+  asio::steady_timer gate_timer{io};
+  // Client accum requests that arrived while writes_held: run when it
+  // clears (they answer their clients then).
+  std::vector<std::function<void()>> held_requests;
   std::set<std::shared_ptr<NodeConnection>> conns;
   std::vector<std::unique_ptr<PeerSlot>> peers;
   // Starts at the wall clock in microseconds, so a restarted node's
@@ -94,11 +109,26 @@ struct Node::Impl {
     s->origins_refused = r.origins_refused;
     s->own_recovered = r.own_recovered;
     s->own_conflicts = r.own_conflicts;
+    s->conflicts = r.conflicts;
   }
   Status open_storage();
+  // Network thread. Clears writes_held when every configured peer (or, with
+  // none configured, some peer) has sent a SYNC and none of them holds a
+  // mark for our origin above ours.
+  void check_gate();
+  // Network thread: the gate's deadline passed; start a new incarnation.
+  void on_gate_timeout();
+  // A new origin incarnation, then writes_held cleared; `why` is logged.
+  void start_incarnation(const std::string& why);
+  void open_gate(const std::string& why);
+  bool gate_closed() const {
+    std::lock_guard<std::mutex> lk(mu);
+    return writes_held;
+  }
   Status local_batch(std::span<const FrameRecord> recs);
   // Applies a validated frame. Returns false when it skips seqs (a gap).
-  bool apply_frame(const FrameView& f);
+  // Deltas that arrived again with other contents add to *conflicts.
+  bool apply_frame(const FrameView& f, std::uint64_t* conflicts = nullptr);
   // apply_frame() with the table's error (Node::apply_frame).
   Result<NodeApplyResult> apply_frame_checked(const FrameView& f);
   // Node::swap(), with NodeHooks::before_swap/after_swap.
@@ -120,7 +150,16 @@ struct Node::Impl {
       const VersionVector& theirs,
       std::shared_ptr<const std::vector<std::byte>>* snapshot);
   // Installs a state transfer (verified by digest); false if rejected.
-  bool install_snapshot(const tp::SnapshotBody& body);
+  // With `repair`, installed even over equal marks (a divergence repair).
+  bool install_snapshot(const tp::SnapshotBody& body, bool repair = false);
+  // The whole state as a SNAPSHOT body, or null while own deltas are not
+  // yet durable (never send what is not durable) or when it exceeds
+  // max_snapshot_bytes (logged).
+  std::shared_ptr<const std::vector<std::byte>> snapshot_now();
+  // Every retained durable own delta as DELTAS frames: sent to a peer we
+  // diverged from, so that it can compare them with what it holds for our
+  // origin (docs/design.md "Divergence repair").
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> own_frames();
   // The largest packet body read: a SNAPSHOT may be larger than the rest.
   std::size_t max_body_bytes() const {
     return std::max(opt.max_packet_bytes, opt.max_snapshot_bytes);
@@ -167,6 +206,15 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   VersionVector their_vv;
   bool have_vv = false;
   bool suspect = false;  // a digest mismatch at suspect_vv (check_divergence)
+  // Divergence seen and this side yields: the next SNAPSHOT from this peer
+  // is installed even over equal marks (Replica::install repair).
+  bool repair_expected = false;
+  // This divergence episode (cleared when the digests agree again): our own
+  // deltas were sent for comparison; the peer asked us for our state.
+  std::uint32_t episode_detections = 0;
+  bool peer_yielded = false;
+  // Asks the peer for its whole state and installs it over equal marks.
+  void request_repair(const std::string& why);
   VersionVector suspect_vv;
   std::uint32_t bad = 0;
   Clock::time_point last_gap_sync{};
@@ -238,8 +286,9 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   // (origin, seq) somewhere. Both sides compare what they advertise (own
   // deltas waiting for the disk left out of vector and digest); a mismatch
   // counts when seen twice in a row at the same vector. Logged at 1, 2, 4, ...
-  // occurrences, counted in NodeStats::divergences (shown by `status`). Not
-  // repaired automatically.
+  // occurrences, counted in NodeStats::divergences (shown by `status`), and
+  // repaired by a state transfer: the side with the lower origin id sends
+  // its state, the other installs it (docs/design.md).
   void check_divergence(const tp::SyncBody& s);
 
   void on_sync(std::span<const std::byte> b);

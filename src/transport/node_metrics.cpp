@@ -133,6 +133,20 @@ std::string NodeStatus::to_prometheus() const {
   w.family("atomik_own_conflicts_total", "counter",
            "Own seqs a peer holds other contents for.");
   w.sample("atomik_own_conflicts_total", s.own_conflicts);
+  w.family("atomik_conflicts_total", "counter",
+           "(origin, seq)s a peer holds other contents for (divergence "
+           "evidence).");
+  w.sample("atomik_conflicts_total", s.conflicts);
+  w.family("atomik_divergence_repairs_total", "counter",
+           "Divergence repairs: whole states sent on request, and installed.");
+  w.sample("atomik_divergence_repairs_total", "direction", "sent",
+           s.repairs_sent);
+  w.sample("atomik_divergence_repairs_total", "direction", "installed",
+           s.repairs_installed);
+  w.family("atomik_incarnations_total", "counter",
+           "New origin ids this node started (no peer answered after a "
+           "restart).");
+  w.sample("atomik_incarnations_total", s.incarnations);
   w.family("atomik_connects_total", "counter", "Handshakes completed.");
   w.sample("atomik_connects_total", s.connects);
   return std::move(w.str());

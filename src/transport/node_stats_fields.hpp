@@ -41,6 +41,10 @@ void for_each_node_stat(const NodeStats& s, F&& f) {
   f("divergences", s.divergences);
   f("own_recovered", s.own_recovered);
   f("own_conflicts", s.own_conflicts);
+  f("conflicts", s.conflicts);
+  f("incarnations", s.incarnations);
+  f("repairs_sent", s.repairs_sent);
+  f("repairs_installed", s.repairs_installed);
 }
 
 }  // namespace atomik::detail

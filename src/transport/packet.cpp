@@ -173,7 +173,8 @@ Result<Hello> decode_hello(std::span<const std::byte> b) {
 std::vector<std::byte> encode_sync(const SyncBody& s) {
   const auto& e = s.vv.entries();
   std::vector<std::byte> b(kSyncFixedSize + kSyncEntrySize * e.size());
-  b[0] = static_cast<std::byte>(s.reply_wanted ? 1 : 0);
+  b[0] = static_cast<std::byte>((s.reply_wanted ? kSyncFlagReplyWanted : 0) |
+                                (s.state_wanted ? kSyncFlagStateWanted : 0));
   store_le<std::uint64_t>(b.data() + 8, s.digest.lo);
   store_le<std::uint64_t>(b.data() + 16, s.digest.hi);
   store_le<std::uint32_t>(b.data() + 4, static_cast<std::uint32_t>(e.size()));
@@ -192,8 +193,8 @@ Result<SyncBody> decode_sync(std::span<const std::byte> b) {
         "SYNC", "body of " + num(b.size()) + " bytes, expected >= 24");
   }
   const auto flags = static_cast<std::uint8_t>(b[0]);
-  if (flags > 1 || b[1] != std::byte{0} || b[2] != std::byte{0} ||
-      b[3] != std::byte{0}) {
+  if ((flags & ~(kSyncFlagReplyWanted | kSyncFlagStateWanted)) != 0 ||
+      b[1] != std::byte{0} || b[2] != std::byte{0} || b[3] != std::byte{0}) {
     return Status::corruption("SYNC", "unknown flags or reserved bits set");
   }
   const auto n = load_le<std::uint32_t>(b.data() + 4);
@@ -204,7 +205,8 @@ Result<SyncBody> decode_sync(std::span<const std::byte> b) {
                     " bytes, body has " + num(b.size()));
   }
   SyncBody s;
-  s.reply_wanted = flags == 1;
+  s.reply_wanted = (flags & kSyncFlagReplyWanted) != 0;
+  s.state_wanted = (flags & kSyncFlagStateWanted) != 0;
   s.digest.lo = load_le<std::uint64_t>(b.data() + 8);
   s.digest.hi = load_le<std::uint64_t>(b.data() + 16);
   OriginId prev = 0;

@@ -99,8 +99,15 @@ inline constexpr std::uint16_t kHelloFlagClient = 1;
 std::vector<std::byte> encode_hello(const Hello& h);
 Result<Hello> decode_hello(std::span<const std::byte> body);
 
+// SYNC.flags bits (docs/format/node_protocol.md section 3).
+inline constexpr std::uint8_t kSyncFlagReplyWanted = 1;
+// Version 3: the sender asks for the receiver's whole state (a SNAPSHOT),
+// to repair a divergence it yields in.
+inline constexpr std::uint8_t kSyncFlagStateWanted = 2;
+
 struct SyncBody {
   bool reply_wanted = false;
+  bool state_wanted = false;
   Digest digest;
   VersionVector vv;
 };
