@@ -174,6 +174,8 @@ class ATOMIK_EXPORT Replica {
   Status close();
 
   OriginId origin() const;
+  // The table's group and word width (ReplicaOptions::storage).
+  TableShape shape() const;
   const std::string& dir() const;
   ReplicaStats stats() const;
   const RecoveryReport& recovery_report() const;
