@@ -38,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "atomik/redis.hpp"
@@ -150,9 +151,19 @@ Pair start_pair(const std::string& name,
 // state.range(3), when given: 1 = tables of the add group (counters).
 // Rates of the add/xor Node pairs at 2^20 addresses with fdatasync, for
 // BM_RedisNodeAddOverXor: [0] xor, [1] add.
-std::vector<double> g_node_rates[2];
+std::vector<std::pair<benchmark::IterationCount, double>> g_node_rates[2];
 
-double median(std::vector<double> v) {
+// The median rate of the measured runs: Google Benchmark first calls a
+// benchmark with few iterations to size it, so only the calls with the most
+// iterations (the ones it reports) count.
+double median(
+    const std::vector<std::pair<benchmark::IterationCount, double>>& runs) {
+  benchmark::IterationCount most = 0;
+  for (const auto& r : runs) most = std::max(most, r.first);
+  std::vector<double> v;
+  for (const auto& r : runs) {
+    if (r.first == most) v.push_back(r.second);
+  }
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -205,7 +216,8 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   state.counters["x_baseline"] = benchmark::Counter(
       static_cast<double>(total) / e.baseline_ops, benchmark::Counter::kIsRate);
   if (with_node && n == 65536 && !no_sync && bits == 20 && secs > 0) {
-    g_node_rates[add ? 1 : 0].push_back(static_cast<double>(total) / secs);
+    g_node_rates[add ? 1 : 0].emplace_back(state.iterations(),
+                                           static_cast<double>(total) / secs);
   }
 }
 
@@ -247,7 +259,7 @@ void BM_RedisNodeAddOverXor(benchmark::State& state) {
       "deltas/s = %.3f (target >= 0.9)\n",
       a / 1e6, x / 1e6, a / x);
 }
-BENCHMARK(BM_RedisNodeAddOverXor)->Iterations(1);
+BENCHMARK(BM_RedisNodeAddOverXor)->Iterations(1)->Repetitions(1);
 BENCHMARK(BM_RedisReplicateBatched)
     ->ArgNames({"batch", "nosync", "addr_bits"})
     ->Args({1, 0, 20})

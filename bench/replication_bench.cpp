@@ -36,6 +36,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "atomik/node.hpp"
@@ -47,9 +48,19 @@ using Clock = std::chrono::steady_clock;
 
 double g_repl_rate = 0;  // xor tables, best batch
 // Batch 65536, every repetition: [0] xor, [1] add (median in the summary).
-std::vector<double> g_batch_rates[2];
+std::vector<std::pair<benchmark::IterationCount, double>> g_batch_rates[2];
 
-double median(std::vector<double> v) {
+// The median rate of the measured runs: Google Benchmark first calls a
+// benchmark with few iterations to size it, so only the calls with the most
+// iterations (the ones it reports) count.
+double median(
+    const std::vector<std::pair<benchmark::IterationCount, double>>& runs) {
+  benchmark::IterationCount most = 0;
+  for (const auto& r : runs) most = std::max(most, r.first);
+  std::vector<double> v;
+  for (const auto& r : runs) {
+    if (r.first == most) v.push_back(r.second);
+  }
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -131,7 +142,8 @@ void BM_ReplicationThroughput(benchmark::State& state) {
   state.counters["deltas_per_s"] = rate;
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
   if (!add) g_repl_rate = std::max(g_repl_rate, rate);
-  if (batch == 65536) g_batch_rates[add ? 1 : 0].push_back(rate);
+  if (batch == 65536)
+    g_batch_rates[add ? 1 : 0].emplace_back(state.iterations(), rate);
 }
 BENCHMARK(BM_ReplicationThroughput)
     ->ArgNames({"batch", "add"})
@@ -314,6 +326,6 @@ void BM_ReplicationSummary(benchmark::State& state) {
         a / 1e6, x / 1e6, a / x);
   }
 }
-BENCHMARK(BM_ReplicationSummary)->Iterations(1);
+BENCHMARK(BM_ReplicationSummary)->Iterations(1)->Repetitions(1);
 
 }  // namespace
