@@ -168,10 +168,13 @@ Result<Hello> decode_hello(std::span<const std::byte> b) {
   }
   const auto group = static_cast<std::uint8_t>(b[4]);
   const auto bits = static_cast<std::uint8_t>(b[5]);
+  // One spelling per shape (0 for XOR and for 64 bits), so that a decoded
+  // HELLO re-encodes to the same bytes.
   h.shape.group =
       group == 0 ? TableGroup::kXor : static_cast<TableGroup>(group);
   h.shape.word_bits = bits == 0 ? std::uint8_t{64} : bits;
-  if (!validate_shape(h.shape, "HELLO").ok()) {
+  if (group == static_cast<std::uint8_t>(TableGroup::kXor) || bits == 64 ||
+      !validate_shape(h.shape, "HELLO").ok()) {
     return Status::corruption("HELLO", "group " + num(group) + " word_bits " +
                                            num(bits) + " unknown");
   }
