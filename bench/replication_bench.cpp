@@ -2,13 +2,11 @@
 // Replication between two Nodes on loopback, against Redis XADD
 // measured in the same run.
 //
-//   BM_ReplicationThroughput/batch:N/add:G: 4 threads accumulate batches
-//     into A (add:1: both tables of the add group, counters)
+//   BM_ReplicationThroughput: 4 threads accumulate batches into A
 //     (accum_batch, WAL on with the default durability policy, kEveryRecord:
 //     each batch is fdatasynced before it is acknowledged and sent;
 //     concurrent batches share fdatasyncs); the clock stops when B has
 //     applied every delta (B's version vector reaches A's last seq).
-//     The summary also prints add / xor at batch 65536 (target >= 0.9).
 //   BM_RedisXaddBaseline: starts redis-server (Debian) on a free loopback
 //     port, runs `redis-benchmark -P 16 -n 200000 -q XADD s '*' f v`, stops
 //     the server; ops/s. Skipped (with a message) if redis is not installed.
@@ -36,7 +34,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "atomik/node.hpp"
@@ -46,25 +43,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double g_repl_rate = 0;  // xor tables, best batch
-// Batch 65536, every repetition: [0] xor, [1] add (median in the summary).
-std::vector<std::pair<benchmark::IterationCount, double>> g_batch_rates[2];
-
-// The median rate of the measured runs: Google Benchmark first calls a
-// benchmark with few iterations to size it, so only the calls with the most
-// iterations (the ones it reports) count.
-double median(
-    const std::vector<std::pair<benchmark::IterationCount, double>>& runs) {
-  benchmark::IterationCount most = 0;
-  for (const auto& r : runs) most = std::max(most, r.first);
-  std::vector<double> v;
-  for (const auto& r : runs) {
-    if (r.first == most) v.push_back(r.second);
-  }
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+double g_repl_rate = 0;
 double g_redis_rate = 0;
 double g_p50_us = 0;
 double g_p99_us = 0;
@@ -72,7 +51,7 @@ double g_p99_us = 0;
 struct Pair {
   std::filesystem::path dir;
   std::unique_ptr<atomik::Node> a, b;
-  explicit Pair(bool add = false) {
+  Pair() {
     dir = std::filesystem::temp_directory_path() /
           ("atomik-repl-bench-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
@@ -80,7 +59,6 @@ struct Pair {
     o.listen = "127.0.0.1:0";
     o.log = false;
     o.storage.num_contexts = 4096;  // a dense table; durability: default
-    if (add) o.storage.group = atomik::TableGroup::kAdd;
     o.data_dir = (dir / "a").string();
     a = std::move(*atomik::Node::start(o));
     o.data_dir = (dir / "b").string();
@@ -101,8 +79,7 @@ struct Pair {
 
 void BM_ReplicationThroughput(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
-  const bool add = state.range(1) != 0;
-  Pair p(add);
+  Pair p;
   std::mt19937_64 g(1);
   std::vector<atomik::FrameRecord> recs(batch);
   for (auto& r : recs) r = {static_cast<atomik::Addr>(g() % 4096), g()};
@@ -141,15 +118,11 @@ void BM_ReplicationThroughput(benchmark::State& state) {
   const double rate = static_cast<double>(total) / secs;
   state.counters["deltas_per_s"] = rate;
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
-  if (!add) g_repl_rate = std::max(g_repl_rate, rate);
-  if (batch == 65536)
-    g_batch_rates[add ? 1 : 0].emplace_back(state.iterations(), rate);
+  g_repl_rate = std::max(g_repl_rate, rate);
 }
 BENCHMARK(BM_ReplicationThroughput)
-    ->ArgNames({"batch", "add"})
-    ->Args({16384, 0})
-    ->Args({65536, 0})
-    ->Args({65536, 1})
+    ->Arg(16384)
+    ->Arg(65536)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -316,16 +289,7 @@ void BM_ReplicationSummary(benchmark::State& state) {
         g_repl_rate / 1e6, g_redis_rate / 1e6, g_repl_rate / g_redis_rate,
         g_p50_us, g_p99_us);
   }
-  const double x = median(g_batch_rates[0]);
-  const double a = median(g_batch_rates[1]);
-  if (x > 0 && a > 0) {
-    state.counters["add_over_xor"] = a / x;
-    std::printf(
-        "summary: add / xor (two TCP nodes, batch 65536, medians): %.2f M / "
-        "%.2f M deltas/s = %.3f (target >= 0.9)\n",
-        a / 1e6, x / 1e6, a / x);
-  }
 }
-BENCHMARK(BM_ReplicationSummary)->Iterations(1)->Repetitions(1);
+BENCHMARK(BM_ReplicationSummary)->Iterations(1);
 
 }  // namespace

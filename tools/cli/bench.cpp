@@ -119,10 +119,10 @@ constexpr Comparison kComparisons[] = {
      "real_time",
      Metric::kItems, 0.9, 0,
      "add / xor: `node --redis` pair, 2^20 addresses, batch 65536"},
-    {"replication", "replication_bench",
-     "BM_ReplicationThroughput/batch:65536/add:1/real_time",
-     "BM_ReplicationThroughput/batch:65536/add:0/real_time", Metric::kItems,
-     0.9, 0, "add / xor: two TCP nodes, batch 65536"},
+    {"replication", "group_bench",
+     "BM_GroupThroughput/batch:65536/add:1/real_time",
+     "BM_GroupThroughput/batch:65536/add:0/real_time", Metric::kItems, 0.9, 0,
+     "add / xor: two TCP nodes, batch 65536"},
 };
 
 // Benchmarks that compute their own ratio against an external baseline
