@@ -45,7 +45,7 @@ _atomik() {
     demo) opts="--help" ;;
     bench) opts="--bench-dir --workload --markdown --plot --min-time --quick --help" ;;
     fingerprint) opts="--chunk-size --key --legacy-width --watch --interval-ms --count -c --check -q --quiet --help" ;;
-    node) opts="--data --listen --peer --key-file --udp --sync-ms --max-origins --sync --group --width --quiet --redis --redis-user --redis-password-file --redis-table --redis-shards --redis-hold --redis-cluster --redis-max-unpublished --redis-snapshot-every-s --help" ;;
+    node) opts="--data --listen --peer --key-file --udp --sync-ms --max-origins --sync --quiet --redis --redis-user --redis-password-file --redis-table --redis-shards --redis-hold --redis-cluster --redis-max-unpublished --redis-snapshot-every-s --help" ;;
     accum|read|swap) opts="$client" ;;
     status) opts="$client --json" ;;
     redis-node) opts="--data --redis --redis-user --redis-password-file --table --shards --hold --cluster --sync --group --width --snapshot-every-s --no-stdin --quiet --help" ;;
@@ -61,6 +61,9 @@ _atomik() {
         verify) opts="--quiet --help" ;;
       esac ;;
   esac
+  # The table's group and width (a line of its own: node's list above is
+  # long and often edited).
+  [[ "$cmd" == node ]] && opts="$opts --group --width"
   if [[ "$cur" == -* || -z "$cmd" || ( -z "$sub" && ( "$cmd" == wal || "$cmd" == checkpoint ) ) ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   else
