@@ -18,7 +18,11 @@
 //   BM_RedisNodeReplicateBatched/N  BM_RedisReplicateBatched with both nodes
 //                               started by RedisReplicator::start_node (a
 //                               Node with its listen port: `atomik node
-//                               --redis`), same counters.
+//                               --redis`), same counters. Its `add` argument
+//                               (1) makes both tables counters (the add
+//                               group); BM_RedisNodeAddOverXor, registered
+//                               after it, prints the add / xor ratio of the
+//                               medians of this run (target >= 0.9).
 // Tables are dense with kAddresses (2^20) contexts (unless a benchmark's
 // addr_bits says otherwise), the range the random deltas hit (a sparse table's
 // hash map costs ~0.25 us per new address). Run:
@@ -34,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "atomik/redis.hpp"
@@ -107,8 +112,8 @@ struct Pair {
 
 Pair start_pair(const std::string& name,
                 atomik::SyncPolicy sync = atomik::SyncPolicy::kEveryRecord,
-                bool with_node = false,
-                std::uint32_t num_contexts = kAddresses) {
+                bool with_node = false, std::uint32_t num_contexts = kAddresses,
+                bool add = false) {
   Env& e = env();
   atomik::RedisOptions o;
   o.url = e.server->url();
@@ -119,6 +124,7 @@ Pair start_pair(const std::string& name,
   atomik::PersistentOptions storage;
   storage.sync = sync;
   storage.num_contexts = num_contexts;
+  if (add) storage.group = atomik::TableGroup::kAdd;
   Pair p;
   auto start = [&](const std::string& dir) {
     if (!with_node) return atomik::RedisReplicator::start(dir, storage, o);
@@ -142,6 +148,27 @@ Pair start_pair(const std::string& name,
 // state.range(2): address bits (20 unless given): tables of 2^bits
 // contexts, random addresses over all of them (16: the tables stay in
 // cache; 20: 24 MiB each, so every delta is a cache miss per table).
+// state.range(3), when given: 1 = tables of the add group (counters).
+// Rates of the add/xor Node pairs at 2^20 addresses with fdatasync, for
+// BM_RedisNodeAddOverXor: [0] xor, [1] add.
+std::vector<std::pair<benchmark::IterationCount, double>> g_node_rates[2];
+
+// The median rate of the measured runs: Google Benchmark first calls a
+// benchmark with few iterations to size it, so only the calls with the most
+// iterations (the ones it reports) count.
+double median(
+    const std::vector<std::pair<benchmark::IterationCount, double>>& runs) {
+  benchmark::IterationCount most = 0;
+  for (const auto& r : runs) most = std::max(most, r.first);
+  std::vector<double> v;
+  for (const auto& r : runs) {
+    if (r.first == most) v.push_back(r.second);
+  }
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 void replicate_batched(benchmark::State& state, bool with_node) {
   Env& e = env();
   if (!e.ok) {
@@ -151,11 +178,12 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const bool no_sync = state.range(1) != 0;
   const int bits = state.range(2) != 0 ? static_cast<int>(state.range(2)) : 20;
+  const bool add = state.range(3) != 0;
   Pair p = start_pair(
       std::string(with_node ? "node" : "") + "batched" + std::to_string(n) +
-          (no_sync ? "n" : "e") + std::to_string(bits),
+          (no_sync ? "n" : "e") + std::to_string(bits) + (add ? "add" : ""),
       no_sync ? atomik::SyncPolicy::kNone : atomik::SyncPolicy::kEveryRecord,
-      with_node, std::uint32_t{1} << bits);
+      with_node, std::uint32_t{1} << bits, add);
   if (!p.a || !p.b) {
     state.SkipWithError("RedisReplicator::start failed");
     return;
@@ -163,7 +191,9 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   std::vector<atomik::FrameRecord> batch(n);
   std::uint64_t x = 1;
   std::uint64_t total = 0;
+  double secs = 0;  // the iterations' wall time (the rate for the ratio)
   for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
     for (int b = 0; b < 8; ++b) {
       for (std::size_t i = 0; i < n; ++i) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -176,6 +206,8 @@ void replicate_batched(benchmark::State& state, bool with_node) {
       total += n;
     }
     while (p.b->stats().deltas_applied < total) std::this_thread::yield();
+    secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                .count();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
   state.counters["deltas_per_s"] = benchmark::Counter(
@@ -183,6 +215,10 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   state.counters["baseline_xadd_per_s"] = e.baseline_ops;
   state.counters["x_baseline"] = benchmark::Counter(
       static_cast<double>(total) / e.baseline_ops, benchmark::Counter::kIsRate);
+  if (with_node && n == 65536 && !no_sync && bits == 20 && secs > 0) {
+    g_node_rates[add ? 1 : 0].emplace_back(state.iterations(),
+                                           static_cast<double>(total) / secs);
+  }
 }
 
 void BM_RedisReplicateBatched(benchmark::State& state) {
@@ -192,13 +228,38 @@ void BM_RedisNodeReplicateBatched(benchmark::State& state) {
   replicate_batched(state, /*with_node=*/true);
 }
 BENCHMARK(BM_RedisNodeReplicateBatched)
-    ->ArgNames({"batch", "nosync", "addr_bits"})
-    ->Args({4096, 0, 20})
-    ->Args({65536, 0, 20})
-    ->Args({65536, 1, 20})
-    ->Args({65536, 0, 16})
+    ->ArgNames({"batch", "nosync", "addr_bits", "add"})
+    ->Args({4096, 0, 20, 0})
+    ->Args({65536, 0, 20, 0})
+    ->Args({65536, 0, 20, 1})
+    ->Args({65536, 1, 20, 0})
+    ->Args({65536, 0, 16, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// Registered after BM_RedisNodeReplicateBatched: the add group's median
+// rate over the xor group's, both `node --redis` pairs at 2^20 addresses,
+// batch 65536, fdatasync per batch, measured in this run (target >= 0.9).
+void BM_RedisNodeAddOverXor(benchmark::State& state) {
+  for (auto _ : state) {
+  }
+  const double x = median(g_node_rates[0]);
+  const double a = median(g_node_rates[1]);
+  if (x <= 0 || a <= 0) {
+    state.SkipWithError(
+        "run BM_RedisNodeReplicateBatched (add:0 and add:1 "
+        "at batch 65536, nosync 0, addr_bits 20) first");
+    return;
+  }
+  state.counters["xor_deltas_per_s"] = x;
+  state.counters["add_deltas_per_s"] = a;
+  state.counters["add_over_xor"] = a / x;
+  std::printf(
+      "add / xor (node --redis, 2^20 addresses): %.2f M / %.2f M "
+      "deltas/s = %.3f (target >= 0.9)\n",
+      a / 1e6, x / 1e6, a / x);
+}
+BENCHMARK(BM_RedisNodeAddOverXor)->Iterations(1)->Repetitions(1);
 BENCHMARK(BM_RedisReplicateBatched)
     ->ArgNames({"batch", "nosync", "addr_bits"})
     ->Args({1, 0, 20})

@@ -62,12 +62,15 @@ set(ATOMIK_STORAGE_SOURCES
   src/storage/wal_writer.cpp
   src/storage/wal_reader.cpp
   src/storage/checkpoint.cpp
+  src/storage/table_shape.cpp
   src/storage/persistent_table.cpp
+  src/storage/persistent_recover.cpp
   src/storage/replica.cpp
 )
-set(ATOMIK_STORAGE_HEADERS file.hpp wal.hpp checkpoint.hpp persistent_table.hpp
+set(ATOMIK_STORAGE_HEADERS table_shape.hpp file.hpp wal.hpp checkpoint.hpp persistent_table.hpp
                            replica.hpp)
-set(ATOMIK_STORAGE_PRIVATE_HEADERS storage/wal_record.hpp storage/wal_scan.hpp)
+set(ATOMIK_STORAGE_PRIVATE_HEADERS storage/wal_record.hpp storage/wal_scan.hpp
+  storage/group_table.hpp storage/persistent_table_impl.hpp)
 
 # Nodes over TCP/UDP. atomik.hpp (every header but redis.hpp) sits here, the
 # highest layer it includes.

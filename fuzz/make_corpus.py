@@ -113,6 +113,8 @@ def main():
     run = os.path.join(VECTORS, "wal_segment_run_v1.bin")
     if os.path.exists(run):  # DELTA_RUN (type 9)
         write("fuzz_wal_segment", "wal_segment_run_v1", read_bin(run))
+    for name in ("wal_segment_v2", "wal_segment_v2_add16"):  # header v2
+        write("fuzz_wal_segment", name, read_bin(name + ".bin"))
     # One record of every type 1..7, a sync mark, then the seal.
     seg = wal_header(1)
     key = struct.pack("<QQ", 0x0102030405060708, 1)

@@ -253,7 +253,7 @@ cdef extern from "atomik_glue.hpp" namespace "atomik::python" nogil:
     cbool undo_redo(Undo64&, Context64&, uint64_t*)
 
     PersistentTable* persistent_open(const string&, uint64_t, int, int, uint32_t,
-                                     uint64_t, Status*) except +
+                                     uint64_t, cbool, int, Status*) except +
     Status persistent_read(const PersistentTable&, uint32_t, uint64_t*) except +
     Status persistent_apply(PersistentTable&, uint64_t, uint64_t, uint32_t,
                             uint64_t, cbool*) except +

@@ -11,7 +11,8 @@ _RECOVERY_MODES = {"strict": 0, "skip": 1}
 
 cdef class PersistentSyncTable:
     """PersistentSyncTable(num_contexts=256, path="state.wal", on_delta=None,
-    width=64, *, sync="every-record", recovery="strict", origin=0)
+    width=64, *, group="xor", sync="every-record", recovery="strict",
+    origin=0)
 
     A SyncTable whose changes survive a crash, on atomik::PersistentTable:
     every put/receive is a checksummed write-ahead-log record carrying
@@ -28,6 +29,12 @@ cdef class PersistentSyncTable:
     applies each origin's messages exactly once and in order: a duplicate
     returns False, a gap is a RuntimeError (reorder with a DeltaStream
     first). Widths 8..64 (values checked); 128 is a ValueError.
+
+    group="add" makes a counter table: deltas add modulo 2^width
+    (accum(addr, 5) twice reads 10; put() logs new - old), stored with
+    the table (reopening with another group or width is a RuntimeError
+    naming both). An XOR table is stored as 64-bit words whatever the
+    width (width is checked here), as before groups existed.
     """
 
     cdef PersistentTable* _t
@@ -36,6 +43,7 @@ cdef class PersistentSyncTable:
     cdef uint64_t _mask
     cdef int _width
     cdef object _path
+    cdef cbool _add
 
     def __cinit__(self, *args, **kwargs):
         self._t = NULL
@@ -47,8 +55,8 @@ cdef class PersistentSyncTable:
             self._t = NULL
 
     def __init__(self, num_contexts=256, path="state.wal", on_delta=None,
-                 width=64, *, sync="every-record", recovery="strict",
-                 origin=0):
+                 width=64, *, group="xor", sync="every-record",
+                 recovery="strict", origin=0):
         cdef int w = _check_width(width)
         cdef Status st
         cdef PersistentTable* t
@@ -67,6 +75,9 @@ cdef class PersistentSyncTable:
         n = _index(num_contexts, "num_contexts")
         if n < 1:
             raise ValueError("num_contexts must be >= 1, got %d" % n)
+        if group not in ("xor", "add"):
+            raise ValueError("group must be 'xor' or 'add', got %r" % (group,))
+        cdef cbool add = group == "add"
         if sync not in _SYNC_POLICIES:
             raise ValueError("sync must be one of %s, got %r"
                              % (", ".join(_SYNC_POLICIES), sync))
@@ -85,13 +96,15 @@ cdef class PersistentSyncTable:
                 "choose a new path" % p)
         t = persistent_open(p.encode(), _count(n, "num_contexts"),
                             _SYNC_POLICIES[sync], _RECOVERY_MODES[recovery],
-                            1024, _count(origin, "origin"), &st)
+                            1024, _count(origin, "origin"), add,
+                            w if add else 64, &st)
         if t == NULL:
             _raise_status(st)
         self._t = t
         self._n = n
         self._width = w
         self._mask = _mask_of(w)
+        self._add = add
         self._path = p
         self.on_delta(on_delta)
 
@@ -126,9 +139,9 @@ cdef class PersistentSyncTable:
     def put(self, addr, value):
         """put(addr, value) -> DeltaMessage
 
-        Writes value at addr as a logged delta (old ^ new), returns once it
-        is acknowledged per `sync`, then fires on_delta. An unchanged value
-        logs and fires nothing (delta 0).
+        Writes value at addr as a logged delta (old ^ new; add: new - old
+        modulo 2^width), returns once it is acknowledged per `sync`, then
+        fires on_delta. An unchanged value logs and fires nothing (delta 0).
         """
         self._ready()
         cdef uint32_t a = self._addr(addr)
@@ -139,12 +152,31 @@ cdef class PersistentSyncTable:
             return _new_message(a, 0, <uint32_t>min(
                 persistent_own_seq(deref(self._t)), 0xFFFFFFFF), 0,
                 self._t.origin())
-        _check(self._t.accum(a, cur ^ v))
+        return self._log(a, ((v - cur) & self._mask) if self._add
+                         else (cur ^ v))
+
+    def accum(self, addr, delta):
+        """accum(addr, delta) -> DeltaMessage
+
+        Logs delta at addr in the table's group (xor: state ^= delta; add:
+        state += delta modulo 2^width, so a negative delta subtracts), as
+        put() does; fires on_delta.
+        """
+        self._ready()
+        cdef uint32_t a = self._addr(addr)
+        d = _index(delta, "delta")
+        if self._add:
+            d &= self._mask
+        cdef uint64_t dv = _word(d, self._mask, self._width, "delta")
+        return self._log(a, dv)
+
+    cdef object _log(self, uint32_t a, uint64_t d):
+        _check(self._t.accum(a, d))
         seq = persistent_own_seq(deref(self._t))
         if seq > 0xFFFFFFFF:
             raise OverflowError("seq %d does not fit the 16-byte message"
                                 % seq)
-        msg = _new_message(a, cur ^ v, <uint32_t>seq, 0, self._t.origin())
+        msg = _new_message(a, d, <uint32_t>seq, 0, self._t.origin())
         if self._callback is not None:
             self._callback(msg)
         return msg
@@ -274,6 +306,11 @@ cdef class PersistentSyncTable:
         """Width in bits of every state."""
         return self._width
 
+    @property
+    def group(self):
+        """"xor" or "add" (fixed when created)."""
+        return "add" if self._add else "xor"
+
     def __len__(self):
         return self._n
 
@@ -294,5 +331,7 @@ cdef class PersistentSyncTable:
         if self._t == NULL:
             return "PersistentSyncTable(path=%r, closed)" % self._path
         active = sum(1 for v in self.snapshot().values() if v != 0)
-        return ("PersistentSyncTable(num_contexts=%d, width=%d, active=%d, "
-                "path=%r)" % (self._n, self._width, active, self._path))
+        return ("PersistentSyncTable(num_contexts=%d, width=%d, %sactive=%d, "
+                "path=%r)" % (self._n, self._width,
+                              "group='add', " if self._add else "", active,
+                              self._path))

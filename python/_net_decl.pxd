@@ -79,6 +79,7 @@ cdef extern from "net_glue.hpp" namespace "atomik::python" nogil:
         string key
         cbool udp
         uint64_t num_contexts
+        cbool add
         int sync
         uint64_t origin
         uint32_t sync_interval_ms

@@ -5,7 +5,8 @@
 cdef class Node:
     """Node(data_dir, *, listen="127.0.0.1:0", peers=(), key=None, udp=False,
     num_contexts=0, sync="every-record", origin=0, sync_interval_ms=1000,
-    reconnect_min_ms=50, reconnect_max_ms=2000, log=False, start=True)
+    reconnect_min_ms=50, reconnect_max_ms=2000, log=False, start=True,
+    group="xor")
 
     An in-process replica (the engine of `atomik node`): a durable table in
     data_dir, served on `listen` (port 0 picks a free one; see
@@ -13,7 +14,8 @@ cdef class Node:
     node that connects. key: None, 32 bytes or 64 hex digits shared by all
     nodes and clients. num_contexts > 0 gives a dense table of that many
     addresses (fixed when the directory is created); sync is the durability
-    of an acknowledged accum ("every-record", "group", "none").
+    of an acknowledged accum ("every-record", "group", "none"). group="add"
+    makes a counter table (fixed when created; peers must match).
 
     start() opens the table and starts the network thread (done by the
     constructor unless start=False); stop() closes every connection and the
@@ -34,7 +36,7 @@ cdef class Node:
     def __init__(self, data_dir, *, listen="127.0.0.1:0", peers=(), key=None,
                  udp=False, num_contexts=0, sync="every-record", origin=0,
                  sync_interval_ms=1000, reconnect_min_ms=50,
-                 reconnect_max_ms=2000, log=False, start=True):
+                 reconnect_max_ms=2000, log=False, start=True, group="xor"):
         if isinstance(peers, str):
             raise TypeError("peers: expected a list of \"HOST:PORT\", got a str")
         self._cfg.data_dir = _str(data_dir, "data_dir")
@@ -44,6 +46,9 @@ cdef class Node:
         self._cfg.key = _key(key)
         self._cfg.udp = bool(udp)
         self._cfg.num_contexts = _u64(num_contexts, "num_contexts")
+        if group not in ("xor", "add"):  # the table's group (counters: add)
+            raise ValueError("group must be 'xor' or 'add', got %r" % (group,))
+        self._cfg.add = group == "add"
         self._cfg.sync = _sync_policy(sync)
         self._cfg.origin = _u64(origin, "origin")
         self._cfg.sync_interval_ms = sync_interval_ms

@@ -323,12 +323,16 @@ inline bool undo_redo(Undo64& h, Context64& c, std::uint64_t* out) {
 // --- PersistentTable --------------------------------------------------------
 
 // sync: 0 every record, 1 group, 2 none. recovery: 0 strict, 1 skip.
+// add: the add group (counters) with words of word_bits bits; else xor.
 inline PersistentTable* persistent_open(const std::string& dir,
                                         std::uint64_t num_contexts, int sync,
                                         int recovery, std::uint32_t undo_levels,
-                                        std::uint64_t origin, Status* status) {
+                                        std::uint64_t origin, bool add,
+                                        int word_bits, Status* status) {
   PersistentOptions o;
   o.num_contexts = num_contexts;
+  o.group = add ? TableGroup::kAdd : TableGroup::kXor;
+  o.word_bits = static_cast<std::uint8_t>(word_bits);
   o.sync = sync == 1   ? SyncPolicy::kGroup
            : sync == 2 ? SyncPolicy::kNone
                        : SyncPolicy::kEveryRecord;

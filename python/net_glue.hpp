@@ -62,6 +62,7 @@ struct NodeConfig {
   std::string key;
   bool udp = false;
   std::uint64_t num_contexts = 0;
+  bool add = false;  // the table's group: add (counters) or xor
   int sync = 0;
   std::uint64_t origin = 0;
   std::uint32_t sync_interval_ms = 1000;
@@ -86,6 +87,7 @@ inline NodeOptions node_options(const NodeConfig& c) {
   o.key = key_bytes(c.key);
   o.udp = c.udp;
   o.storage = storage_options(c.num_contexts, c.sync, c.origin);
+  o.storage.group = c.add ? TableGroup::kAdd : TableGroup::kXor;
   o.sync_interval_ms = c.sync_interval_ms;
   o.reconnect_min_ms = c.reconnect_min_ms;
   o.reconnect_max_ms = c.reconnect_max_ms;

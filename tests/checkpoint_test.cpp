@@ -31,15 +31,13 @@ CheckpointData example() {
   return d;
 }
 
+// Version 1 (written before tables had a group): decodes as xor/64.
 TEST(CheckpointTest, MatchesCheckedInVector) {
-  auto bytes = encode_checkpoint(example());
-  ASSERT_TRUE(bytes.ok());
   const std::string vec =
       std::string(ATOMIK_TEST_VECTORS_DIR) + "/checkpoint_v1.bin";
-  if (std::getenv("ATOMIK_REGEN_VECTORS") != nullptr) write_bytes(vec, *bytes);
   const auto file = read_bytes(vec);
-  EXPECT_EQ(*bytes, file);
   ASSERT_EQ(file.size(), 0x84u);
+  EXPECT_EQ(walfmt::load_le<std::uint32_t>(file.data() + 8), 1u);
   EXPECT_EQ(std::memcmp(file.data(), "ATMKCKPT", 8), 0);
   EXPECT_EQ(walfmt::load_le<std::uint64_t>(file.data() + 16), 0x64u);
   EXPECT_EQ(walfmt::load_le<std::uint32_t>(file.data() + 0x50), 7u);
@@ -47,6 +45,73 @@ TEST(CheckpointTest, MatchesCheckedInVector) {
   auto back = decode_checkpoint(file, "vector");
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, example());
+  EXPECT_EQ(back->shape, TableShape{});
+}
+
+// Version 2: the encoder's bytes equal the checked-in files, which differ
+// from version 1 in the version, word_bits, group and checksum fields only
+// (docs/format/checkpoint.md, worked example).
+TEST(CheckpointTest, MatchesVersion2Vectors) {
+  const auto v1 =
+      read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) + "/checkpoint_v1.bin");
+  CheckpointData add16 = example();
+  add16.shape = {.group = TableGroup::kAdd, .word_bits = 16};
+  for (const auto& [name, data] :
+       {std::pair<const char*, CheckpointData>{"checkpoint_v2.bin", example()},
+        {"checkpoint_v2_add16.bin", add16}}) {
+    SCOPED_TRACE(name);
+    auto bytes = encode_checkpoint(data);
+    ASSERT_TRUE(bytes.ok());
+    const std::string vec = std::string(ATOMIK_TEST_VECTORS_DIR) + "/" + name;
+    if (std::getenv("ATOMIK_REGEN_VECTORS") != nullptr) {
+      write_bytes(vec, *bytes);
+    }
+    const auto file = read_bytes(vec);
+    EXPECT_EQ(*bytes, file);
+    ASSERT_EQ(file.size(), v1.size());
+    EXPECT_EQ(walfmt::load_le<std::uint32_t>(file.data() + 8), 2u);
+    EXPECT_EQ(file[0x38], std::byte{data.shape.word_bits});
+    EXPECT_EQ(file[0x39], static_cast<std::byte>(data.shape.group));
+    for (std::size_t i = 0; i < v1.size() - 8; ++i) {
+      if (i == 8 || i == 0x38 || i == 0x39) continue;
+      EXPECT_EQ(file[i], v1[i]) << "offset " << i;
+    }
+    auto back = decode_checkpoint(file, name);
+    ASSERT_TRUE(back.ok()) << back.status().to_string();
+    EXPECT_EQ(*back, data);
+  }
+}
+
+// A value that does not fit the width, or a version-1 file claiming a
+// group, is refused with the field named.
+TEST(CheckpointTest, ShapeRulesAreChecked) {
+  CheckpointData d = example();
+  d.shape = {.group = TableGroup::kAdd, .word_bits = 8};
+  d.states = {{7, 0x1ff}};
+  EXPECT_EQ(encode_checkpoint(d).status().code(), Code::kInvalidArgument);
+  d.states = {{7, 0xff}};
+  auto bytes = *encode_checkpoint(d);
+  const std::size_t n = bytes.size() - 8;
+  auto reseal = [&] {
+    walfmt::store_le<std::uint64_t>(bytes.data() + n,
+                                    walfmt::checksum64({bytes.data(), n}));
+  };
+  bytes[0x54 + 1] = std::byte{1};  // value 0x1ff in an 8-bit table
+  reseal();
+  auto r = decode_checkpoint(bytes, "CP");
+  EXPECT_EQ(r.status().code(), Code::kCorruption);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("word_bits 8"));
+  bytes[0x54 + 1] = std::byte{0};
+  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 1);  // version 1, add/8
+  reseal();
+  r = decode_checkpoint(bytes, "CP");
+  EXPECT_EQ(r.status().code(), Code::kUnimplemented);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("version 1"));
+  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 2);
+  bytes[0x38] = std::byte{7};  // word_bits 7
+  reseal();
+  EXPECT_EQ(decode_checkpoint(bytes, "CP").status().code(),
+            Code::kUnimplemented);
 }
 
 TEST(CheckpointTest, RandomDataRoundTrips) {
@@ -112,7 +177,7 @@ TEST(CheckpointTest, HugeCountIsRejectedBeforeAllocating) {
 
 TEST(CheckpointTest, OtherVersionIsUnimplemented) {
   auto bytes = *encode_checkpoint(example());
-  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 2);
+  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 3);
   const std::size_t n = bytes.size() - 8;
   walfmt::store_le<std::uint64_t>(bytes.data() + n,
                                   walfmt::checksum64({bytes.data(), n}));

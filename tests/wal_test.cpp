@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -48,17 +49,35 @@ std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
   return out;
 }
 
+// Segment header version 1 (before tables had a shape) still reads, as
+// xor/64; the writer's bytes equal it but for the header (version 2).
 TEST(WalFormatTest, MatchesCheckedInVector) {
   TempDir dir;
   auto w = WalWriter::open(dir.path(), 1, {});
   ASSERT_TRUE(w.ok()) << w.status().to_string();
   ASSERT_TRUE((*w)->append(delta(1, 7, 0xff)).ok());
   ASSERT_TRUE((*w)->close().ok());
-  const auto got = read_bytes(dir.sub("0000000000000001.wal"));
+  auto got = read_bytes(dir.sub("0000000000000001.wal"));
   const std::string vec =
       std::string(ATOMIK_TEST_VECTORS_DIR) + "/wal_segment_v1.bin";
-  if (std::getenv("ATOMIK_REGEN_VECTORS") != nullptr) write_bytes(vec, got);
-  EXPECT_EQ(got, read_bytes(vec));
+  const auto v1 = read_bytes(vec);
+  EXPECT_EQ(got, read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) +
+                            "/wal_segment_v2.bin"));
+  EXPECT_TRUE(
+      std::equal(got.begin() + 32, got.end(), v1.begin() + 32, v1.end()));
+  {
+    TempDir old;
+    write_bytes(old.sub("0000000000000001.wal"), v1);
+    RecoveryReport report;
+    Status s;
+    const auto recs = read_all(old.path(), RecoveryMode::kStrict, &report, &s);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].value, 0xffu);
+    ASSERT_TRUE(report.shape.has_value());
+    EXPECT_EQ(*report.shape, TableShape{});
+  }
+  got = v1;
   ASSERT_EQ(got.size(), 32u + 37u + 17u);
   // Hand-checked fields (docs/format/wal.md, worked example).
   EXPECT_EQ(std::memcmp(got.data(), "ATMKWAL\0", 8), 0);
@@ -82,9 +101,52 @@ TEST(WalFormatTest, RunMatchesVectorFromTheSpec) {
   ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
   EXPECT_EQ(*lsn, 1u);
   ASSERT_TRUE((*w)->close().ok());
+  // The frames equal the vector's; the header is version 2's (xor/64), as
+  // in wal_segment_v2.bin.
+  const auto got = read_bytes(dir.sub("0000000000000001.wal"));
+  const auto run = read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) +
+                              "/wal_segment_run_v1.bin");
+  const auto v2 =
+      read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) + "/wal_segment_v2.bin");
+  ASSERT_EQ(got.size(), run.size());
+  EXPECT_TRUE(std::equal(got.begin(), got.begin() + 32, v2.begin()));
+  EXPECT_TRUE(std::equal(got.begin() + 32, got.end(), run.begin() + 32));
+}
+
+// Segment header version 2 (docs/format/wal.md, format version 3): the
+// vectors generated from the spec by tests/vectors/wal_gen.py equal the
+// writer's bytes for their shape and read back with that shape.
+TEST(WalFormatTest, Version2HeaderVectors) {
+  const TableShape add16{.group = TableGroup::kAdd, .word_bits = 16};
+  TempDir dir;
+  auto w = WalWriter::open(dir.path(), 1,
+                           {.table_group = TableGroup::kAdd, .word_bits = 16});
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  const std::vector<std::pair<std::uint32_t, std::uint64_t>> b = {{7, 1},
+                                                                  {7, 2}};
+  ASSERT_TRUE((*w)->append_run_async(0x0102030405060708, 1, b).ok());
+  ASSERT_TRUE((*w)->close().ok());
   const auto got = read_bytes(dir.sub("0000000000000001.wal"));
   EXPECT_EQ(got, read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) +
-                            "/wal_segment_run_v1.bin"));
+                            "/wal_segment_v2_add16.bin"));
+  EXPECT_EQ(got[24], std::byte{16});
+  EXPECT_EQ(got[25], std::byte{2});
+  RecoveryReport report;
+  Status s;
+  const auto recs = read_all(dir.path(), RecoveryMode::kStrict, &report, &s);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(recs.size(), 2u);
+  ASSERT_TRUE(report.shape.has_value());
+  EXPECT_EQ(*report.shape, add16);
+  // A second segment of another shape is a bad header naming both.
+  auto w2 = WalWriter::open(dir.path(), 2, {});
+  ASSERT_TRUE(w2.ok()) << w2.status().to_string();
+  ASSERT_TRUE((*w2)->append(delta(3, 7, 1)).ok());
+  ASSERT_TRUE((*w2)->close().ok());
+  (void)read_all(dir.path(), RecoveryMode::kStrict, &report, &s);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("segment holds xor/64, the log is add/16"));
 }
 
 // Runs of `n` deltas: (i % 97, i * golden) with seqs first, first + 1, ...
@@ -794,7 +856,7 @@ TEST(WalReaderTest, OtherVersionIsUnimplemented) {
   TempDir dir;
   std::vector<std::byte> b;
   walfmt::append_header(b, 1);
-  walfmt::store_le<std::uint32_t>(b.data() + 8, 2);
+  walfmt::store_le<std::uint32_t>(b.data() + 8, 3);
   walfmt::store_le<std::uint32_t>(b.data() + 28,
                                   walfmt::checksum32({b.data(), 28}));
   write_bytes(dir.sub("0000000000000001.wal"), b);

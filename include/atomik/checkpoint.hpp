@@ -27,6 +27,7 @@
 #include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
+#include "atomik/table_shape.hpp"
 
 namespace atomik {
 
@@ -49,6 +50,7 @@ struct CheckpointData {
   std::uint64_t self_origin = 0;
   std::uint64_t self_seq = 0;
   std::uint64_t num_contexts = 0;  // dense size; 0 = sparse
+  TableShape shape = {};           // group, word_bits (version 1: xor/64)
   std::vector<std::pair<std::uint32_t, std::uint64_t>> states;   // addr asc
   std::vector<std::pair<std::uint64_t, std::uint64_t>> origins;  // asc
   std::vector<UndoState> undo;                                   // addr asc

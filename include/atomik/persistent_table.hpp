@@ -42,6 +42,7 @@
 #include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
+#include "atomik/table_shape.hpp"
 #include "atomik/wal.hpp"
 
 namespace atomik {
@@ -55,6 +56,13 @@ struct PersistentOptions {
   // Addresses 0..num_contexts-1 (dense) or any 32-bit address (0: sparse).
   // Fixed when the table is created; reopening with another value fails.
   std::uint64_t num_contexts = 0;
+  // The group deltas compose in and the word width (table_shape.hpp):
+  // fixed when the table is created (stored in its checkpoint and WAL);
+  // reopening with another group or width fails naming both. With add,
+  // accum(a, d) adds d modulo 2^word_bits (pass 2^word_bits - d to
+  // subtract). Every value and delta must be < 2^word_bits.
+  TableGroup group = TableGroup::kXor;
+  std::uint8_t word_bits = 64;
   // When a change is acknowledged (see SyncPolicy in wal.hpp).
   SyncPolicy sync = SyncPolicy::kEveryRecord;
   std::uint32_t group_records = 4096;
@@ -69,6 +77,8 @@ struct PersistentOptions {
   // A new table's origin id; 0 draws a random one.
   std::uint64_t origin = 0;
   FileSystem* fs = nullptr;  // nullptr: FileSystem::posix()
+
+  TableShape shape() const { return {.group = group, .word_bits = word_bits}; }
 };
 
 // An epoch closed by swap().
@@ -82,8 +92,11 @@ class ATOMIK_EXPORT PersistentTable {
   // Opens (creating if needed) the table in `dir`: reads the checkpoint,
   // replays the WAL (a torn unsynced tail is truncated and reported in
   // recovery_report()), seals the last segment and starts a new one.
+  // Every option is validated first (kInvalidArgument naming it; nothing
+  // on disk is created or changed then).
   // Fails with kCorruption (file and offset) on damage in kStrict mode,
   // kInvalidArgument if num_contexts differs from the stored table,
+  // kFailedPrecondition if its group or word width does (naming both),
   // kFailedPrecondition if another open table (in any process) holds
   // `dir`/LOCK, kUnimplemented for a newer format, or the I/O error. The
   // lock is held until close() or destruction. Cost O(checkpoint + WAL).
@@ -95,7 +108,8 @@ class ATOMIK_EXPORT PersistentTable {
   ~PersistentTable();
 
   // load(addr, value), logged; returns once acknowledged. kOutOfRange for a
-  // dense address out of range (nothing logged).
+  // dense address out of range or a value >= 2^word_bits (nothing logged;
+  // the same holds for every call that takes values or deltas).
   Status load(std::uint32_t addr, std::uint64_t value);
   // accum(addr, delta) under this table's origin and its next seq, logged;
   // returns once acknowledged.
@@ -184,6 +198,8 @@ class ATOMIK_EXPORT PersistentTable {
 
   std::uint64_t epoch() const;
   std::uint64_t origin() const;
+  // The table's group and word width (as stored; equal to the options').
+  TableShape shape() const;
   // (origin, highest seq applied), by origin: the version vector.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> version_vector() const;
   // The highest seq applied of one origin (0 if unknown). O(log origins).

@@ -196,6 +196,8 @@ class ATOMIK_EXPORT Replica {
   Status close();
 
   OriginId origin() const;
+  // The table's group and word width (ReplicaOptions::storage).
+  TableShape shape() const;
   const std::string& dir() const;
   ReplicaStats stats() const;
   // The table's WAL writer counters (PersistentTable::wal_stats()).

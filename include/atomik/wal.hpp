@@ -38,6 +38,7 @@
 #include "atomik/export.h"
 #include "atomik/file.hpp"
 #include "atomik/status.hpp"
+#include "atomik/table_shape.hpp"
 #include "atomik/types.hpp"
 
 namespace atomik {
@@ -114,6 +115,11 @@ struct WalOptions {
   // Backpressure: append_async() blocks while this many bytes wait to be
   // written (so a fast appender cannot outrun the disk without bound).
   std::uint64_t max_pending_bytes = 8 << 20;
+  // The table's group and word width (table_shape.hpp), written into every
+  // segment header (docs/format/wal.md); the writer does not check record
+  // values. Scalars, not a TableShape: designated initializers stay short.
+  TableGroup table_group = TableGroup::kXor;
+  std::uint8_t word_bits = 64;
   FileSystem* fs = nullptr;  // nullptr: FileSystem::posix()
 };
 
@@ -241,6 +247,11 @@ struct ATOMIK_EXPORT RecoveryReport {
   bool last_sealed = false;        // the last segment ends with its seal
   std::vector<std::uint64_t> covered_segments;  // < first_segment: stale
   std::vector<std::string> problems;  // one line per problem, in order
+  // The group and word width the segment headers name (header version 1:
+  // xor/64); unset if no segment header was read. Segments naming another
+  // shape than the first (or than the table, for PersistentTable) are a bad
+  // header: kCorruption naming both shapes.
+  std::optional<TableShape> shape;
   // Filled by PersistentTable: records skipped as duplicates.
   std::uint64_t duplicates = 0;
   // A one-line summary, e.g. "3 segments, 120 records ok, ...".

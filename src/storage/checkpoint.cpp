@@ -15,11 +15,12 @@ using walfmt::store_le;
 
 // Written to disk; never change. See docs/format/checkpoint.md.
 constexpr char kMagic[8] = {'A', 'T', 'M', 'K', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;    // word_bits 8..64, group xor/add
+constexpr std::uint32_t kVersionV1 = 1;  // still read: word_bits 64, xor
 constexpr std::size_t kHeadSize = 24;
 constexpr std::size_t kFixedBody = 48;
-constexpr std::uint8_t kWordBits = 64;
-constexpr std::uint8_t kGroupXor = 1;
+constexpr std::uint8_t kV1WordBits = 64;
+constexpr std::uint8_t kV1GroupXor = 1;
 constexpr std::uint32_t kMaxUndoLevels = 1u << 24;
 
 class Writer {
@@ -101,6 +102,15 @@ Result<std::vector<std::byte>> encode_checkpoint(const CheckpointData& d) {
       return invalid("state address out of range");
     }
   }
+  if (!validate_shape(d.shape, "shape").ok()) {
+    return invalid("shape " + d.shape.to_string() + " invalid");
+  }
+  for (const auto& [a, v] : d.states) {
+    if ((v & ~d.shape.mask()) != 0) {
+      return invalid("state of address " + std::to_string(a) +
+                     " exceeds word_bits");
+    }
+  }
   for (std::size_t i = 0; i < d.origins.size(); ++i) {
     if (d.origins[i].second == 0) return invalid("origin seq 0");
     if (i > 0 && d.origins[i].first <= d.origins[i - 1].first) {
@@ -127,8 +137,8 @@ Result<std::vector<std::byte>> encode_checkpoint(const CheckpointData& d) {
   w.u64(d.wal_first_segment);
   w.u64(d.self_origin);
   w.u64(d.self_seq);
-  w.u8(kWordBits);
-  w.u8(kGroupXor);
+  w.u8(d.shape.word_bits);
+  w.u8(static_cast<std::uint8_t>(d.shape.group));
   w.u16(0);
   w.u32(0);
   w.u64(d.num_contexts);
@@ -182,11 +192,11 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
   ATOMIK_RETURN_IF_ERROR(r.get(&skip8, "magic"));
   std::uint32_t version = 0, flags = 0;
   ATOMIK_RETURN_IF_ERROR(r.get(&version, "version"));
-  if (version != kVersion) {
-    return Status::unimplemented("checkpoint " + std::string(name),
-                                 "version " + std::to_string(version) +
-                                     ", this build reads " +
-                                     std::to_string(kVersion));
+  if (version != kVersion && version != kVersionV1) {
+    return Status::unimplemented(
+        "checkpoint " + std::string(name),
+        "version " + std::to_string(version) + ", this build reads " +
+            std::to_string(kVersionV1) + " and " + std::to_string(kVersion));
   }
   ATOMIK_RETURN_IF_ERROR(r.get(&flags, "flags"));
   if (flags != 0) return r.error("flags", "must be 0");
@@ -211,12 +221,21 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
   std::uint32_t res32 = 0;
   ATOMIK_RETURN_IF_ERROR(b.get(&bits, "word_bits"));
   ATOMIK_RETURN_IF_ERROR(b.get(&group, "group"));
-  if (bits != kWordBits || group != kGroupXor) {
-    return Status::unimplemented("checkpoint " + std::string(name),
-                                 "word_bits " + std::to_string(bits) +
-                                     " group " + std::to_string(group) +
-                                     ": this build reads 64-bit XOR tables");
+  d.shape =
+      TableShape{.group = static_cast<TableGroup>(group), .word_bits = bits};
+  if ((version == kVersionV1 &&
+       (bits != kV1WordBits || group != kV1GroupXor)) ||
+      !validate_shape(d.shape, "checkpoint").ok()) {
+    return Status::unimplemented(
+        "checkpoint " + std::string(name),
+        "version " + std::to_string(version) + ": word_bits " +
+            std::to_string(bits) + " group " + std::to_string(group) +
+            (version == kVersionV1
+                 ? ": version 1 holds 64-bit XOR tables only"
+                 : ": this build reads word_bits 8..64, group 1 (xor) or "
+                   "2 (add)"));
   }
+  const std::uint64_t mask = d.shape.mask();
   ATOMIK_RETURN_IF_ERROR(b.get(&res16, "reserved"));
   ATOMIK_RETURN_IF_ERROR(b.get(&res32, "reserved2"));
   if (res16 != 0 || res32 != 0) return b.error("reserved", "must be 0");
@@ -243,6 +262,10 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
     }
     ATOMIK_RETURN_IF_ERROR(b.get(&v, "state value"));
     if (v == 0) return b.error("state value", "0 (identity is never stored)");
+    if ((v & ~mask) != 0) {
+      return b.error("state value", walfmt::hex(v, 16) + " exceeds word_bits " +
+                                        std::to_string(bits));
+    }
     d.states.emplace_back(a, v);
   }
   ATOMIK_RETURN_IF_ERROR(b.get(&n, "origin_count"));
@@ -287,6 +310,15 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
     u.redo.resize(nr);
     for (auto& x : u.undo) ATOMIK_RETURN_IF_ERROR(b.get(&x, "undo delta"));
     for (auto& x : u.redo) ATOMIK_RETURN_IF_ERROR(b.get(&x, "redo delta"));
+    for (const auto* deltas : {&u.undo, &u.redo}) {
+      for (std::uint64_t x : *deltas) {
+        if ((x & ~mask) != 0) {
+          return b.error("undo delta", walfmt::hex(x, 16) +
+                                           " exceeds word_bits " +
+                                           std::to_string(bits));
+        }
+      }
+    }
     d.undo.push_back(std::move(u));
   }
   if (b.left() != 0) {

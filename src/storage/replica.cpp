@@ -383,17 +383,20 @@ std::pair<VersionVector, Digest> Replica::advertised(Seq own_limit) const {
   Digest d = m.digest_cache;
   if (own > own_limit) {
     vv.set(m.self, own_limit);
-    // Take the newer own deltas out of the digest, address by address.
+    // Take the newer own deltas out of the digest, address by address (in
+    // the table's group: XOR, or a sum modulo 2^word_bits).
+    const TableShape shape = m.table->shape();
     std::map<Addr, std::uint64_t> undo;
     const Retained& lane = m.lanes.at(m.self);
     for (Seq q = own_limit + 1; q <= own; ++q) {
       if (!lane.has(q)) return {vv, d};
       const FrameRecord& r = lane.at(q);
-      undo[r.addr] ^= r.delta;
+      undo[r.addr] = shape.combine(undo[r.addr], r.delta);
     }
     for (const auto& [a, x] : undo) {
       const std::uint64_t now = m.table->read(a).value_or(0);
-      sync::digest_update(d, m.opt.digest_key, a, now, now ^ x);
+      sync::digest_update(d, m.opt.digest_key, a, now,
+                          shape.combine(now, shape.inverse(x)));
     }
   }
   return {vv, d};
@@ -478,7 +481,9 @@ Result<bool> Replica::install(
             " new origins to " + std::to_string(m.lanes.size()) +
             ", above max_origins " + std::to_string(m.opt.max_origins));
   }
-  // Deltas we hold that the sender lacks: re-applied on top of its states.
+  // Deltas we hold that the sender lacks: re-applied on top of its states
+  // (in the table's group).
+  const TableShape shape = m.table->shape();
   std::map<Addr, std::uint64_t> merged(states.begin(), states.end());
   VersionVector next = theirs;
   for (const auto& [o, ours] : mine) {
@@ -494,7 +499,7 @@ Result<bool> Replica::install(
                                     "transfer and no longer retained");
       }
       const FrameRecord& r = it->second.at(s);
-      merged[r.addr] ^= r.delta;
+      merged[r.addr] = shape.combine(merged[r.addr], r.delta);
     }
     next.set(o, ours);
   }
@@ -553,6 +558,8 @@ Result<EpochState> Replica::swap() {
 Status Replica::close() { return impl_->table->close(); }
 
 OriginId Replica::origin() const { return impl_->self; }
+
+TableShape Replica::shape() const { return impl_->table->shape(); }
 
 const std::string& Replica::dir() const { return impl_->table->dir(); }
 

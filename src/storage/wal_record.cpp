@@ -45,7 +45,8 @@ std::string hex(std::uint64_t v, int digits) {
   return buf;
 }
 
-void append_header(std::vector<std::byte>& out, std::uint64_t number) {
+void append_header(std::vector<std::byte>& out, std::uint64_t number,
+                   const TableShape& shape) {
   const std::size_t at = out.size();
   out.resize(at + kHeaderSize);
   std::byte* p = out.data() + at;
@@ -53,7 +54,9 @@ void append_header(std::vector<std::byte>& out, std::uint64_t number) {
   store_le<std::uint32_t>(p + 8, kVersion);
   store_le<std::uint32_t>(p + 12, 0);
   store_le<std::uint64_t>(p + 16, number);
-  store_le<std::uint32_t>(p + 24, 0);
+  p[24] = static_cast<std::byte>(shape.word_bits);
+  p[25] = static_cast<std::byte>(shape.group);
+  store_le<std::uint16_t>(p + 26, 0);
   store_le<std::uint32_t>(p + 28, checksum32({p, 28}));
 }
 
@@ -196,7 +199,7 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
 }
 
 std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
-                         bool* bad_version) {
+                         bool* bad_version, TableShape* shape) {
   *bad_version = false;
   if (data.size() < kHeaderSize) {
     return "segment header needs 32 bytes, file has " +
@@ -213,14 +216,28 @@ std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
            ", computed " + hex(computed, 8) + ")";
   }
   const auto version = load_le<std::uint32_t>(p + 8);
-  if (version != kVersion) {
+  if (version != kVersion && version != kVersionV1) {
     *bad_version = true;
     return "segment version " + std::to_string(version) +
-           ", this build reads " + std::to_string(kVersion);
+           ", this build reads " + std::to_string(kVersionV1) + " and " +
+           std::to_string(kVersion);
   }
-  if (load_le<std::uint32_t>(p + 12) != 0 ||
-      load_le<std::uint32_t>(p + 24) != 0) {
-    return "header flags/reserved not 0";
+  if (version == kVersionV1) {
+    if (load_le<std::uint32_t>(p + 12) != 0 ||
+        load_le<std::uint32_t>(p + 24) != 0) {
+      return "header flags/reserved not 0";
+    }
+    *shape = TableShape{};
+  } else {
+    if (load_le<std::uint32_t>(p + 12) != 0 ||
+        load_le<std::uint16_t>(p + 26) != 0) {
+      return "header flags/reserved not 0";
+    }
+    const TableShape s{.group = static_cast<TableGroup>(p[25]),
+                       .word_bits = static_cast<std::uint8_t>(p[24])};
+    const Status v = validate_shape(s, "header");
+    if (!v.ok()) return std::string(v.message());
+    *shape = s;
   }
   *number = load_le<std::uint64_t>(p + 16);
   return "";

@@ -26,7 +26,10 @@ namespace atomik::walfmt {
 // Written to disk; never change. See docs/format/wal.md.
 inline constexpr char kSegmentMagic[8] = {'A', 'T', 'M', 'K',
                                           'W', 'A', 'L', '\0'};
-inline constexpr std::uint32_t kVersion = 1;
+// Header version 2 (format version 3) names the table's shape; version 1
+// (shape bytes 0) is still read as xor/64.
+inline constexpr std::uint32_t kVersion = 2;
+inline constexpr std::uint32_t kVersionV1 = 1;
 inline constexpr std::size_t kHeaderSize = 32;
 inline constexpr std::size_t kFrameHeadSize = 9;  // checksum, length, type
 // The largest payload a reader considers before checking the type.
@@ -56,8 +59,10 @@ std::uint64_t checksum64(std::span<const std::byte> data) noexcept;
 // (whose size depends on its count).
 std::uint32_t payload_size(std::uint8_t type) noexcept;
 
-// Appends the 32-byte header of segment `number` to `out`.
-void append_header(std::vector<std::byte>& out, std::uint64_t number);
+// Appends the 32-byte header (version 2) of segment `number` of a table of
+// `shape` to `out`.
+void append_header(std::vector<std::byte>& out, std::uint64_t number,
+                   const TableShape& shape = {});
 // Appends one frame for `r` to `out`. `r.type` must be known (DCHECK).
 void append_frame(std::vector<std::byte>& out, const WalRecord& r);
 // Writes one frame for `r` at `p` (payload_size + 9 bytes available).
@@ -131,10 +136,11 @@ enum class FrameResult : std::uint8_t { kGood, kBad, kUnknownType };
 FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
                          WalRecord* rec, std::size_t* size, std::string* why);
 
-// Checks a segment header; "" if good, else what is wrong. Sets *number.
-// Returns kUnimplemented-worthy text prefixed "version" for another version.
+// Checks a segment header; "" if good, else what is wrong. Sets *number and
+// *shape (xor/64 for header version 1). Sets *bad_version (text for
+// kUnimplemented) for another version.
 std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
-                         bool* bad_version);
+                         bool* bad_version, TableShape* shape);
 
 std::string hex(std::uint64_t v, int digits);
 

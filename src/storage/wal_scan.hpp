@@ -32,6 +32,8 @@ struct SegmentScan {
   Visit& visit;
   VisitRun& visit_run;
   RecoveryReport* report;
+  // The table's shape; nullptr: the first segment's shape.
+  const TableShape* expect;
 
   // Records a corruption at `offset`; returns non-OK in kStrict.
   Status corrupt(std::uint64_t offset, const std::string& why,
@@ -60,8 +62,22 @@ struct SegmentScan {
       report->last_end = 0;
       return Status();
     }
-    const std::string why = walfmt::check_header(data, &n, &bad_version);
+    TableShape shape;
+    const std::string why =
+        walfmt::check_header(data, &n, &bad_version, &shape);
     if (bad_version) return Status::unimplemented("WAL", path + ": " + why);
+    if (why.empty()) {
+      const TableShape* want =
+          expect != nullptr ? expect
+                            : (report->shape ? &*report->shape : nullptr);
+      if (want != nullptr && shape != *want) {
+        return corrupt_header("segment holds " + shape.to_string() + ", the " +
+                                  (expect != nullptr ? "table" : "log") +
+                                  " is " + want->to_string(),
+                              data.size());
+      }
+      if (!report->shape) report->shape = shape;
+    }
     if (why.empty() && n != number) {
       return corrupt_header("header says segment " + std::to_string(n) +
                                 ", file name says " + std::to_string(number),
@@ -206,7 +222,8 @@ Status check_horizon(const std::string& dir, std::uint64_t first_segment,
 template <class Visit, class VisitRun>
 Status scan_wal(const std::string& dir, std::uint64_t first_segment,
                 RecoveryMode mode, Visit& visit, VisitRun& visit_run,
-                RecoveryReport* report, FileSystem& f) {
+                RecoveryReport* report, FileSystem& f,
+                const TableShape* shape = nullptr) {
   *report = RecoveryReport();
   auto segs = list_wal_segments(dir, &f);
   if (!segs.ok()) return segs.status();
@@ -242,7 +259,7 @@ Status scan_wal(const std::string& dir, std::uint64_t first_segment,
     const bool is_last = i + 1 == live.size();
     if (is_last) report->last_segment = n;
     SegmentScan<Visit, VisitRun> scan{path,  n,         is_last, mode,
-                                      visit, visit_run, report};
+                                      visit, visit_run, report,  shape};
     ATOMIK_RETURN_IF_ERROR(scan.run((*data)->bytes()));
   }
   return check_horizon(dir, first_segment, live, mode, report, f);

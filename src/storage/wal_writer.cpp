@@ -117,7 +117,8 @@ struct WalWriter::Impl {
           "already holds " + std::to_string((*f)->size()) + " bytes");
     }
     std::vector<std::byte> h;
-    walfmt::append_header(h, n);
+    walfmt::append_header(
+        h, n, TableShape{.group = opt.table_group, .word_bits = opt.word_bits});
     ATOMIK_RETURN_IF_ERROR((*f)->append(h));
     ATOMIK_RETURN_IF_ERROR((*f)->sync());
     ATOMIK_RETURN_IF_ERROR(fs->sync_dir(dir));

@@ -29,7 +29,9 @@ void NodeConnection::start() {
   });
   if (connector) {
     my_nonce = tp::random_nonce();
-    tp::Hello h{.origin = n.self_origin, .nonce = my_nonce};
+    tp::Hello h{.origin = n.self_origin,
+                .nonce = my_nonce,
+                .shape = n.replica->shape()};
     send_raw(
         tp::PacketType::kHello, 0,
         std::make_shared<const std::vector<std::byte>>(tp::encode_hello(h)),
@@ -231,9 +233,21 @@ void NodeConnection::handle() {
       reject(&NodeStats::rejected_malformed, "acceptor claims to be a client");
       return;
     }
+    // Replicas of different groups or widths must never exchange deltas or
+    // states: refused, both named (docs/format/node_protocol.md, version 3).
+    if (!is_client && h->shape != n.replica->shape()) {
+      reject(&NodeStats::rejected_malformed,
+             "peer " + hex(peer_origin) + " has table group " +
+                 h->shape.to_string() + ", this node " +
+                 n.replica->shape().to_string() +
+                 " (start every node with the same --group and --width)");
+      return;
+    }
     if (!connector) {
       my_nonce = tp::random_nonce();
-      tp::Hello r{.origin = n.self_origin, .nonce = my_nonce};
+      tp::Hello r{.origin = n.self_origin,
+                  .nonce = my_nonce,
+                  .shape = n.replica->shape()};
       send_raw(
           tp::PacketType::kHello, 0,
           std::make_shared<const std::vector<std::byte>>(tp::encode_hello(r)),

@@ -33,6 +33,11 @@ void Node::Impl::send_udp(const std::vector<std::byte>& frame) {
         tp::seal_packet(tp::PacketType::kDeltas, ++udp_counter, *f,
                         keyed ? &key : nullptr, tp::Direction::kDatagram);
     for (const auto& p : peers) {
+      // Only to peers whose TCP handshake passed (right key, same table
+      // group and width): a node of another group must never fold our
+      // deltas. Anything not sent here arrives by the next TCP sync.
+      const auto c = p->conn.lock();
+      if (!c || c->state != NodeConnection::State::kOpen) continue;
       std::error_code ec;
       udp_sock->send_to(asio::buffer(pkt), p->udp_endpoint, 0, ec);
       std::lock_guard<std::mutex> lk(mu);

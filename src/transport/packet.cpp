@@ -139,7 +139,12 @@ std::vector<std::byte> encode_hello(const Hello& h) {
   std::vector<std::byte> b(kHelloBodySize);
   store_le<std::uint16_t>(b.data(), h.version);
   store_le<std::uint16_t>(b.data() + 2, h.flags);
-  store_le<std::uint32_t>(b.data() + 4, 0);
+  // group 0 = XOR and word_bits 0 = 64: the bytes of versions 1-2.
+  b[4] = static_cast<std::byte>(
+      h.shape.group == TableGroup::kXor ? 0 : static_cast<int>(h.shape.group));
+  b[5] =
+      static_cast<std::byte>(h.shape.word_bits == 64 ? 0 : h.shape.word_bits);
+  store_le<std::uint16_t>(b.data() + 6, 0);
   store_le<std::uint64_t>(b.data() + 8, h.origin);
   std::memcpy(b.data() + 16, h.nonce.data(), kNonceSize);
   return b;
@@ -158,8 +163,20 @@ Result<Hello> decode_hello(std::span<const std::byte> b) {
         "HELLO", "protocol version " + num(h.version) + ", expected 1");
   }
   if ((h.flags & ~kHelloFlagClient) != 0 ||
-      load_le<std::uint32_t>(b.data() + 4) != 0) {
+      load_le<std::uint16_t>(b.data() + 6) != 0) {
     return Status::corruption("HELLO", "unknown flags or reserved bits set");
+  }
+  const auto group = static_cast<std::uint8_t>(b[4]);
+  const auto bits = static_cast<std::uint8_t>(b[5]);
+  // One spelling per shape (0 for XOR and for 64 bits), so that a decoded
+  // HELLO re-encodes to the same bytes.
+  h.shape.group =
+      group == 0 ? TableGroup::kXor : static_cast<TableGroup>(group);
+  h.shape.word_bits = bits == 0 ? std::uint8_t{64} : bits;
+  if (group == static_cast<std::uint8_t>(TableGroup::kXor) || bits == 64 ||
+      !validate_shape(h.shape, "HELLO").ok()) {
+    return Status::corruption("HELLO", "group " + num(group) + " word_bits " +
+                                           num(bits) + " unknown");
   }
   h.origin = load_le<std::uint64_t>(b.data() + 8);
   const bool client = (h.flags & kHelloFlagClient) != 0;

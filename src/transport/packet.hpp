@@ -13,6 +13,7 @@
 
 #include "atomik/status.hpp"
 #include "atomik/stream.hpp"
+#include "atomik/table_shape.hpp"
 
 namespace atomik::transport {
 
@@ -94,6 +95,9 @@ struct Hello {
   std::uint16_t flags = 0;  // bit 0: sender is a client (no origin)
   OriginId origin = 0;
   Nonce nonce{};
+  // The sender's table shape (protocol version 3; xor/64 is sent as the
+  // zero bytes every earlier version sent). Clients send xor/64.
+  TableShape shape = {};
 };
 inline constexpr std::uint16_t kHelloFlagClient = 1;
 std::vector<std::byte> encode_hello(const Hello& h);

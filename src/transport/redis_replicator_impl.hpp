@@ -197,6 +197,10 @@ struct RedisReplicator::Impl {
 
   Status connect_control();
 
+  // Checks (and on first use records) the table's group and width in the
+  // key T:shape (docs/format/redis.md): kFailedPrecondition naming both if
+  // the Redis table holds another. Called first by bootstrap_if_empty().
+  Status check_shape(const PersistentOptions& storage);
   Status bootstrap_if_empty(const PersistentOptions& storage);
 
   Status load_state_file();

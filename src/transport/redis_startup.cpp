@@ -51,8 +51,27 @@ Status RedisReplicator::Impl::connect_control() {
   }
 }
 
+Status RedisReplicator::Impl::check_shape(const PersistentOptions& storage) {
+  const std::string key = opt.table + ":shape";
+  const std::string want = storage.shape().to_string();
+  auto set = ctl->run({"SET", key, want, "NX"});
+  if (!set.ok()) return set.status();
+  auto got = ctl->run({"GET", key});
+  if (!got.ok()) return got.status();
+  if (redis::reply_type(got->get()) == ReplyType::kString &&
+      redis::reply_str(got->get()) != want) {
+    return Status::failed_precondition(
+        "Redis table '" + opt.table + "'",
+        "holds group " + std::string(redis::reply_str(got->get())) + " (key " +
+            key + "), this replicator's table is " + want);
+  }
+  return Status();
+}
+
 Status RedisReplicator::Impl::bootstrap_if_empty(
     const PersistentOptions& storage) {
+  // Replicators of different groups or widths never share a Redis table.
+  ATOMIK_RETURN_IF_ERROR(check_shape(storage));
   FileSystem& fs = FileSystem::posix();
   if (fs.exists(dir + "/" + kCheckpointFileName) || !opt.bootstrap) {
     return Status();
@@ -84,6 +103,7 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   CheckpointData cp;
   cp.self_origin = storage.origin != 0 ? storage.origin : random_origin();
   cp.num_contexts = storage.num_contexts;
+  cp.shape = storage.shape();
   cp.states = snap->states;
   cp.origins = snap->vv;
   // The checkpoint is written last: its presence means "bootstrapped".

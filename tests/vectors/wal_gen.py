@@ -21,8 +21,13 @@ def low32(data):
     return lib.XXH3_64bits(data, len(data)) & 0xFFFFFFFF
 
 
-def header(number):
-    head = b"ATMKWAL\0" + struct.pack("<IIQI", 1, 0, number, 0)
+def header(number, shape=None):
+    """Header version 1 (shape None) or 2 with shape (word_bits, group)."""
+    if shape is None:
+        head = b"ATMKWAL\0" + struct.pack("<IIQI", 1, 0, number, 0)
+    else:
+        head = b"ATMKWAL\0" + struct.pack("<IIQBBH", 2, 0, number, shape[0],
+                                           shape[1], 0)
     assert len(head) == 28
     return head + struct.pack("<I", low32(head))
 
@@ -46,8 +51,8 @@ def seal(offset):
     return frame(8, struct.pack("<Q", offset))
 
 
-def segment(number, frames):
-    out = header(number)
+def segment(number, frames, shape=None):
+    out = header(number, shape)
     for f in frames:
         out += f
     return out + seal(len(out))
@@ -68,6 +73,11 @@ VECTORS = {
     "wal_dir_lost/0000000000000001.wal":
         header(1) + delta(ORIGIN, 1, 7, 0xFF),
     "wal_dir_lost/WAL_HORIZON": horizon(1, 32 + 2 * 37),
+    # Format version 3 (segment header version 2): an XOR table of 64-bit
+    # words, and an ADD table of 16-bit words (1 + 2 at address 7).
+    "wal_segment_v2.bin": segment(1, [delta(ORIGIN, 1, 7, 0xFF)], (64, 1)),
+    "wal_segment_v2_add16.bin":
+        segment(1, [delta_run(ORIGIN, 1, [(7, 1), (7, 2)])], (16, 2)),
 }
 
 if __name__ == "__main__":

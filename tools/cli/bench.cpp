@@ -112,6 +112,17 @@ constexpr Comparison kComparisons[] = {
     {"WAL", "wal_bench", "BM_WalRecoverSingles/real_time",
      "BM_RawReadSegmentsSingles/real_time", Metric::kBytes, 0, 0,
      "worst case: every delta its own DELTA frame (no target)"},
+    {"replication", "redis_bench",
+     "BM_RedisNodeReplicateBatched/batch:65536/nosync:0/addr_bits:20/add:1/"
+     "real_time",
+     "BM_RedisNodeReplicateBatched/batch:65536/nosync:0/addr_bits:20/add:0/"
+     "real_time",
+     Metric::kItems, 0.9, 0,
+     "add / xor: `node --redis` pair, 2^20 addresses, batch 65536"},
+    {"replication", "group_bench",
+     "BM_GroupThroughput/batch:65536/add:1/real_time",
+     "BM_GroupThroughput/batch:65536/add:0/real_time", Metric::kItems, 0.9, 0,
+     "add / xor: two TCP nodes, batch 65536"},
 };
 
 // Benchmarks that compute their own ratio against an external baseline

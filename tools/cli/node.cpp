@@ -36,6 +36,9 @@ struct NodeArgs {
   std::uint32_t sync_ms = 1000;
   std::uint64_t max_origins = kDefaultMaxOrigins;
   std::string sync_policy = "every";
+  // The table's group and word width (fixed when the table is created).
+  std::string group = "xor";
+  std::uint32_t width = 64;
   bool quiet = false;
   // --metrics HOST:PORT: empty means no HTTP endpoint.
   std::string metrics;
@@ -172,6 +175,9 @@ int run_node(const NodeArgs& a) {
   o.sync_interval_ms = a.sync_ms;
   o.max_origins = a.max_origins;
   o.log = !a.quiet;
+  // CLI11 checked both (IsMember, Range): usage errors exit 2 there.
+  o.storage.group = parse_table_group(a.group).value_or(TableGroup::kXor);
+  o.storage.word_bits = static_cast<std::uint8_t>(a.width);
   if (a.sync_policy == "every") {
     o.storage.sync = SyncPolicy::kEveryRecord;
   } else if (a.sync_policy == "group") {
@@ -210,6 +216,7 @@ int run_node(const NodeArgs& a) {
   if (!node.ok()) {
     std::fprintf(stderr, "atomik node: %s\n",
                  node.status().to_string().c_str());
+    // A table of another group or width on disk is a data problem (1).
     return node.status().is_invalid_argument() ? 2 : 1;
   }
   std::printf("listening on %s\norigin 0x%016llx\n",
@@ -257,6 +264,14 @@ void add_node_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_option("--sync", args->sync_policy,
                 "Durability: every (default), group or none");
+  c->add_option("--group", args->group,
+                "Group of a new table: xor (default) or add (counters); an "
+                "existing table must match")
+      ->check(CLI::IsMember({"xor", "add"}));
+  c->add_option("--width", args->width,
+                "Word width in bits of a new table, 8..64 (default 64); an "
+                "existing table must match")
+      ->check(CLI::Range(8, 64));
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
   c->add_option("--metrics", args->metrics,
                 "Serve GET /metrics (Prometheus) and GET /healthz on "

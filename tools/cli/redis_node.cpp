@@ -46,6 +46,8 @@ struct RedisNodeArgs {
   std::vector<std::uint32_t> hold;
   bool cluster = false;
   std::string sync_policy = "every";
+  std::string group = "xor";  // the table's group and width (see node)
+  std::uint32_t width = 64;
   std::uint32_t snapshot_every_s = 0;
   bool quiet = false;
   bool no_stdin = false;
@@ -157,6 +159,8 @@ int run_redis_node(const RedisNodeArgs& a) {
     }
   }
   PersistentOptions storage;
+  storage.group = parse_table_group(a.group).value_or(TableGroup::kXor);
+  storage.word_bits = static_cast<std::uint8_t>(a.width);
   if (a.sync_policy == "every") {
     storage.sync = SyncPolicy::kEveryRecord;
   } else if (a.sync_policy == "group") {
@@ -267,6 +271,13 @@ void add_redis_node_command(CLI::App& app, int* exit_code) {
                 "seconds (0: only on the `snapshot` command)")
       ->transform(number_of<std::uint32_t>())
       ->capture_default_str();
+  c->add_option("--group", args->group,
+                "Group of a new table: xor (default) or add (counters); an "
+                "existing table must match")
+      ->check(CLI::IsMember({"xor", "add"}));
+  c->add_option("--width", args->width,
+                "Word width in bits of a new table, 8..64 (default 64)")
+      ->check(CLI::Range(8, 64));
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
   c->add_flag("--no-stdin", args->no_stdin,
               "Read no commands on stdin; run until SIGINT/SIGTERM");

@@ -110,10 +110,10 @@ int run_checkpoint_verify(const std::string& file, bool quiet) {
     for (const UndoState& u : cp->undo) levels += u.undo.size() + u.redo.size();
     std::printf("%s: ok: epoch %" PRIu64 ", wal from segment %" PRIu64
                 ", %zu states, %zu origins, %zu undo histories (%zu levels), "
-                "num_contexts %" PRIu64 "\n",
+                "num_contexts %" PRIu64 ", group %s\n",
                 file.c_str(), cp->epoch, cp->wal_first_segment,
                 cp->states.size(), cp->origins.size(), cp->undo.size(), levels,
-                cp->num_contexts);
+                cp->num_contexts, cp->shape.to_string().c_str());
   }
   return 0;
 }

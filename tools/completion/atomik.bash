@@ -32,6 +32,8 @@ _atomik() {
       COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
     --sync)
       COMPREPLY=($(compgen -W "every group none" -- "$cur")); return 0 ;;
+    --group)
+      COMPREPLY=($(compgen -W "xor add" -- "$cur")); return 0 ;;
     --workload)
       COMPREPLY=($(compgen -W "'batch accum' fan-in fingerprint 'stream apply' WAL replication python" -- "$cur")); return 0 ;;
   esac
@@ -46,7 +48,7 @@ _atomik() {
     node) opts="--data --listen --peer --key-file --udp --sync-ms --max-origins --sync --metrics --quiet --redis --redis-user --redis-password-file --redis-table --redis-shards --redis-hold --redis-cluster --redis-max-unpublished --redis-snapshot-every-s --help" ;;
     accum|read|swap) opts="$client" ;;
     status) opts="$client --json" ;;
-    redis-node) opts="--data --redis --redis-user --redis-password-file --table --shards --hold --cluster --sync --snapshot-every-s --no-stdin --quiet --help" ;;
+    redis-node) opts="--data --redis --redis-user --redis-password-file --table --shards --hold --cluster --sync --group --width --snapshot-every-s --no-stdin --quiet --help" ;;
     wal)
       case "$sub" in
         "") opts="dump verify import --help" ;;
@@ -59,6 +61,9 @@ _atomik() {
         verify) opts="--quiet --help" ;;
       esac ;;
   esac
+  # The table's group and width (a line of its own: node's list above is
+  # long and often edited).
+  [[ "$cmd" == node ]] && opts="$opts --group --width"
   if [[ "$cur" == -* || -z "$cmd" || ( -z "$sub" && ( "$cmd" == wal || "$cmd" == checkpoint ) ) ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   else
