@@ -46,6 +46,7 @@ std::string NodeStatus::to_json() const {
     << ",\"rejected_malformed\":" << s.rejected_malformed
     << ",\"rejected_truncated\":" << s.rejected_truncated
     << ",\"rejected_connections\":" << s.rejected_connections
+    << ",\"idle_disconnects\":" << s.idle_disconnects
     << ",\"handshake_failures\":" << s.handshake_failures
     << ",\"slow_peer_skips\":" << s.slow_peer_skips
     << ",\"slow_peer_disconnects\":" << s.slow_peer_disconnects

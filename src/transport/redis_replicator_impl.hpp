@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "atomik/log.hpp"
 #include "atomik/persistent_table.hpp"
 #include "atomik/redis.hpp"
 #include "transport/redis_client.hpp"
@@ -89,7 +90,7 @@ struct RedisReplicator::Impl {
   bool stopped = false;
 
   void log(const std::string& line) const {
-    if (opt.log) std::fprintf(stderr, "atomik redis: %s\n", line.c_str());
+    if (opt.log) atomik::log(LogLevel::kWarn, "redis", line);
   }
 
   bool is_own(std::uint64_t frame_origin) const {

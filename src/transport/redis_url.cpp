@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "atomik/log.hpp"
 #include "atomik/redis.hpp"
 
 namespace atomik {
@@ -10,7 +11,9 @@ namespace atomik {
 Result<RedisEndpoint> parse_redis_url(const std::string& url) {
   constexpr std::string_view kScheme = "redis://";
   auto bad = [&](const std::string& why) {
-    return Status::invalid_argument("redis URL '" + url + "'", why);
+    // The password never appears in a message.
+    return Status::invalid_argument("redis URL '" + redact_secrets(url) + "'",
+                                    why);
   };
   if (url.rfind(kScheme, 0) != 0) {
     return bad("expected redis://[user[:password]@]host[:port][/db]");

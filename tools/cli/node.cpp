@@ -16,8 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "atomik/log.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/key_file.hpp"
+#include "cli/logging.hpp"
 #ifdef ATOMIK_HAVE_REDIS
 #include "atomik/redis.hpp"
 #endif
@@ -30,6 +33,10 @@ struct NodeArgs {
   std::string listen = "127.0.0.1:7400";
   std::vector<std::string> peers;
   std::string key_file;
+  bool insecure_no_key = false;
+  std::uint32_t idle_timeout_s = 60;
+  std::uint32_t max_connections = 64;
+  LogArgs log;
   bool udp = false;
   std::uint32_t sync_ms = 1000;
   std::uint64_t max_origins = kDefaultMaxOrigins;
@@ -54,7 +61,8 @@ int wait_and_stop(Running& node, sigset_t* set) {
   sigwait(set, &sig);
   const Status s = node.stop();
   if (!s.ok()) {
-    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
+    std::fprintf(stderr, "atomik node: stop: %s\n",
+                 redact_secrets(s.to_string()).c_str());
     return 1;
   }
   return 0;
@@ -89,7 +97,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
   auto started = RedisReplicator::start_node(o, r);
   if (!started.ok()) {
     std::fprintf(stderr, "atomik node: %s\n",
-                 started.status().to_string().c_str());
+                 redact_secrets(started.status().to_string()).c_str());
     return started.status().is_invalid_argument() ? 2 : 1;
   }
   RedisReplicator& rep = **started;
@@ -111,7 +119,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
         const Status st = rep.publish_snapshot(/*trim=*/true);
         if (!st.ok() && !a.quiet) {
           std::fprintf(stderr, "atomik node: snapshot: %s\n",
-                       st.to_string().c_str());
+                       redact_secrets(st.to_string()).c_str());
         }
       }
     });
@@ -122,7 +130,8 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
   if (snapshots.joinable()) snapshots.join();
   const Status s = rep.stop();
   if (!s.ok()) {
-    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
+    std::fprintf(stderr, "atomik node: stop: %s\n",
+                 redact_secrets(s.to_string()).c_str());
     return 1;
   }
   return 0;
@@ -130,6 +139,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
 #endif
 
 int run_node(const NodeArgs& a) {
+  install_logging(a.log);
   NodeOptions o;
   o.data_dir = a.data;
   o.listen = a.listen;
@@ -138,6 +148,8 @@ int run_node(const NodeArgs& a) {
   o.sync_interval_ms = a.sync_ms;
   o.max_origins = a.max_origins;
   o.log = !a.quiet;
+  o.idle_timeout_ms = a.idle_timeout_s * 1000;
+  o.max_connections = a.max_connections;
   if (a.sync_policy == "every") {
     o.storage.sync = SyncPolicy::kEveryRecord;
   } else if (a.sync_policy == "group") {
@@ -148,13 +160,40 @@ int run_node(const NodeArgs& a) {
     std::fprintf(stderr, "atomik node: --sync must be every, group or none\n");
     return 2;
   }
+  if (a.idle_timeout_s != 0 && o.idle_timeout_ms <= a.sync_ms) {
+    std::fprintf(stderr,
+                 "atomik node: --idle-timeout %u s must exceed --sync-ms %u "
+                 "(peers are silent between syncs), or be 0\n",
+                 a.idle_timeout_s, a.sync_ms);
+    return 2;
+  }
   if (!a.key_file.empty()) {
-    auto k = read_node_key_file(a.key_file);
+    auto k = read_key_file_checked(a.key_file);
     if (!k.ok()) {
-      std::fprintf(stderr, "atomik node: %s\n", k.status().to_string().c_str());
-      return 2;
+      std::fprintf(stderr, "atomik node: %s\n",
+                   redact_secrets(k.status().to_string()).c_str());
+      return 1;
     }
     o.key = std::move(*k);
+  } else {
+    // Without a key anyone who reaches the port is a peer: refused beyond
+    // loopback unless asked for, warned about in any case.
+    auto hp = parse_host_port(a.listen);
+    const std::string host = hp.ok() ? hp->first : a.listen;
+    if (!is_loopback_host(host) && !a.insecure_no_key) {
+      std::fprintf(stderr,
+                   "atomik node: refusing to listen on %s without "
+                   "--key-file: anyone who can reach it could read and "
+                   "change the table (give --key-file, or --insecure-no-key "
+                   "to accept that)\n",
+                   a.listen.c_str());
+      return 2;
+    }
+    if (!a.quiet) {
+      atomik::log(LogLevel::kWarn, "cli",
+                  "no --key-file: every process that can reach " + a.listen +
+                      " can read and change this table");
+    }
   }
   // Block the stop signals before any thread starts; sigwait below.
   sigset_t set;
@@ -175,7 +214,7 @@ int run_node(const NodeArgs& a) {
   auto node = Node::start(o);
   if (!node.ok()) {
     std::fprintf(stderr, "atomik node: %s\n",
-                 node.status().to_string().c_str());
+                 redact_secrets(node.status().to_string()).c_str());
     return node.status().is_invalid_argument() ? 2 : 1;
   }
   std::printf("listening on %s\norigin 0x%016llx\n",
@@ -203,6 +242,20 @@ void add_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--key-file", args->key_file,
                 "Shared key: 32 raw bytes or 64 hex digits")
       ->check(non_empty());
+  c->add_flag("--insecure-no-key", args->insecure_no_key,
+              "Allow listening beyond loopback without --key-file");
+  c->add_option("--idle-timeout", args->idle_timeout_s,
+                "Close a connection silent for this many seconds after its "
+                "handshake (0: never)")
+      ->transform(number(86400))
+      ->capture_default_str();
+  c->add_option("--max-connections", args->max_connections,
+                "Simultaneous connections; more are told the node is at its "
+                "connection limit and closed")
+      ->transform(number(65535))
+      ->check(CLI::Range(1u, 65535u))
+      ->capture_default_str();
+  add_log_options(c, &args->log);
   c->add_flag("--udp", args->udp, "Send live deltas as UDP datagrams");
   c->add_option("--sync-ms", args->sync_ms,
                 "Version-vector exchange period (ms)")
