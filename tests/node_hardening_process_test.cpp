@@ -296,7 +296,7 @@ constexpr const char* kBadData = " --data /dev/null/x --listen 127.0.0.1:0";
 
 TEST(NodeHardeningProcessTest, KeyFileReadableByOthersIsRefused) {
   TempDir dir("harden_key");
-  for (const mode_t mode : {0644, 0666, 0640, 0604}) {
+  for (const mode_t mode : {0644u, 0666u, 0640u, 0604u}) {
     const std::string k = write_key(dir, "k" + std::to_string(mode), mode);
     char octal[8];
     std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
@@ -311,7 +311,7 @@ TEST(NodeHardeningProcessTest, KeyFileReadableByOthersIsRefused) {
     }
   }
   // 0600 (and 0400) pass the check; the node then fails on --data.
-  for (const mode_t mode : {0600, 0400}) {
+  for (const mode_t mode : {0600u, 0400u}) {
     const std::string k = write_key(dir, "ok" + std::to_string(mode), mode);
     const auto [code, out] =
         testing::run_cli("node --key-file " + k + kBadData);
@@ -368,13 +368,16 @@ TEST(NodeHardeningProcessTest, RedisPasswordNeverPrinted) {
        {"redis://u:secret@127.0.0.1:xx", "redis://u:secret@127.0.0.1:1/zz",
         "rediss://u:secret@h", "redis://u:secret@",
         "redis://u:secret@127.0.0.1:1"}) {
-    for (const std::string cmd :
+    for (const std::string& cmd :
          {"node --listen 127.0.0.1:0 --data " + dir.sub("n") + " --redis ",
           "redis-node --no-stdin --data " + dir.sub("r") + " --redis "}) {
       const auto [code, out] = testing::run_cli(cmd + url);
       EXPECT_NE(code, 0) << out;
       EXPECT_EQ(out.find("secret"), std::string::npos) << cmd << url << out;
-      EXPECT_NE(out.find("u:***@"), std::string::npos) << cmd << url << out;
+      // Messages that quote the URL show it redacted.
+      if (out.find("redis URL") != std::string::npos) {
+        EXPECT_NE(out.find("u:***@"), std::string::npos) << cmd << url << out;
+      }
     }
   }
   // A parse error that echoes the value.

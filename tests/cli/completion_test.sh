@@ -30,4 +30,7 @@ check "--quick" atomik bench --qu
 check "--check" atomik fingerprint --che
 check "--no-stdin" atomik redis-node --no
 check "every group none" atomik node --sync ""
+check "--insecure-no-key" atomik node --ins
+check "json text" atomik node --log-format ""
+check "--log-level" atomik redis-node --log-l
 echo "completion ok"
