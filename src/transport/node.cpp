@@ -181,11 +181,12 @@ Status Node::Impl::open_storage() {
   ro.storage = opt.storage;
   ro.retain_per_origin = opt.retain_per_origin;
   ro.max_origins = opt.max_origins;
-  if (opt.log) {
-    ro.log = [this](const std::string& line) {
-      atomik::log(LogLevel::kWarn, "replica", listen_addr + ": " + line);
-    };
-  }
+  // NodeOptions::log = false silences the Replica too.
+  ro.log = [this](const std::string& line) {
+    if (logging(LogLevel::kWarn)) {
+      atomik::log(LogLevel::kWarn, "replica", who() + ": " + line);
+    }
+  };
   auto r = Replica::open(opt.data_dir, ro);
   if (!r.ok()) return r.status();
   replica = std::move(*r);

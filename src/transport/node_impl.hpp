@@ -91,7 +91,11 @@ struct Node::Impl {
   // logging(level) first.
   bool logging(LogLevel level) const { return opt.log && log_enabled(level); }
   void log(const std::string& s, LogLevel level = LogLevel::kWarn) const {
-    if (logging(level)) atomik::log(level, "node", listen_addr + ": " + s);
+    if (logging(level)) atomik::log(level, "node", who() + ": " + s);
+  }
+  // The listening address once bound, the data directory before.
+  const std::string& who() const {
+    return listen_addr.empty() ? opt.data_dir : listen_addr;
   }
 
   // Copies the Replica's counters into `s`.
