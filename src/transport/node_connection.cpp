@@ -598,7 +598,7 @@ void Node::Impl::refuse(tcp::socket s) {
   if ((k & (k - 1)) == 0) {
     std::error_code ig;
     const auto ep = s.remote_endpoint(ig);
-    log("refusing a connection from " +
+    this->log("refusing a connection from " +
         (ig ? std::string("?") : ep.address().to_string()) + ": " + why + " (" +
         std::to_string(k) + " refused so far)");
   }

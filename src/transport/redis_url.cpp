@@ -10,10 +10,10 @@ namespace atomik {
 
 Result<RedisEndpoint> parse_redis_url(const std::string& url) {
   constexpr std::string_view kScheme = "redis://";
+  // The password never appears in a message.
+  const std::string shown = "redis URL '" + redact_secrets(url) + "'";
   auto bad = [&](const std::string& why) {
-    // The password never appears in a message.
-    return Status::invalid_argument("redis URL '" + redact_secrets(url) + "'",
-                                    why);
+    return Status::invalid_argument(shown, why);
   };
   if (url.rfind(kScheme, 0) != 0) {
     return bad("expected redis://[user[:password]@]host[:port][/db]");
