@@ -599,8 +599,8 @@ void Node::Impl::refuse(tcp::socket s) {
     std::error_code ig;
     const auto ep = s.remote_endpoint(ig);
     this->log("refusing a connection from " +
-        (ig ? std::string("?") : ep.address().to_string()) + ": " + why + " (" +
-        std::to_string(k) + " refused so far)");
+              (ig ? std::string("?") : ep.address().to_string()) + ": " + why +
+              " (" + std::to_string(k) + " refused so far)");
   }
   if (pending_refusals >= kMaxPendingRefusals) {
     std::error_code ig;
