@@ -137,6 +137,31 @@ TEST(LogTest, NodeEventsArriveWithComponentAndLevel) {
   EXPECT_EQ(cap.records().size(), before);
 }
 
+TEST(LogTest, PeerRefusedAtTheConnectionLimitLogsWhy) {
+  LogCapture cap;
+  testing::TempDir dir("log_limit");
+  NodeOptions o;
+  o.data_dir = dir.sub("a");
+  o.max_connections = 1;
+  auto a = Node::start(o);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  auto c = NodeClient::connect((*a)->listen_address());  // takes the slot
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  NodeOptions p;
+  p.data_dir = dir.sub("b");
+  p.peers = {(*a)->listen_address()};
+  auto b = Node::start(p);
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  EXPECT_TRUE(testing::wait_until([&] {
+    return cap.has("node",
+                   "refused the connection: node at its connection "
+                   "limit (max_connections 1)");
+  }));
+  EXPECT_TRUE(cap.has("node", "refusing a connection from 127.0.0.1"));
+  EXPECT_GE((*a)->stats().rejected_connections, 1u);
+  EXPECT_GE((*b)->stats().handshake_failures, 1u);
+}
+
 TEST(LogTest, NodeStartNamesEachBadOption) {
   testing::TempDir dir("log_opts");
   struct Case {
