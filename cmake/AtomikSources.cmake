@@ -11,6 +11,7 @@
 # it; a new file must be added to its block.
 set(ATOMIK_CORE_SOURCES
   src/core/status.cpp
+  src/core/log.cpp
   src/core/concurrent_context.cpp
   src/core/shared_context.cpp
   src/core/fingerprint.cpp
@@ -19,7 +20,7 @@ set(ATOMIK_CORE_SOURCES
   src/core/fingerprint_kernel_avx2.cpp
 )
 set(ATOMIK_CORE_HEADERS
-  export.h status.hpp word.hpp group.hpp context.hpp concurrent_context.hpp
+  export.h status.hpp log.hpp word.hpp group.hpp context.hpp concurrent_context.hpp
   fan_in_cell.hpp shared_context.hpp fingerprint.hpp table.hpp undo.hpp
   types.hpp
 )

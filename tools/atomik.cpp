@@ -6,6 +6,7 @@
 #include <exception>
 #include <string>
 
+#include "atomik/log.hpp"
 #include "atomik/version.hpp"
 #include "cli/commands.hpp"
 
@@ -86,7 +87,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "atomik: %s\n", e.what());
+    std::fprintf(stderr, "atomik: %s\n",
+                 atomik::redact_secrets(e.what()).c_str());
     std::fprintf(stderr,
                  "usage: atomik <subcommand> [options]; see atomik --help\n");
     return 2;

@@ -9,6 +9,7 @@
 #include "atomik/fingerprint.hpp"         // IWYU pragma: export
 #include "atomik/frame.hpp"               // IWYU pragma: export
 #include "atomik/group.hpp"               // IWYU pragma: export
+#include "atomik/log.hpp"                 // IWYU pragma: export
 #include "atomik/lww.hpp"                 // IWYU pragma: export
 #include "atomik/message.hpp"             // IWYU pragma: export
 #include "atomik/node.hpp"                // IWYU pragma: export

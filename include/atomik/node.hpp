@@ -122,7 +122,9 @@ struct NodeOptions {
   // Reconnect backoff: starts at min, doubles per failure, capped at max.
   std::uint32_t reconnect_min_ms = 50;
   std::uint32_t reconnect_max_ms = 2000;
-  // Largest packet body accepted or sent (a delta frame, a snapshot).
+  // Largest packet body accepted or sent (a delta frame, a snapshot). A
+  // body's memory is allocated as its bytes arrive, never from its declared
+  // length alone.
   std::size_t max_packet_bytes = std::size_t{4} << 20;
   // Largest state transfer (SNAPSHOT) sent or accepted, from a peer past its
   // handshake only: 12 bytes per non-zero state + 16 per origin, so the
@@ -132,10 +134,17 @@ struct NodeOptions {
   // Per connection: above half of it live deltas are not queued (the peer
   // catches up later); above all of it the connection is closed.
   std::size_t max_queued_bytes = std::size_t{64} << 20;
-  // Simultaneous connections (accepted + outgoing); more are refused.
+  // Simultaneous connections (accepted + outgoing); more are refused: an
+  // accepted one gets a RESPONSE saying the node is at its connection limit
+  // (docs/format/node_protocol.md section 4), then is closed. Nonzero.
   std::size_t max_connections = 64;
   // A connection that has not completed its handshake in this time is closed.
   std::uint32_t handshake_timeout_ms = 5000;
+  // A connection past its handshake that sends nothing for this long is
+  // closed (logged, counted in NodeStats::idle_disconnects), so idle clients
+  // cannot hold every slot of max_connections. Peers send a SYNC every
+  // sync_interval_ms, so it must exceed that; 0 disables it.
+  std::uint32_t idle_timeout_ms = 60000;
   // Deltas retained per origin for catch-up (a power of two >= 1024).
   std::uint64_t retain_per_origin = std::uint64_t{1} << 16;
   // Distinct delta origins the table accepts (ReplicaOptions::max_origins):
@@ -145,7 +154,8 @@ struct NodeOptions {
   std::uint64_t max_origins = kDefaultMaxOrigins;
   // Records per delta frame sent.
   std::uint32_t max_frame_records = 65536;
-  // Log rejected input and connection events to stderr.
+  // Log rejected input and connection events through atomik::log
+  // (atomik/log.hpp; components "node" and "replica").
   bool log = true;
   // See NodeHooks.
   NodeHooks hooks;
@@ -166,6 +176,7 @@ struct NodeStats {
   std::uint64_t rejected_malformed = 0;    // bad body (frame checksum, ...)
   std::uint64_t rejected_truncated = 0;    // connection ended mid-packet
   std::uint64_t rejected_connections = 0;  // over max_connections
+  std::uint64_t idle_disconnects = 0;      // silent past idle_timeout_ms
   std::uint64_t handshake_failures = 0;
   std::uint64_t slow_peer_skips = 0;  // live batches not queued (full)
   std::uint64_t slow_peer_disconnects = 0;
@@ -254,7 +265,8 @@ class ATOMIK_EXPORT Node {
  public:
   // Opens the table (recovering it), rebuilds the retained log from the WAL,
   // binds `listen` and starts the network thread. Fails with
-  // kInvalidArgument (bad address, key length), the table's open error, or
+  // kInvalidArgument (bad address, key length, or one message naming the
+  // first bad option), the table's open error, or
   // kUnavailable (bind failed); nothing keeps running on failure.
   static Result<std::unique_ptr<Node>> start(const NodeOptions& options);
   Node(const Node&) = delete;

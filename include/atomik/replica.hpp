@@ -66,7 +66,8 @@ struct ReplicaOptions {
   // only if their keys are equal.
   std::uint64_t digest_key = 0x61746f6d696b3031;  // "atomik01"
   // Receives one line per refusal, repair or state change worth a log
-  // line (no trailing newline). Empty: nothing is logged.
+  // line (no trailing newline). Empty: the line goes to atomik::log
+  // (atomik/log.hpp) as a warning of component "replica".
   std::function<void(const std::string&)> log;
 };
 

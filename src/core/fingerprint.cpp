@@ -6,11 +6,11 @@
 #include "atomik/fingerprint.hpp"
 
 #include <bit>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "atomik/log.hpp"
 #include "atomik/word.hpp"
 #include "core/fingerprint_kernel.hpp"
 
@@ -46,10 +46,9 @@ namespace {
     if (forced != nullptr) {
       best = forced;
     } else {
-      std::fprintf(stderr,
-                   "atomik: ATOMIK_FINGERPRINT_KERNEL=%s is not available "
-                   "here; using %s\n",
-                   env, best->name);
+      log(LogLevel::kWarn, "fingerprint",
+          std::string("ATOMIK_FINGERPRINT_KERNEL=") + env +
+              " is not available here; using " + best->name);
     }
   }
   return best;

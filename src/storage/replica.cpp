@@ -13,6 +13,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "atomik/log.hpp"
 #include "codec/byte_order.hpp"
 #include "sync/digest_hash.hpp"
 
@@ -86,7 +87,11 @@ struct Replica::Impl {
   std::atomic<bool> failure_logged{false};
 
   void log(const std::string& s) const {
-    if (opt.log) opt.log(s);
+    if (opt.log) {
+      opt.log(s);
+    } else {
+      atomik::log(LogLevel::kWarn, "replica", s);
+    }
   }
 
   // Passes `s` through; the first I/O error (the table is failed from then

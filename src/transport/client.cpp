@@ -147,6 +147,18 @@ struct NodeClient::Impl {
     }
     std::vector<std::byte> body(std::size_t{h.body_len} + h.tag_len);
     ATOMIK_RETURN_IF_ERROR(read_exact(body.data(), body.size(), deadline));
+    // An untagged RESPONSE with counter 0 in place of the HELLO: the node
+    // refused the connection and says why (at its connection limit). It is
+    // unauthenticated, so it only ever turns into an error.
+    if (h.type == tp::PacketType::kResponse && h.counter == 0 &&
+        h.tag_len == 0) {
+      auto refusal = tp::decode_response(body);
+      if (refusal.ok() && refusal->code != 0) {
+        return remote_status(refusal->code, address +
+                                                " refused the connection: " +
+                                                refusal->text.substr(0, 256));
+      }
+    }
     if ((k != nullptr) != (h.tag_len != 0)) {
       return Status::failed_precondition("NodeClient",
                                          "the node and this client disagree "

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -58,6 +59,43 @@ void append_frames(
   }
 }
 
+// One message per bad option, naming it (the first found is returned).
+Status check_options(const NodeOptions& o) {
+  auto bad = [](const std::string& what) {
+    return Status::invalid_argument("Node::start", what);
+  };
+  if (o.max_packet_bytes < kFrameHeaderSize + kFrameRecordSize ||
+      o.max_packet_bytes > kFrameMaxLimit) {
+    return bad("max_packet_bytes " + std::to_string(o.max_packet_bytes) +
+               " outside [" +
+               std::to_string(kFrameHeaderSize + kFrameRecordSize) + ", " +
+               std::to_string(kFrameMaxLimit) + "]");
+  }
+  if (o.max_frame_records == 0) return bad("max_frame_records must be > 0");
+  if (o.sync_interval_ms == 0) return bad("sync_interval_ms must be > 0");
+  if (o.incarnation_timeout_ms == 0) {
+    return bad("incarnation_timeout_ms must be > 0");
+  }
+  if (o.reconnect_min_ms == 0) return bad("reconnect_min_ms must be > 0");
+  if (o.reconnect_max_ms < o.reconnect_min_ms) {
+    return bad("reconnect_max_ms " + std::to_string(o.reconnect_max_ms) +
+               " < reconnect_min_ms " + std::to_string(o.reconnect_min_ms));
+  }
+  if (o.max_snapshot_bytes > UINT32_MAX) {
+    return bad("max_snapshot_bytes " + std::to_string(o.max_snapshot_bytes) +
+               " > 4 GiB - 1 (a packet body length is 32 bits)");
+  }
+  if (o.max_connections == 0) return bad("max_connections must be > 0");
+  // Peers send a SYNC every sync_interval_ms: a shorter idle timeout would
+  // close every healthy peer link.
+  if (o.idle_timeout_ms != 0 && o.idle_timeout_ms <= o.sync_interval_ms) {
+    return bad("idle_timeout_ms " + std::to_string(o.idle_timeout_ms) +
+               " must exceed sync_interval_ms " +
+               std::to_string(o.sync_interval_ms) + " (or be 0: no timeout)");
+  }
+  return Status();
+}
+
 }  // namespace
 
 Result<std::pair<std::string, std::uint16_t>> parse_host_port(
@@ -88,6 +126,12 @@ Result<std::pair<std::string, std::uint16_t>> parse_host_port(
 }
 
 Result<std::vector<std::byte>> read_node_key_file(const std::string& path) {
+  // A directory opens as a stream whose first read throws: refuse it first.
+  std::error_code fec;
+  if (std::filesystem::is_directory(path, fec)) {
+    return Status::invalid_argument(
+        "key file", "'" + path + "' is a directory, expected a key file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::not_found("key file", "cannot open '" + path + "'");
   std::string s((std::istreambuf_iterator<char>(in)),
@@ -142,7 +186,12 @@ Status Node::Impl::open_storage() {
   ro.storage = opt.storage;
   ro.retain_per_origin = opt.retain_per_origin;
   ro.max_origins = opt.max_origins;
-  ro.log = [this](const std::string& line) { log(line); };
+  // NodeOptions::log = false silences the Replica too.
+  ro.log = [this](const std::string& line) {
+    if (logging(LogLevel::kWarn)) {
+      atomik::log(LogLevel::kWarn, "replica", who() + ": " + line);
+    }
+  };
   // A table created by this open has an origin nobody has seen: no gate.
   FileSystem* fs =
       opt.storage.fs != nullptr ? opt.storage.fs : &FileSystem::posix();
@@ -455,23 +504,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
     m.keyed = true;
     std::copy(options.key.begin(), options.key.end(), m.key.begin());
   }
-  if (options.max_packet_bytes < kFrameHeaderSize + kFrameRecordSize ||
-      options.max_packet_bytes > kFrameMaxLimit ||
-      options.max_frame_records == 0 || options.sync_interval_ms == 0 ||
-      options.incarnation_timeout_ms == 0 || options.reconnect_min_ms == 0 ||
-      options.reconnect_max_ms < options.reconnect_min_ms) {
-    return Status::invalid_argument(
-        "Node::start",
-        "max_packet_bytes must be in [60, 1 GiB]; max_frame_records, "
-        "sync_interval_ms, incarnation_timeout_ms, reconnect_min_ms nonzero; "
-        "reconnect_max_ms >= min");
-  }
-  if (options.max_snapshot_bytes > UINT32_MAX) {
-    return Status::invalid_argument(
-        "Node::start", "max_snapshot_bytes " +
-                           std::to_string(options.max_snapshot_bytes) +
-                           " > 4 GiB - 1 (a packet body length is 32 bits)");
-  }
+  ATOMIK_RETURN_IF_ERROR(check_options(options));
   auto listen = parse_host_port(options.listen);
   if (!listen.ok()) return listen.status();
   std::error_code ec;

@@ -16,6 +16,7 @@
 namespace atomik {
 
 void NodeConnection::start() {
+  last_read = Clock::now();
   hs_timer.expires_after(std::chrono::milliseconds(n.opt.handshake_timeout_ms));
   hs_timer.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec && self->state == State::kHandshake) {
@@ -38,6 +39,28 @@ void NodeConnection::start() {
         n.keyed ? &n.key : nullptr, {});
   }
   read_header();
+}
+
+void NodeConnection::arm_idle_timer() {
+  if (n.opt.idle_timeout_ms == 0 || state != State::kOpen) return;
+  const auto idle = std::chrono::milliseconds(n.opt.idle_timeout_ms);
+  // One wait per idle period, not per packet: reads only stamp last_read,
+  // and an early wake-up re-arms for the rest.
+  hs_timer.expires_at(last_read + idle);
+  hs_timer.async_wait([self = shared_from_this(), idle](std::error_code ec) {
+    if (ec || self->state != State::kOpen) return;
+    if (Clock::now() - self->last_read < idle) {
+      self->arm_idle_timer();
+      return;
+    }
+    self->count(&NodeStats::idle_disconnects);
+    self->n.log("closing the connection from " + self->remote +
+                    ": nothing received for " +
+                    std::to_string(self->n.opt.idle_timeout_ms) +
+                    " ms (idle timeout)",
+                LogLevel::kInfo);
+    self->close();
+  });
 }
 
 void NodeConnection::close() {
@@ -121,6 +144,7 @@ void NodeConnection::read_header() {
       sock, asio::buffer(hdr),
       [self = shared_from_this()](std::error_code ec, std::size_t got) {
         if (self->state == State::kClosed) return;
+        if (!ec) self->last_read = Clock::now();
         if (ec) {
           if (got > 0) {
             self->count(&NodeStats::rejected_truncated);
@@ -163,21 +187,39 @@ void NodeConnection::read_header() {
 }
 
 void NodeConnection::read_body() {
-  body.resize(std::size_t{ph.body_len} + ph.tag_len);
+  body.clear();
+  // Memory from a body kept after a SNAPSHOT is given back.
+  if (body.capacity() > n.opt.max_packet_bytes) body.shrink_to_fit();
+  body_want = std::size_t{ph.body_len} + ph.tag_len;
+  read_body_chunk();
+}
+
+void NodeConnection::read_body_chunk() {
+  const std::size_t have = body.size();
+  if (have == body_want) {
+    handle();
+    if (state != State::kClosed) read_header();
+    return;
+  }
+  // The body grows only as its bytes arrive: a declared length alone
+  // (up to max_snapshot_bytes) allocates at most one chunk.
+  const std::size_t chunk = std::min(body_want - have, kBodyChunkBytes);
+  body.resize(have + chunk);
   asio::async_read(
-      sock, asio::buffer(body),
-      [self = shared_from_this()](std::error_code ec, std::size_t got) {
+      sock, asio::buffer(body.data() + have, chunk),
+      [self = shared_from_this(), have](std::error_code ec, std::size_t got) {
         if (self->state == State::kClosed) return;
         if (ec) {
           self->count(&NodeStats::rejected_truncated);
           self->n.log("connection from " + self->remote +
-                      " ended inside a packet body (" + std::to_string(got) +
-                      " of " + std::to_string(self->body.size()) + " bytes)");
+                      " ended inside a packet body (" +
+                      std::to_string(have + got) + " of " +
+                      std::to_string(self->body_want) + " bytes)");
           self->close();
           return;
         }
-        self->handle();
-        if (self->state != State::kClosed) self->read_header();
+        self->last_read = Clock::now();
+        self->read_body_chunk();
       });
 }
 
@@ -194,6 +236,17 @@ void NodeConnection::reject(std::uint64_t NodeStats::*field,
 void NodeConnection::handle() {
   const std::span<const std::byte> b(body.data(), ph.body_len);
   const std::span<const std::byte> tag(body.data() + ph.body_len, ph.tag_len);
+  if (state == State::kHandshake && connector &&
+      ph.type == tp::PacketType::kResponse && ph.counter == 0 &&
+      ph.tag_len == 0) {
+    // The peer refused us (unauthenticated; it only closes the link).
+    auto r = tp::decode_response(b);
+    count(&NodeStats::handshake_failures);
+    n.log("peer " + remote + " refused the connection: " +
+          (r.ok() ? r->text.substr(0, 256) : r.status().to_string()));
+    close();
+    return;
+  }
   if (n.keyed != (ph.tag_len != 0)) {
     reject(&NodeStats::rejected_bad_mac,
            n.keyed ? "no tag, but this node requires one (--key-file)"
@@ -258,10 +311,12 @@ void NodeConnection::handle() {
     }
     state = State::kOpen;
     hs_timer.cancel();
+    arm_idle_timer();
     if (slot != nullptr) slot->backoff_ms = 0;
     count(&NodeStats::connects);
     if (!is_client) {
-      n.log("connected to peer " + hex(peer_origin) + " at " + remote);
+      n.log("connected to peer " + hex(peer_origin) + " at " + remote,
+            LogLevel::kInfo);
       send_sync(true);
     }
     return;
@@ -560,14 +615,7 @@ void Node::Impl::start_accept() {
     if (ec == asio::error::operation_aborted || closing_all) return;
     if (!ec) {
       if (conns.size() >= opt.max_connections) {
-        {
-          std::lock_guard<std::mutex> lk(mu);
-          ++st.rejected_connections;
-        }
-        log("refusing a connection: max_connections " +
-            std::to_string(opt.max_connections) + " reached");
-        std::error_code ig;
-        s.close(ig);
+        refuse(std::move(s));
       } else {
         auto c = std::make_shared<NodeConnection>(*this, std::move(s), false,
                                                   nullptr);
@@ -577,6 +625,102 @@ void Node::Impl::start_accept() {
     }
     start_accept();
   });
+}
+
+namespace {
+
+// A connection refused at max_connections: it gets one untagged RESPONSE
+// (counter 0, kResourceExhausted) saying why, then the node reads and drops
+// whatever the other side sends until it closes (so the kernel does not
+// reset the connection before the reply is read), at most
+// handshake_timeout_ms.
+struct Refusal : std::enable_shared_from_this<Refusal> {
+  tcp::socket sock;
+  std::vector<std::byte> packet;
+  std::array<std::byte, 512> sink{};
+  asio::steady_timer timer;
+  std::size_t* pending;
+
+  Refusal(tcp::socket s, std::vector<std::byte> p, std::size_t* count)
+      : sock(std::move(s)),
+        packet(std::move(p)),
+        timer(sock.get_executor()),
+        pending(count) {
+    ++*pending;
+  }
+  ~Refusal() { --*pending; }
+
+  void start(std::uint32_t timeout_ms) {
+    timer.expires_after(std::chrono::milliseconds(timeout_ms));
+    timer.async_wait([self = shared_from_this()](std::error_code ec) {
+      if (!ec) self->finish();
+    });
+    asio::async_write(
+        sock, asio::buffer(packet),
+        [self = shared_from_this()](std::error_code ec, std::size_t) {
+          if (ec) {
+            self->finish();
+            return;
+          }
+          std::error_code ig;
+          self->sock.shutdown(tcp::socket::shutdown_send, ig);
+          self->drain();
+        });
+  }
+  void drain() {
+    sock.async_read_some(
+        asio::buffer(sink),
+        [self = shared_from_this()](std::error_code ec, std::size_t) {
+          if (ec) {
+            self->finish();
+          } else {
+            self->drain();
+          }
+        });
+  }
+  void finish() {
+    std::error_code ig;
+    timer.cancel();
+    sock.close(ig);
+  }
+};
+
+// Refusals in progress at once; more are closed without a reply.
+constexpr std::size_t kMaxPendingRefusals = 16;
+
+}  // namespace
+
+void Node::Impl::refuse(tcp::socket s) {
+  std::uint64_t k = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    k = ++st.rejected_connections;
+  }
+  const std::string why = "node at its connection limit (max_connections " +
+                          std::to_string(opt.max_connections) +
+                          "); try again later";
+  // Logged at 1, 2, 4, ... refusals: a flood must not flood the log.
+  if ((k & (k - 1)) == 0) {
+    std::error_code ig;
+    const auto ep = s.remote_endpoint(ig);
+    this->log("refusing a connection from " +
+              (ig ? std::string("?") : ep.address().to_string()) + ": " + why +
+              " (" + std::to_string(k) + " refused so far)");
+  }
+  if (pending_refusals >= kMaxPendingRefusals) {
+    std::error_code ig;
+    s.close(ig);
+    return;
+  }
+  tp::Response r;
+  r.code = static_cast<std::uint8_t>(Code::kResourceExhausted);
+  r.text = why;
+  auto refusal = std::make_shared<Refusal>(
+      std::move(s),
+      tp::seal_packet(tp::PacketType::kResponse, 0, tp::encode_response(r),
+                      nullptr, tp::Direction::kFromAcceptor),
+      &pending_refusals);
+  refusal->start(opt.handshake_timeout_ms);
 }
 
 void Node::Impl::connect_peer(PeerSlot* slot) {

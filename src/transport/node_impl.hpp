@@ -11,7 +11,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -22,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "atomik/log.hpp"
 #include "atomik/node.hpp"
 #include "atomik/replica.hpp"
 #include "codec/byte_order.hpp"
@@ -36,6 +36,9 @@ using Clock = std::chrono::steady_clock;
 inline std::string hex(std::uint64_t v) { return codec::hex64(v); }
 
 struct NodeConnection;
+
+// Largest step in which a packet body's memory grows while it arrives.
+inline constexpr std::size_t kBodyChunkBytes = std::size_t{64} << 10;
 
 struct PeerSlot {
   std::string address;
@@ -70,6 +73,8 @@ struct Node::Impl {
 
   // --- network thread only
   // -----------------------------------------------------
+  // Refusals still open; declared before io, whose handlers hold them.
+  std::size_t pending_refusals = 0;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::unique_ptr<udp::socket> udp_sock;
@@ -96,11 +101,16 @@ struct Node::Impl {
   std::once_flag stop_once;
   Status stop_status;
 
-  void log(const std::string& s) const {
-    if (opt.log) {
-      std::fprintf(stderr, "atomik node %s: %s\n", listen_addr.c_str(),
-                   s.c_str());
-    }
+  // Through atomik::log (atomik/log.hpp), component "node", prefixed
+  // with the listening address. Callers that build costly messages check
+  // logging(level) first.
+  bool logging(LogLevel level) const { return opt.log && log_enabled(level); }
+  void log(const std::string& s, LogLevel level = LogLevel::kWarn) const {
+    if (logging(level)) atomik::log(level, "node", who() + ": " + s);
+  }
+  // The listening address once bound, the data directory before.
+  const std::string& who() const {
+    return listen_addr.empty() ? opt.data_dir : listen_addr;
   }
 
   // Copies the Replica's counters into `s`.
@@ -138,6 +148,8 @@ struct Node::Impl {
       std::vector<std::shared_ptr<const std::vector<std::byte>>>& frames);
   void send_udp(const std::vector<std::byte>& frame);
   void start_accept();
+  // Answers and closes a connection over max_connections.
+  void refuse(tcp::socket s);
   void start_udp_read();
   void handle_datagram(std::size_t n);
   void connect_peer(PeerSlot* slot);
@@ -198,7 +210,9 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   std::uint64_t recv_ctr = 0;
   std::array<std::byte, tp::kPacketHeaderSize> hdr{};
   tp::PacketHeader ph;
-  std::vector<std::byte> body;
+  std::vector<std::byte> body;  // grows to body_want as bytes arrive
+  std::size_t body_want = 0;    // body_len + tag_len of the packet read
+  Clock::time_point last_read;  // last bytes received (idle timeout)
   std::deque<Out> outq;
   std::size_t queued = 0;
   bool snapshot_queued = false;  // a SNAPSHOT waits in outq
@@ -218,6 +232,7 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   VersionVector suspect_vv;
   std::uint32_t bad = 0;
   Clock::time_point last_gap_sync{};
+  // The handshake deadline, then (state kOpen) the idle deadline.
   asio::steady_timer hs_timer;
 
   NodeConnection(Node::Impl& node, tcp::socket s, bool is_connector,
@@ -268,6 +283,9 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   void read_header();
 
   void read_body();
+  void read_body_chunk();
+  // Closes the connection once nothing arrived for idle_timeout_ms.
+  void arm_idle_timer();
 
   // A rejected packet: counted, logged, dropped; too many close the
   // connection.

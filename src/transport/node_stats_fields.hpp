@@ -26,6 +26,7 @@ void for_each_node_stat(const NodeStats& s, F&& f) {
   f("rejected_malformed", s.rejected_malformed);
   f("rejected_truncated", s.rejected_truncated);
   f("rejected_connections", s.rejected_connections);
+  f("idle_disconnects", s.idle_disconnects);
   f("handshake_failures", s.handshake_failures);
   f("slow_peer_skips", s.slow_peer_skips);
   f("slow_peer_disconnects", s.slow_peer_disconnects);

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "atomik/log.hpp"
 #include "atomik/redis.hpp"
 #include "atomik/replica.hpp"
 #include "transport/redis_client.hpp"
@@ -96,7 +97,7 @@ struct RedisReplicator::Impl {
   bool stopped = false;
 
   void log(const std::string& line) const {
-    if (opt.log) std::fprintf(stderr, "atomik redis: %s\n", line.c_str());
+    if (opt.log) atomik::log(LogLevel::kWarn, "redis", line);
   }
 
   // Whether a frame of `frame_origin` is this node's own: its origin

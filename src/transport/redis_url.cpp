@@ -3,14 +3,17 @@
 #include <string>
 #include <string_view>
 
+#include "atomik/log.hpp"
 #include "atomik/redis.hpp"
 
 namespace atomik {
 
 Result<RedisEndpoint> parse_redis_url(const std::string& url) {
   constexpr std::string_view kScheme = "redis://";
+  // The password never appears in a message.
+  const std::string shown = "redis URL '" + redact_secrets(url) + "'";
   auto bad = [&](const std::string& why) {
-    return Status::invalid_argument("redis URL '" + url + "'", why);
+    return Status::invalid_argument(shown, why);
   };
   if (url.rfind(kScheme, 0) != 0) {
     return bad("expected redis://[user[:password]@]host[:port][/db]");

@@ -31,4 +31,7 @@ check "--check" atomik fingerprint --che
 check "--no-stdin" atomik redis-node --no
 check "every group none" atomik node --sync ""
 check "--metrics" atomik node --met
+check "--insecure-no-key" atomik node --ins
+check "json text" atomik node --log-format ""
+check "--log-level" atomik redis-node --log-l
 echo "completion ok"

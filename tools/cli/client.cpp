@@ -10,6 +10,7 @@
 #include "atomik/node.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/key_file.hpp"
 
 namespace atomik::cli {
 namespace {
@@ -33,7 +34,7 @@ int fail(const char* what, const Status& s) {
 Result<std::unique_ptr<NodeClient>> connect(const ClientArgs& a) {
   std::vector<std::byte> key;
   if (!a.key_file.empty()) {
-    auto k = read_node_key_file(a.key_file);
+    auto k = read_key_file_checked(a.key_file);
     if (!k.ok()) return k.status();
     key = std::move(*k);
   }

@@ -17,8 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "atomik/log.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/key_file.hpp"
+#include "cli/logging.hpp"
 #include "cli/metrics_server.hpp"
 #ifdef ATOMIK_HAVE_REDIS
 #include "atomik/redis.hpp"
@@ -32,6 +35,10 @@ struct NodeArgs {
   std::string listen = kDefaultNodeAddress;
   std::vector<std::string> peers;
   std::string key_file;
+  bool insecure_no_key = false;
+  std::uint32_t idle_timeout_s = 60;
+  std::uint32_t max_connections = 64;
+  LogArgs log;
   bool udp = false;
   std::uint32_t sync_ms = 1000;
   std::uint64_t max_origins = kDefaultMaxOrigins;
@@ -79,7 +86,8 @@ int wait_and_stop(Node& node, std::unique_ptr<MetricsServer> metrics,
   metrics.reset();
   const Status s = node.stop();
   if (!s.ok()) {
-    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
+    std::fprintf(stderr, "atomik node: stop: %s\n",
+                 redact_secrets(s.to_string()).c_str());
     return 1;
   }
   return 0;
@@ -114,7 +122,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
   auto started = RedisReplicator::start_node(o, r);
   if (!started.ok()) {
     std::fprintf(stderr, "atomik node: %s\n",
-                 started.status().to_string().c_str());
+                 redact_secrets(started.status().to_string()).c_str());
     return started.status().is_invalid_argument() ? 2 : 1;
   }
   RedisReplicator& rep = **started;
@@ -147,7 +155,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
         const Status st = rep.publish_snapshot(/*trim=*/true);
         if (!st.ok() && !a.quiet) {
           std::fprintf(stderr, "atomik node: snapshot: %s\n",
-                       st.to_string().c_str());
+                       redact_secrets(st.to_string()).c_str());
         }
       }
     });
@@ -159,7 +167,8 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
   metrics.reset();  // no scrape of a stopping replicator
   const Status s = rep.stop();
   if (!s.ok()) {
-    std::fprintf(stderr, "atomik node: stop: %s\n", s.to_string().c_str());
+    std::fprintf(stderr, "atomik node: stop: %s\n",
+                 redact_secrets(s.to_string()).c_str());
     return 1;
   }
   return 0;
@@ -167,6 +176,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
 #endif
 
 int run_node(const NodeArgs& a) {
+  install_logging(a.log);
   NodeOptions o;
   o.data_dir = a.data;
   o.listen = a.listen;
@@ -178,6 +188,8 @@ int run_node(const NodeArgs& a) {
   // CLI11 checked both (IsMember, Range): usage errors exit 2 there.
   o.storage.group = parse_table_group(a.group).value_or(TableGroup::kXor);
   o.storage.word_bits = static_cast<std::uint8_t>(a.width);
+  o.idle_timeout_ms = a.idle_timeout_s * 1000;
+  o.max_connections = a.max_connections;
   if (a.sync_policy == "every") {
     o.storage.sync = SyncPolicy::kEveryRecord;
   } else if (a.sync_policy == "group") {
@@ -188,13 +200,40 @@ int run_node(const NodeArgs& a) {
     std::fprintf(stderr, "atomik node: --sync must be every, group or none\n");
     return 2;
   }
+  if (a.idle_timeout_s != 0 && o.idle_timeout_ms <= a.sync_ms) {
+    std::fprintf(stderr,
+                 "atomik node: --idle-timeout %u s must exceed --sync-ms %u "
+                 "(peers are silent between syncs), or be 0\n",
+                 a.idle_timeout_s, a.sync_ms);
+    return 2;
+  }
   if (!a.key_file.empty()) {
-    auto k = read_node_key_file(a.key_file);
+    auto k = read_key_file_checked(a.key_file);
     if (!k.ok()) {
-      std::fprintf(stderr, "atomik node: %s\n", k.status().to_string().c_str());
-      return 2;
+      std::fprintf(stderr, "atomik node: %s\n",
+                   redact_secrets(k.status().to_string()).c_str());
+      return 1;
     }
     o.key = std::move(*k);
+  } else {
+    // Without a key anyone who reaches the port is a peer: refused beyond
+    // loopback unless asked for, warned about in any case.
+    auto hp = parse_host_port(a.listen);
+    const std::string host = hp.ok() ? hp->first : a.listen;
+    if (!is_loopback_host(host) && !a.insecure_no_key) {
+      std::fprintf(stderr,
+                   "atomik node: refusing to listen on %s without "
+                   "--key-file: anyone who can reach it could read and "
+                   "change the table (give --key-file, or --insecure-no-key "
+                   "to accept that)\n",
+                   a.listen.c_str());
+      return 2;
+    }
+    if (!a.quiet) {
+      atomik::log(LogLevel::kWarn, "cli",
+                  "no --key-file: every process that can reach " + a.listen +
+                      " can read and change this table");
+    }
   }
   // Block the stop signals before any thread starts; sigwait below.
   sigset_t set;
@@ -215,7 +254,7 @@ int run_node(const NodeArgs& a) {
   auto node = Node::start(o);
   if (!node.ok()) {
     std::fprintf(stderr, "atomik node: %s\n",
-                 node.status().to_string().c_str());
+                 redact_secrets(node.status().to_string()).c_str());
     // A table of another group or width on disk is a data problem (1).
     return node.status().is_invalid_argument() ? 2 : 1;
   }
@@ -251,6 +290,20 @@ void add_node_command(CLI::App& app, int* exit_code) {
   c->add_option("--key-file", args->key_file,
                 "Shared key: 32 raw bytes or 64 hex digits")
       ->check(non_empty());
+  c->add_flag("--insecure-no-key", args->insecure_no_key,
+              "Allow listening beyond loopback without --key-file");
+  c->add_option("--idle-timeout", args->idle_timeout_s,
+                "Close a connection silent for this many seconds after its "
+                "handshake (0: never)")
+      ->transform(number(86400))
+      ->capture_default_str();
+  c->add_option("--max-connections", args->max_connections,
+                "Simultaneous connections; more are told the node is at its "
+                "connection limit and closed")
+      ->transform(number(65535))
+      ->check(CLI::Range(1u, 65535u))
+      ->capture_default_str();
+  add_log_options(c, &args->log);
   c->add_flag("--udp", args->udp, "Send live deltas as UDP datagrams");
   c->add_option("--sync-ms", args->sync_ms,
                 "Version-vector exchange period (ms)")

@@ -29,9 +29,11 @@
 #include <thread>
 #include <vector>
 
+#include "atomik/log.hpp"
 #include "atomik/redis.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/logging.hpp"
 
 namespace atomik::cli {
 namespace {
@@ -50,6 +52,7 @@ struct RedisNodeArgs {
   std::uint32_t width = 64;
   std::uint32_t snapshot_every_s = 0;
   bool quiet = false;
+  LogArgs log;
   bool no_stdin = false;
 };
 
@@ -137,6 +140,7 @@ std::string execute(RedisReplicator& r, const std::string& line) {
 }
 
 int run_redis_node(const RedisNodeArgs& a) {
+  install_logging(a.log);
   RedisOptions o;
   o.url = a.url;
   o.user = a.user;
@@ -180,7 +184,7 @@ int run_redis_node(const RedisNodeArgs& a) {
   auto r = RedisReplicator::start(a.data, storage, o);
   if (!r.ok()) {
     std::fprintf(stderr, "atomik redis-node: %s\n",
-                 r.status().to_string().c_str());
+                 redact_secrets(r.status().to_string()).c_str());
     return r.status().is_invalid_argument() ? 2 : 1;
   }
   std::shared_ptr<RedisReplicator> node(std::move(*r));
@@ -217,7 +221,7 @@ int run_redis_node(const RedisNodeArgs& a) {
         const Status st = node->publish_snapshot(/*trim=*/true);
         if (!st.ok() && !a.quiet) {
           std::fprintf(stderr, "atomik redis-node: snapshot: %s\n",
-                       st.to_string().c_str());
+                       redact_secrets(st.to_string()).c_str());
         }
       }
     });
@@ -229,7 +233,7 @@ int run_redis_node(const RedisNodeArgs& a) {
   const Status s = node->stop();
   if (!s.ok()) {
     std::fprintf(stderr, "atomik redis-node: stop: %s\n",
-                 s.to_string().c_str());
+                 redact_secrets(s.to_string()).c_str());
     return 1;
   }
   return 0;
@@ -279,6 +283,7 @@ void add_redis_node_command(CLI::App& app, int* exit_code) {
                 "Word width in bits of a new table, 8..64 (default 64)")
       ->check(CLI::Range(8, 64));
   c->add_flag("--quiet", args->quiet, "Do not log to stderr");
+  add_log_options(c, &args->log);
   c->add_flag("--no-stdin", args->no_stdin,
               "Read no commands on stdin; run until SIGINT/SIGTERM");
   c->callback([args, exit_code] { *exit_code = run_redis_node(*args); });
