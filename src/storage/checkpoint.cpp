@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "codec/hex.hpp"
 #include "storage/wal_record.hpp"
 
 namespace atomik {
@@ -185,8 +186,8 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
   if (stored != computed) {
     return Status::corruption("checkpoint " + std::string(name),
                               "checksum mismatch (stored " +
-                                  walfmt::hex(stored, 16) + ", computed " +
-                                  walfmt::hex(computed, 16) + ")");
+                                  codec::hex64(stored) + ", computed " +
+                                  codec::hex64(computed) + ")");
   }
   std::uint64_t skip8 = 0;
   ATOMIK_RETURN_IF_ERROR(r.get(&skip8, "magic"));
@@ -263,7 +264,7 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
     ATOMIK_RETURN_IF_ERROR(b.get(&v, "state value"));
     if (v == 0) return b.error("state value", "0 (identity is never stored)");
     if ((v & ~mask) != 0) {
-      return b.error("state value", walfmt::hex(v, 16) + " exceeds word_bits " +
+      return b.error("state value", codec::hex64(v) + " exceeds word_bits " +
                                         std::to_string(bits));
     }
     d.states.emplace_back(a, v);
@@ -313,8 +314,7 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
     for (const auto* deltas : {&u.undo, &u.redo}) {
       for (std::uint64_t x : *deltas) {
         if ((x & ~mask) != 0) {
-          return b.error("undo delta", walfmt::hex(x, 16) +
-                                           " exceeds word_bits " +
+          return b.error("undo delta", codec::hex64(x) + " exceeds word_bits " +
                                            std::to_string(bits));
         }
       }

@@ -3,22 +3,12 @@
 // a Replica's observer) and restore_own_batch(), the other way a table gets
 // its own deltas back after losing them.
 #include <algorithm>
-#include <random>
 
+#include "codec/hex.hpp"
 #include "storage/persistent_table_impl.hpp"
+#include "sync/origin.hpp"
 
 namespace atomik {
-namespace {
-
-std::uint64_t random_origin() {
-  std::random_device rd;
-  std::uint64_t o = 0;
-  while (o == 0) o = (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
-  return o;
-}
-
-}  // namespace
-
 // Replays one record (any type) read from the WAL at `place`.
 Status PersistentTable::Impl::replay_record(const WalRecord& r,
                                             const WalPlace& place) {
@@ -34,8 +24,8 @@ Status PersistentTable::Impl::replay_record(const WalRecord& r,
   if (r.seq != mark + 1) {
     report.problems.push_back(
         "gap: " + place.file + " offset " + std::to_string(place.offset) +
-        ": origin " + walfmt::hex(r.origin, 16) + " seq " +
-        std::to_string(r.seq) + " follows " + std::to_string(mark));
+        ": origin " + codec::hex64(r.origin) + " seq " + std::to_string(r.seq) +
+        " follows " + std::to_string(mark));
   }
   const Status s = apply_record(r);
   if (!s.ok()) {
@@ -66,7 +56,7 @@ Status PersistentTable::Impl::replay_run(const WalDeltaRun& run,
   if (run.first_seq > mark + 1) {
     report.problems.push_back(
         "gap: " + place.file + " offset " + std::to_string(place.offset) +
-        ": origin " + walfmt::hex(run.origin, 16) + " seq " +
+        ": origin " + codec::hex64(run.origin) + " seq " +
         std::to_string(run.first_seq) + " follows " + std::to_string(mark));
   } else {
     skip = static_cast<std::uint32_t>(mark + 1 - run.first_seq);
@@ -140,7 +130,7 @@ Status PersistentTable::Impl::recover() {
           "'" + cp_path + "' is missing but " + std::to_string(segs->size()) +
               " WAL segments exist (a table always has a checkpoint)");
     }
-    cp.self_origin = opt.origin != 0 ? opt.origin : random_origin();
+    cp.self_origin = opt.origin != 0 ? opt.origin : sync::random_origin();
     cp.num_contexts = opt.num_contexts;
     cp.shape = opt.shape();
     ATOMIK_RETURN_IF_ERROR(write_checkpoint(*fs, dir, cp));

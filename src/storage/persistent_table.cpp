@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "codec/hex.hpp"
 #include "storage/persistent_table_impl.hpp"
 
 namespace atomik {
@@ -58,7 +59,7 @@ Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
     if (origin == impl_->self_origin) {
       return Status::invalid_argument(
           "PersistentTable::apply",
-          "origin is this table's own origin " + walfmt::hex(origin, 16));
+          "origin is this table's own origin " + codec::hex64(origin));
     }
     ATOMIK_RETURN_IF_ERROR(impl_->check_addr("apply", addr));
     ATOMIK_RETURN_IF_ERROR(impl_->check_value("apply", delta));
@@ -68,7 +69,7 @@ Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
     if (seq != mark + 1) {
       return Status::failed_precondition(
           "PersistentTable::apply",
-          "origin " + walfmt::hex(origin, 16) + ": seq " + std::to_string(seq) +
+          "origin " + codec::hex64(origin) + ": seq " + std::to_string(seq) +
               " skips ahead of " + std::to_string(mark + 1) +
               " (deliver in order)");
     }
@@ -126,7 +127,7 @@ Result<std::uint64_t> PersistentTable::apply_batch(
     if (origin == impl_->self_origin) {
       return Status::invalid_argument(
           "PersistentTable::apply_batch",
-          "origin is this table's own origin " + walfmt::hex(origin, 16));
+          "origin is this table's own origin " + codec::hex64(origin));
     }
     ATOMIK_RETURN_IF_ERROR(impl_->check_batch("apply_batch", deltas));
     ATOMIK_RETURN_IF_ERROR(impl_->ensure_wal());
@@ -134,7 +135,7 @@ Result<std::uint64_t> PersistentTable::apply_batch(
     if (base_seq > mark + 1) {
       return Status::failed_precondition(
           "PersistentTable::apply_batch",
-          "origin " + walfmt::hex(origin, 16) + ": seq " +
+          "origin " + codec::hex64(origin) + ": seq " +
               std::to_string(base_seq) + " skips ahead of " +
               std::to_string(mark + 1) + " (deliver in order)");
     }

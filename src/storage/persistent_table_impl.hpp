@@ -16,6 +16,7 @@
 #include "atomik/checkpoint.hpp"
 #include "atomik/persistent_table.hpp"
 #include "atomik/undo.hpp"
+#include "codec/hex.hpp"
 #include "storage/group_table.hpp"
 #include "storage/wal_record.hpp"
 #include "storage/wal_scan.hpp"
@@ -90,7 +91,7 @@ struct PersistentTable::Impl {
     if (table.fits(v)) return Status();
     return Status::out_of_range(
         std::string("PersistentTable::") + op,
-        "value " + walfmt::hex(v, 16) + " does not fit the table's " +
+        "value " + codec::hex64(v) + " does not fit the table's " +
             std::to_string(static_cast<unsigned>(opt.word_bits)) +
             "-bit words (" + opt.shape().to_string() + ")");
   }

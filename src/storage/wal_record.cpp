@@ -7,7 +7,7 @@
 #endif
 #include <xxhash.h>
 
-#include <cstdio>
+#include "codec/hex.hpp"
 
 namespace atomik::walfmt {
 
@@ -36,13 +36,6 @@ std::uint32_t payload_size(std::uint8_t type) noexcept {
       return 0;
   }
   return 0;
-}
-
-std::string hex(std::uint64_t v, int digits) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", digits,
-                static_cast<unsigned long long>(v));
-  return buf;
 }
 
 void append_header(std::vector<std::byte>& out, std::uint64_t number,
@@ -137,8 +130,8 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
   const auto stored = load_le<std::uint32_t>(p);
   const std::uint32_t computed = checksum32({p + 4, 5 + std::size_t{len}});
   if (stored != computed) {
-    *why = "checksum mismatch (stored " + hex(stored, 8) + ", computed " +
-           hex(computed, 8) + ")";
+    *why = "checksum mismatch (stored " + codec::hex32(stored) + ", computed " +
+           codec::hex32(computed) + ")";
     return FrameResult::kBad;
   }
   const auto type = static_cast<std::uint8_t>(p[8]);
@@ -212,8 +205,8 @@ std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
   const auto stored = load_le<std::uint32_t>(p + 28);
   const std::uint32_t computed = checksum32({p, 28});
   if (stored != computed) {
-    return "header checksum mismatch (stored " + hex(stored, 8) +
-           ", computed " + hex(computed, 8) + ")";
+    return "header checksum mismatch (stored " + codec::hex32(stored) +
+           ", computed " + codec::hex32(computed) + ")";
   }
   const auto version = load_le<std::uint32_t>(p + 8);
   if (version != kVersion && version != kVersionV1) {

@@ -142,8 +142,6 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
 std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
                          bool* bad_version, TableShape* shape);
 
-std::string hex(std::uint64_t v, int digits);
-
 // The sync horizon file (docs/format/wal.md, "Sync horizon"): a sequence
 // of 24-byte records (segment, synced_offset, XXH3-64 of those 16 bytes),
 // each appended after the segment bytes it names were fdatasynced (the

@@ -29,7 +29,7 @@ struct PeerSeries {
 std::map<std::string, PeerSeries> peer_series(const NodeStatus& s) {
   std::map<std::string, PeerSeries> out;
   for (const PeerStatus& p : s.peers) {
-    PeerSeries& x = out[p.outgoing ? p.address : hex(p.origin)];
+    PeerSeries& x = out[p.outgoing ? p.address : codec::hex64(p.origin)];
     x.connected = x.connected || p.connected;
     x.lag = std::max(x.lag, p.lag);
     x.queued_bytes += p.queued_bytes;
@@ -92,7 +92,7 @@ std::string NodeStatus::to_prometheus() const {
            "Highest seq of each origin applied here, without gaps (the "
            "version vector).");
   for (const auto& [org, m] : version_vector.entries()) {
-    w.sample("atomik_origin_applied_seq", "origin", hex(org), m);
+    w.sample("atomik_origin_applied_seq", "origin", codec::hex64(org), m);
   }
   w.family("atomik_origins", "gauge", "Distinct delta origins in the table.");
   w.sample("atomik_origins", origins);

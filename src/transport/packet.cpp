@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "codec/byte_order.hpp"
+#include "codec/hex.hpp"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -28,8 +29,8 @@ HeaderError parse_header(std::span<const std::byte, kPacketHeaderSize> b,
                          std::string* why) {
   const auto magic = load_le<std::uint32_t>(b.data());
   if (magic != kPacketMagic) {
-    *why = "magic: expected 0x" + codec::hex64(kPacketMagic).substr(10) +
-           ", got 0x" + codec::hex64(magic).substr(10);
+    *why = "magic: expected " + codec::hex32(kPacketMagic) + ", got " +
+           codec::hex32(magic);
     return HeaderError::kBadHeader;
   }
   const auto version = static_cast<std::uint8_t>(b[4]);
@@ -401,9 +402,8 @@ Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
   if (lo != h.low64 || hi != h.high64) {
     return Status::corruption(
         "SNAPSHOT", "offset " + num(end) + ": checksum mismatch (stored " +
-                        codec::hex64(hi) + codec::hex64(lo).substr(2) +
-                        ", computed " + codec::hex64(h.high64) +
-                        codec::hex64(h.low64).substr(2) +
+                        codec::hex128(hi, lo) + ", computed " +
+                        codec::hex128(h.high64, h.low64) +
                         "); state transfer not installed");
   }
   return read_snapshot_fields(b.first(end), kSnapshotChecksumSize);

@@ -2,11 +2,12 @@
 // The Redis snapshot and REDIS_STATE layouts: docs/format/redis.md.
 #include "transport/redis_format.hpp"
 
-#include <cstdio>
 #include <cstring>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+
+#include "codec/hex.hpp"
 
 namespace atomik::redis {
 namespace {
@@ -49,12 +50,6 @@ std::uint64_t get64(const std::byte* p) {
 }
 std::uint64_t checksum(const std::byte* p, std::size_t n) {
   return XXH3_64bits(p, n);
-}
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016llx",
-                static_cast<unsigned long long>(v));
-  return buf;
 }
 Status bad(std::string_view what, std::size_t offset,
            const std::string& detail) {
@@ -193,8 +188,8 @@ Result<SnapshotData> decode_snapshot(std::span<const std::byte> b) {
   const std::uint64_t computed = checksum(b.data(), end);
   if (stored != computed) {
     return bad(kWhat, end,
-               "checksum mismatch (stored " + hex(stored) + ", computed " +
-                   hex(computed) + ")");
+               "checksum mismatch (stored " + codec::hex64(stored) +
+                   ", computed " + codec::hex64(computed) + ")");
   }
   std::size_t at = kSnapshotHeaderSize;
   for (std::uint64_t i = 0; i < shards; ++i, at += 16) {
@@ -261,8 +256,8 @@ Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
   const std::uint64_t computed = checksum(b.data(), end);
   if (stored != computed) {
     return bad(what, end,
-               "checksum mismatch (stored " + hex(stored) + ", computed " +
-                   hex(computed) + ")");
+               "checksum mismatch (stored " + codec::hex64(stored) +
+                   ", computed " + codec::hex64(computed) + ")");
   }
   std::vector<ShardState> out(n);
   std::size_t at = kStateHeaderSize;

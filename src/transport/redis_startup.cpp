@@ -4,7 +4,6 @@
 // refuse a position the streams were trimmed past, and reload own deltas
 // not yet published.
 #include <chrono>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,20 +11,10 @@
 #include "atomik/checkpoint.hpp"
 #include "atomik/file.hpp"
 #include "atomik/wal.hpp"
+#include "sync/origin.hpp"
 #include "transport/redis_replicator_impl.hpp"
 
 namespace atomik {
-
-namespace {
-
-std::uint64_t random_origin() {
-  std::random_device rd;
-  std::uint64_t o = 0;
-  while (o == 0) o = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return o;
-}
-
-}  // namespace
 
 Status RedisReplicator::Impl::connect_control() {
   ctl = std::make_unique<redis::RedisLink>(link_cfg);
@@ -101,7 +90,7 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   for (std::uint32_t k = 0; k < shards; ++k) st[k].read = snap->positions[k];
   ATOMIK_RETURN_IF_ERROR(write_state_file(st));
   CheckpointData cp;
-  cp.self_origin = storage.origin != 0 ? storage.origin : random_origin();
+  cp.self_origin = storage.origin != 0 ? storage.origin : sync::random_origin();
   cp.num_contexts = storage.num_contexts;
   cp.shape = storage.shape();
   cp.states = snap->states;
