@@ -2,22 +2,9 @@
 // WAL record encoding (docs/format/wal.md).
 #include "storage/wal_record.hpp"
 
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
-
 #include "codec/hex.hpp"
 
 namespace atomik::walfmt {
-
-std::uint32_t checksum32(std::span<const std::byte> data) noexcept {
-  return static_cast<std::uint32_t>(XXH3_64bits(data.data(), data.size()));
-}
-
-std::uint64_t checksum64(std::span<const std::byte> data) noexcept {
-  return XXH3_64bits(data.data(), data.size());
-}
 
 std::uint32_t payload_size(std::uint8_t type) noexcept {
   switch (static_cast<WalRecordType>(type)) {

@@ -12,14 +12,10 @@
 
 #include "atomik/wal.hpp"
 #include "codec/byte_order.hpp"
-
 // Inline XXH3 for the reader's fast path below: with the frame length a
 // compile-time constant the hash specialises to its 1-3/4-8/9-16/17-128 byte
 // path and the call disappears (recovery is checksum-bound: ~30% of it).
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
+#include "codec/checksum.hpp"
 
 namespace atomik::walfmt {
 
@@ -51,9 +47,10 @@ constexpr std::size_t run_frame_size(std::size_t count) noexcept {
 using codec::load_le;
 using codec::store_le;
 
-// Low 32 bits of XXH3-64 of `data`.
-std::uint32_t checksum32(std::span<const std::byte> data) noexcept;
-std::uint64_t checksum64(std::span<const std::byte> data) noexcept;
+// The WAL's checksums: codec::checksum32 (frames, segment headers) and
+// codec::checksum64 (the horizon file; checkpoints).
+using codec::checksum32;
+using codec::checksum64;
 
 // Payload size fixed for `type`; 0 for an unknown type and for DELTA_RUN
 // (whose size depends on its count).
@@ -99,13 +96,13 @@ inline bool decode_good_frame(std::span<const std::byte> data, std::size_t off,
   std::uint64_t sum = 0;
   switch (len) {
     case 28:
-      sum = XXH3_64bits(p + 4, 5 + 28);
+      sum = codec::checksum64({p + 4, 5 + 28});
       break;
     case 20:
-      sum = XXH3_64bits(p + 4, 5 + 20);
+      sum = codec::checksum64({p + 4, 5 + 20});
       break;
     default:  // 8: the only other length kPayloadSize holds
-      sum = XXH3_64bits(p + 4, 5 + 8);
+      sum = codec::checksum64({p + 4, 5 + 8});
       break;
   }
   if (load_le<std::uint32_t>(p) != static_cast<std::uint32_t>(sum)) {

@@ -7,10 +7,8 @@
 #include <cstring>
 
 #include "codec/byte_order.hpp"
+#include "codec/checksum.hpp"
 #include "codec/hex.hpp"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace atomik::transport {
 namespace {
@@ -381,9 +379,9 @@ std::vector<std::byte> encode_snapshot(const SnapshotBody& s) {
       snapshot_body_size(s.states.size(), s.marks.size())));
   write_snapshot_fields(s, b.data());
   const std::size_t end = b.size() - kSnapshotChecksumSize;
-  const XXH128_hash_t h = XXH3_128bits(b.data(), end);
-  store_le<std::uint64_t>(b.data() + end, h.low64);
-  store_le<std::uint64_t>(b.data() + end + 8, h.high64);
+  const Word128 h = codec::checksum128({b.data(), end});
+  store_le<std::uint64_t>(b.data() + end, h.lo);
+  store_le<std::uint64_t>(b.data() + end + 8, h.hi);
   return b;
 }
 
@@ -396,14 +394,14 @@ Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
   // The checksum covers counts, digest, states and marks: verify it before
   // trusting any of them.
   const std::size_t end = b.size() - kSnapshotChecksumSize;
-  const XXH128_hash_t h = XXH3_128bits(b.data(), end);
+  const Word128 h = codec::checksum128({b.data(), end});
   const auto lo = load_le<std::uint64_t>(b.data() + end);
   const auto hi = load_le<std::uint64_t>(b.data() + end + 8);
-  if (lo != h.low64 || hi != h.high64) {
+  if (lo != h.lo || hi != h.hi) {
     return Status::corruption(
         "SNAPSHOT", "offset " + num(end) + ": checksum mismatch (stored " +
                         codec::hex128(hi, lo) + ", computed " +
-                        codec::hex128(h.high64, h.low64) +
+                        codec::hex128(h.hi, h.lo) +
                         "); state transfer not installed");
   }
   return read_snapshot_fields(b.first(end), kSnapshotChecksumSize);

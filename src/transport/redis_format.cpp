@@ -4,9 +4,8 @@
 
 #include <cstring>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "codec/byte_order.hpp"
+#include "codec/checksum.hpp"
 #include "codec/hex.hpp"
 
 namespace atomik::redis {
@@ -39,17 +38,13 @@ void put_header(std::vector<std::byte>& out, const std::byte (&magic)[4],
   out[at + 4] = std::byte{version};
 }
 std::uint32_t get32(const std::byte* p) {
-  std::uint32_t v = 0;
-  std::memcpy(&v, p, 4);
-  return v;
+  return codec::load_le<std::uint32_t>(p);
 }
 std::uint64_t get64(const std::byte* p) {
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, 8);
-  return v;
+  return codec::load_le<std::uint64_t>(p);
 }
 std::uint64_t checksum(const std::byte* p, std::size_t n) {
-  return XXH3_64bits(p, n);
+  return codec::checksum64({p, n});
 }
 Status bad(std::string_view what, std::size_t offset,
            const std::string& detail) {
