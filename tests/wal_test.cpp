@@ -81,12 +81,12 @@ TEST(WalFormatTest, MatchesCheckedInVector) {
   ASSERT_EQ(got.size(), 32u + 37u + 17u);
   // Hand-checked fields (docs/format/wal.md, worked example).
   EXPECT_EQ(std::memcmp(got.data(), "ATMKWAL\0", 8), 0);
-  EXPECT_EQ(walfmt::load_le<std::uint32_t>(got.data() + 36), 28u);  // length
-  EXPECT_EQ(got[40], std::byte{1});                                 // DELTA
-  EXPECT_EQ(walfmt::load_le<std::uint64_t>(got.data() + 41),
+  EXPECT_EQ(storage::load_le<std::uint32_t>(got.data() + 36), 28u);  // length
+  EXPECT_EQ(got[40], std::byte{1});                                  // DELTA
+  EXPECT_EQ(storage::load_le<std::uint64_t>(got.data() + 41),
             0x0102030405060708u);
   EXPECT_EQ(got[69 + 8], std::byte{8});  // SEAL
-  EXPECT_EQ(walfmt::load_le<std::uint64_t>(got.data() + 78), 69u);
+  EXPECT_EQ(storage::load_le<std::uint64_t>(got.data() + 78), 69u);
 }
 
 // DELTA_RUN (docs/format/wal.md): the vector was generated from the spec by
@@ -310,14 +310,14 @@ TEST(WalWriterTest, BadRunsAreRefusedAndTheWriterStaysUsable) {
 TEST(WalReaderTest, RunWithWrongCountUnderAGoodChecksumIsCorruption) {
   TempDir dir;
   std::vector<std::byte> b;
-  walfmt::append_header(b, 1);
+  storage::append_header(b, 1);
   const std::size_t at = b.size();
-  walfmt::append_run_frame(b, 9, 1, batch(3));
-  walfmt::store_le<std::uint32_t>(b.data() + at + 9 + 16, 2);  // count 3 -> 2
-  const std::size_t len = walfmt::kRunHeadSize + 3 * walfmt::kRunEntrySize;
-  walfmt::store_le<std::uint32_t>(
-      b.data() + at, walfmt::checksum32({b.data() + at + 4, 5 + len}));
-  walfmt::append_frame(
+  storage::append_run_frame(b, 9, 1, batch(3));
+  storage::store_le<std::uint32_t>(b.data() + at + 9 + 16, 2);  // count 3 -> 2
+  const std::size_t len = storage::kRunHeadSize + 3 * storage::kRunEntrySize;
+  storage::store_le<std::uint32_t>(
+      b.data() + at, storage::checksum32({b.data() + at + 4, 5 + len}));
+  storage::append_frame(
       b, WalRecord{.type = WalRecordType::kSeal, .value = b.size()});
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
@@ -515,8 +515,8 @@ TEST(WalReaderTest, TornTailInLastSegmentIsReportedNotAnError) {
   // The sync horizon as a crash before record 3's sync leaves it: records
   // 1 and 2 synced (record 3 was never acknowledged).
   std::vector<std::byte> h;
-  walfmt::append_horizon(h, 1, cut - 17);
-  write_bytes(dir.sub(walfmt::kHorizonFileName), h);
+  storage::append_horizon(h, 1, cut - 17);
+  write_bytes(dir.sub(storage::kHorizonFileName), h);
   RecoveryReport rep;
   Status s;
   auto recs = read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
@@ -626,10 +626,10 @@ TEST(WalReaderTest, AHoleInTheHorizonFileIsReportedAndSkipped) {
   TempDir dir;
   const std::string path = three_synced_records(dir);
   const std::size_t end = read_bytes(path).size() - 17;  // before the seal
-  const std::string hpath = dir.sub(walfmt::kHorizonFileName);
-  std::vector<std::byte> h(walfmt::kHorizonRecordSize);  // zeros: a hole
-  walfmt::append_horizon(h, 1, end);
-  h.resize(h.size() + walfmt::kHorizonRecordSize);  // a torn last record
+  const std::string hpath = dir.sub(storage::kHorizonFileName);
+  std::vector<std::byte> h(storage::kHorizonRecordSize);  // zeros: a hole
+  storage::append_horizon(h, 1, end);
+  h.resize(h.size() + storage::kHorizonRecordSize);  // a torn last record
   write_bytes(hpath, h);
   RecoveryReport rep;
   Status s;
@@ -650,7 +650,7 @@ TEST(WalReaderTest, AHoleInTheHorizonFileIsReportedAndSkipped) {
 TEST(WalReaderTest, ALogWithoutAHorizonFileReadsAsBefore) {
   TempDir dir;
   const std::string path = three_synced_records(dir);
-  std::filesystem::remove(dir.sub(walfmt::kHorizonFileName));
+  std::filesystem::remove(dir.sub(storage::kHorizonFileName));
   auto b = read_bytes(path);
   b.resize(b.size() - 17 - 37);
   write_bytes(path, b);
@@ -692,7 +692,7 @@ class FailingHorizonFs final : public testing::ForwardingFileSystem {
     auto f = base().open_writable(path, truncate);
     if (!f.ok()) return f.status();
     const bool horizon =
-        std::filesystem::path(path).filename() == walfmt::kHorizonFileName;
+        std::filesystem::path(path).filename() == storage::kHorizonFileName;
     return std::unique_ptr<WritableFile>(
         std::make_unique<File>(this, std::move(*f), horizon));
   }
@@ -733,21 +733,21 @@ TEST(WalWriterTest, AcknowledgementNeverWaitsForTheHorizonSync) {
 
 TEST(WalFormatTest, HorizonMatchesVector) {
   std::vector<std::byte> h;
-  walfmt::append_horizon(h, 1, 106);
+  storage::append_horizon(h, 1, 106);
   EXPECT_EQ(h, read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) +
                           "/wal_dir_lost/WAL_HORIZON"));
-  const walfmt::Horizon got = walfmt::read_horizon(h);
+  const storage::Horizon got = storage::read_horizon(h);
   EXPECT_EQ(got.segment, 1u);
   EXPECT_EQ(got.synced_offset, 106u);
   // A partial or bad last record is a torn append: ignored, not an error.
   std::vector<std::byte> two = h;
-  walfmt::append_horizon(two, 1, 200);
+  storage::append_horizon(two, 1, 200);
   two.back() ^= std::byte{1};
-  EXPECT_EQ(walfmt::read_horizon(two).synced_offset, 106u);
-  EXPECT_EQ(walfmt::read_horizon(two).bad_at, ~std::size_t{0});
+  EXPECT_EQ(storage::read_horizon(two).synced_offset, 106u);
+  EXPECT_EQ(storage::read_horizon(two).bad_at, ~std::size_t{0});
   two.insert(two.begin(), h.begin(), h.end());
   two[0] ^= std::byte{1};  // a bad record before the last one: reported
-  EXPECT_EQ(walfmt::read_horizon(two).bad_at, 0u);
+  EXPECT_EQ(storage::read_horizon(two).bad_at, 0u);
 }
 
 TEST(WalReaderTest, DamageToSyncedDataIsCorruptionInStrictMode) {
@@ -837,12 +837,12 @@ TEST(WalReaderTest, MissingSegmentIsCorruption) {
 TEST(WalReaderTest, UnknownRecordTypeIsUnimplemented) {
   TempDir dir;
   std::vector<std::byte> b;
-  walfmt::append_header(b, 1);
+  storage::append_header(b, 1);
   std::vector<std::byte> f(9 + 4);
-  walfmt::store_le<std::uint32_t>(f.data() + 4, 4);
+  storage::store_le<std::uint32_t>(f.data() + 4, 4);
   f[8] = std::byte{99};
-  walfmt::store_le<std::uint32_t>(f.data(),
-                                  walfmt::checksum32({f.data() + 4, 9}));
+  storage::store_le<std::uint32_t>(f.data(),
+                                   storage::checksum32({f.data() + 4, 9}));
   b.insert(b.end(), f.begin(), f.end());
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
@@ -855,10 +855,10 @@ TEST(WalReaderTest, UnknownRecordTypeIsUnimplemented) {
 TEST(WalReaderTest, OtherVersionIsUnimplemented) {
   TempDir dir;
   std::vector<std::byte> b;
-  walfmt::append_header(b, 1);
-  walfmt::store_le<std::uint32_t>(b.data() + 8, 3);
-  walfmt::store_le<std::uint32_t>(b.data() + 28,
-                                  walfmt::checksum32({b.data(), 28}));
+  storage::append_header(b, 1);
+  storage::store_le<std::uint32_t>(b.data() + 8, 3);
+  storage::store_le<std::uint32_t>(b.data() + 28,
+                                   storage::checksum32({b.data(), 28}));
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
   Status s;

@@ -11,8 +11,8 @@
 namespace atomik {
 namespace {
 
-using walfmt::load_le;
-using walfmt::store_le;
+using storage::load_le;
+using storage::store_le;
 
 // Written to disk; never change. See docs/format/checkpoint.md.
 constexpr char kMagic[8] = {'A', 'T', 'M', 'K', 'C', 'K', 'P', 'T'};
@@ -164,7 +164,7 @@ Result<std::vector<std::byte>> encode_checkpoint(const CheckpointData& d) {
   }
   std::vector<std::byte>& out = w.bytes();
   store_le<std::uint64_t>(out.data() + 16, out.size() - kHeadSize);
-  const std::uint64_t ck = walfmt::checksum64(out);
+  const std::uint64_t ck = storage::checksum64(out);
   w.u64(ck);
   return std::move(out);
 }
@@ -182,7 +182,7 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
   }
   const auto stored = load_le<std::uint64_t>(bytes.data() + bytes.size() - 8);
   const std::uint64_t computed =
-      walfmt::checksum64(bytes.first(bytes.size() - 8));
+      storage::checksum64(bytes.first(bytes.size() - 8));
   if (stored != computed) {
     return Status::corruption("checkpoint " + std::string(name),
                               "checksum mismatch (stored " +

@@ -159,12 +159,12 @@ Status PersistentTable::Impl::recover() {
   self_seq = cp.self_seq;
   epoch = cp.epoch;
   for (const UndoState& u : cp.undo) {
-    auto h = ptable::History::restore(u.max_levels, u.undo, u.redo);
+    auto h = storage::History::restore(u.max_levels, u.undo, u.redo);
     if (!h.ok()) return h.status().with_context("checkpoint " + cp_path);
     undo.emplace(u.addr, std::move(*h));
   }
 
-  // Inlined into the scan (walscan::scan_wal): no std::function per record.
+  // Inlined into the scan (storage::scan_wal): no std::function per record.
   // The common case, a delta in order at a valid address, takes no switch,
   // no undo history and the cached mark; everything else goes out of line.
   auto visit = [&](const WalRecord& r, const WalPlace& place) -> Status {
@@ -190,7 +190,7 @@ Status PersistentTable::Impl::recover() {
                        const WalPlace& place) -> Status {
     return replay_run(run, place);
   };
-  ATOMIK_RETURN_IF_ERROR(walscan::scan_wal(dir, cp.wal_first_segment,
+  ATOMIK_RETURN_IF_ERROR(storage::scan_wal(dir, cp.wal_first_segment,
                                            opt.recovery, visit, visit_run,
                                            &report, *fs, &cp.shape));
   for (std::uint64_t n : report.covered_segments) {
@@ -216,7 +216,7 @@ Status PersistentTable::Impl::recover() {
       auto f = fs->open_writable(last, /*truncate=*/false);
       if (!f.ok()) return f.status();
       std::vector<std::byte> m;
-      walfmt::append_frame(
+      storage::append_frame(
           m, WalRecord{.type = WalRecordType::kSeal, .value = report.last_end});
       ATOMIK_RETURN_IF_ERROR((*f)->append(m));
       ATOMIK_RETURN_IF_ERROR((*f)->sync());

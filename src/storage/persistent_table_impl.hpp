@@ -22,7 +22,7 @@
 #include "storage/wal_scan.hpp"
 
 namespace atomik {
-namespace ptable {
+namespace storage {
 
 // Undo levels are stored as the deltas applied; undoing one applies its
 // inverse in the table's group (GroupTable::rollback).
@@ -36,7 +36,7 @@ struct AddrTarget {
   void rollback(std::uint64_t d) { table->rollback(addr, d); }
 };
 
-}  // namespace ptable
+}  // namespace storage
 
 struct PersistentTable::Impl {
   std::string dir;
@@ -44,7 +44,7 @@ struct PersistentTable::Impl {
   FileSystem* fs = nullptr;
   mutable std::mutex mu;
   GroupTable table;
-  std::map<Addr, ptable::History> undo;
+  std::map<Addr, storage::History> undo;
   std::map<std::uint64_t, std::uint64_t> marks;
   // The last origin looked up (replay is mostly one origin): saves a map
   // lookup per record. Map nodes never move, so the pointer stays valid.
@@ -122,10 +122,10 @@ struct PersistentTable::Impl {
     *cached_mark = seq;
   }
 
-  ptable::History& history(Addr addr) {
+  storage::History& history(Addr addr) {
     auto it = undo.find(addr);
     if (it == undo.end()) {
-      it = undo.emplace(addr, ptable::History(opt.undo_levels)).first;
+      it = undo.emplace(addr, storage::History(opt.undo_levels)).first;
     }
     return it->second;
   }
@@ -136,7 +136,7 @@ struct PersistentTable::Impl {
     if (opt.num_contexts != 0 && r.addr >= opt.num_contexts) {
       return check_addr(to_string(r.type), r.addr);
     }
-    ptable::AddrTarget target{&table, r.addr};
+    storage::AddrTarget target{&table, r.addr};
     switch (r.type) {
       case WalRecordType::kDelta:
         table.accum(r.addr, r.value);

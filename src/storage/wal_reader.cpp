@@ -7,7 +7,7 @@
 #include "storage/wal_scan.hpp"
 
 namespace atomik {
-namespace walscan {
+namespace storage {
 
 bool all_zero(std::span<const std::byte> b) {
   for (std::byte x : b) {
@@ -23,8 +23,8 @@ std::uint64_t max_mark_after(std::span<const std::byte> data, std::size_t off) {
     WalRecord r;
     std::size_t size = 0;
     std::string why;
-    if (walfmt::decode_frame(data, pos, &r, &size, &why) ==
-        walfmt::FrameResult::kGood) {
+    if (storage::decode_frame(data, pos, &r, &size, &why) ==
+        storage::FrameResult::kGood) {
       if ((r.type == WalRecordType::kSyncMark ||
            r.type == WalRecordType::kSeal) &&
           r.value <= pos && r.value > best) {
@@ -44,8 +44,8 @@ std::size_t next_good_frame(std::span<const std::byte> data, std::size_t off) {
     WalRecord r;
     std::size_t size = 0;
     std::string why;
-    if (walfmt::decode_frame(data, next, &r, &size, &why) ==
-        walfmt::FrameResult::kGood) {
+    if (storage::decode_frame(data, next, &r, &size, &why) ==
+        storage::FrameResult::kGood) {
       break;
     }
   }
@@ -55,13 +55,13 @@ std::size_t next_good_frame(std::span<const std::byte> data, std::size_t off) {
 Status check_horizon(const std::string& dir, std::uint64_t first_segment,
                      const std::vector<std::uint64_t>& live, RecoveryMode mode,
                      RecoveryReport* report, FileSystem& f) {
-  const std::string hpath = dir + "/" + walfmt::kHorizonFileName;
+  const std::string hpath = dir + "/" + storage::kHorizonFileName;
   auto data = f.read_file(hpath);
   if (!data.ok()) {
     if (data.status().is_not_found()) return Status();
     return data.status();
   }
-  const walfmt::Horizon h = walfmt::read_horizon(*data);
+  const storage::Horizon h = storage::read_horizon(*data);
   if (h.bad_at != ~std::size_t{0}) {
     // The writer syncs the horizon only every few milliseconds, so a crash
     // can leave any unsynced record unwritten (zeros) or partial, not only
@@ -110,7 +110,7 @@ Status check_horizon(const std::string& dir, std::uint64_t first_segment,
   return Status();
 }
 
-}  // namespace walscan
+}  // namespace storage
 
 const char* to_string(WalRecordType type) noexcept {
   switch (type) {
@@ -193,7 +193,7 @@ Status read_wal(const std::string& dir, std::uint64_t first_segment,
                 FileSystem* fs) {
   if (!visit_run) return read_wal(dir, first_segment, mode, visit, report, fs);
   FileSystem& f = fs != nullptr ? *fs : FileSystem::posix();
-  return walscan::scan_wal(dir, first_segment, mode, visit, visit_run, report,
+  return storage::scan_wal(dir, first_segment, mode, visit, visit_run, report,
                            f);
 }
 
@@ -214,7 +214,7 @@ Status read_wal(const std::string& dir, std::uint64_t first_segment,
     return Status();
   };
   FileSystem& f = fs != nullptr ? *fs : FileSystem::posix();
-  return walscan::scan_wal(dir, first_segment, mode, visit, expand, report, f);
+  return storage::scan_wal(dir, first_segment, mode, visit, expand, report, f);
 }
 
 }  // namespace atomik

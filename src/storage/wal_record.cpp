@@ -4,7 +4,7 @@
 
 #include "codec/hex.hpp"
 
-namespace atomik::walfmt {
+namespace atomik::storage {
 
 std::uint32_t payload_size(std::uint8_t type) noexcept {
   switch (static_cast<WalRecordType>(type)) {
@@ -254,4 +254,4 @@ Horizon read_horizon(std::span<const std::byte> data) {
   return h;
 }
 
-}  // namespace atomik::walfmt
+}  // namespace atomik::storage

@@ -17,7 +17,7 @@
 // path and the call disappears (recovery is checksum-bound: ~30% of it).
 #include "codec/checksum.hpp"
 
-namespace atomik::walfmt {
+namespace atomik::storage {
 
 // Written to disk; never change. See docs/format/wal.md.
 inline constexpr char kSegmentMagic[8] = {'A', 'T', 'M', 'K',
@@ -161,4 +161,4 @@ struct Horizon {
 // The largest (segment, synced_offset) among the good records of `data`.
 Horizon read_horizon(std::span<const std::byte> data);
 
-}  // namespace atomik::walfmt
+}  // namespace atomik::storage

@@ -40,7 +40,7 @@ std::map<std::string, PeerSeries> peer_series(const NodeStatus& s) {
 }  // namespace
 
 std::string NodeStatus::to_prometheus() const {
-  detail::PromWriter w;
+  transport::detail::PromWriter w;
   const NodeStats& s = stats;
   w.family("atomik_deltas_local_total", "counter",
            "Own deltas acknowledged (durable per the sync policy).");
@@ -104,7 +104,7 @@ std::string NodeStatus::to_prometheus() const {
   for (std::size_t i = 0; i < b.size(); ++i) {
     cumulative += wal.sync_time.counts[i];
     w.sample("atomik_wal_sync_seconds_bucket", "le",
-             detail::PromWriter::number(b[i]), cumulative);
+             transport::detail::PromWriter::number(b[i]), cumulative);
   }
   cumulative += wal.sync_time.counts.back();
   w.sample("atomik_wal_sync_seconds_bucket", "le", "+Inf", cumulative);

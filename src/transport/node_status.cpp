@@ -40,7 +40,7 @@ std::string NodeStatus::to_json() const {
   }
   j["peers"] = std::move(ps);
   Json st = Json::object();
-  detail::for_each_node_stat(
+  transport::detail::for_each_node_stat(
       stats, [&](const char* name, std::uint64_t v) { st[name] = v; });
   j["stats"] = std::move(st);
   j["origins"] = origins;
@@ -77,9 +77,11 @@ std::string NodeStatus::to_text() const {
   o << "\norigins  " << origins << "\nwal  " << wal_bytes << " B on disk, "
     << wal.syncs << " syncs";
   o << "\nstats";
-  detail::for_each_node_stat(stats, [&](const char* name, std::uint64_t v) {
-    if (v != 0) o << "\n  " << name << "  " << v;
-  });
+  transport::detail::for_each_node_stat(stats,
+                                        [&](const char* name, std::uint64_t v) {
+                                          if (v != 0)
+                                            o << "\n  " << name << "  " << v;
+                                        });
   for (const auto& [k, v] : extra) o << "\n" << k << "  " << v;
   o << "\n";
   return o.str();

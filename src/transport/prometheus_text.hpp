@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace atomik::detail {
+namespace atomik::transport::detail {
 
 class PromWriter {
  public:
@@ -80,4 +80,4 @@ class PromWriter {
   std::string out_;
 };
 
-}  // namespace atomik::detail
+}  // namespace atomik::transport::detail

@@ -8,7 +8,7 @@
 #include "codec/checksum.hpp"
 #include "codec/hex.hpp"
 
-namespace atomik::redis {
+namespace atomik::transport {
 namespace {
 
 // Written to Redis / disk; never change. See docs/format/redis.md.
@@ -92,7 +92,7 @@ std::string positions_text(const std::vector<StreamId>& positions) {
   return out;
 }
 
-Result<std::vector<std::byte>> encode_snapshot(const SnapshotData& s) {
+Result<std::vector<std::byte>> encode_redis_snapshot(const SnapshotData& s) {
   if (s.positions.empty() || s.positions.size() > kMaxShards) {
     return Status::invalid_argument(
         "encode_snapshot", "shards must be 1.." + std::to_string(kMaxShards) +
@@ -140,7 +140,7 @@ Result<std::vector<std::byte>> encode_snapshot(const SnapshotData& s) {
   return out;
 }
 
-Result<SnapshotData> decode_snapshot(std::span<const std::byte> b) {
+Result<SnapshotData> decode_redis_snapshot(std::span<const std::byte> b) {
   constexpr std::string_view kWhat = "Redis snapshot";
   if (b.size() < kSnapshotHeaderSize + 8) {
     return bad(kWhat, 0,
@@ -265,4 +265,4 @@ Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
   return out;
 }
 
-}  // namespace atomik::redis
+}  // namespace atomik::transport

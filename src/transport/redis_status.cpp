@@ -69,7 +69,7 @@ std::string RedisStatus::to_json() const {
 }
 
 std::string RedisStatus::to_prometheus() const {
-  detail::PromWriter w;
+  transport::detail::PromWriter w;
   w.family("atomik_redis_connected", "gauge",
            "1 while every Redis link's last command succeeded, else 0.");
   w.sample("atomik_redis_connected", std::uint64_t{connected ? 1U : 0U});
