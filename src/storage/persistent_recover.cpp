@@ -150,7 +150,7 @@ Status PersistentTable::Impl::recover() {
                                      cp.shape.to_string() + ", options say " +
                                      opt.shape().to_string());
   }
-  auto t = GroupTable::make(cp.shape, cp.num_contexts);
+  auto t = storage::GroupTable::make(cp.shape, cp.num_contexts);
   if (!t.ok()) return t.status();
   table = std::move(*t);
   for (const auto& [a, v] : cp.states) table.load(a, v);

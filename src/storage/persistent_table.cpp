@@ -181,9 +181,9 @@ Status PersistentTable::install_state(
             std::to_string(own_mark) + ", its own seq is " +
             std::to_string(m.self_seq) + " (re-apply own deltas first)");
   }
-  auto made = GroupTable::make(m.opt.shape(), m.opt.num_contexts);
+  auto made = storage::GroupTable::make(m.opt.shape(), m.opt.num_contexts);
   if (!made.ok()) return made.status();
-  GroupTable t = std::move(*made);
+  storage::GroupTable t = std::move(*made);
   for (const auto& [a, v] : states) t.load(a, v);
   std::uint64_t first = m.next_segment;
   if (m.wal) {

@@ -43,7 +43,7 @@ struct PersistentTable::Impl {
   PersistentOptions opt;
   FileSystem* fs = nullptr;
   mutable std::mutex mu;
-  GroupTable table;
+  storage::GroupTable table;
   std::map<Addr, storage::History> undo;
   std::map<std::uint64_t, std::uint64_t> marks;
   // The last origin looked up (replay is mostly one origin): saves a map
