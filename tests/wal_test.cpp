@@ -40,8 +40,7 @@ std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
   *status = read_wal(
       dir, 1, mode,
       [&](const WalRecord& r, const WalPlace&) {
-        if (r.type != WalRecordType::kSyncMark &&
-            r.type != WalRecordType::kSeal)
+        if (r.type != storage::kSyncMark && r.type != storage::kSeal)
           out.push_back(r);
         return Status();
       },
@@ -244,8 +243,7 @@ TEST(WalWriterTest, ConsecutiveDeltasPendingTogetherCoalesceIntoRuns) {
   Status s = read_wal(
       dir.path(), 1, RecoveryMode::kStrict,
       [&](const WalRecord& r, const WalPlace&) {
-        if (r.type != WalRecordType::kSyncMark &&
-            r.type != WalRecordType::kSeal)
+        if (r.type != storage::kSyncMark && r.type != storage::kSeal)
           singles.push_back(r.type);
         return Status();
       },
@@ -317,8 +315,8 @@ TEST(WalReaderTest, RunWithWrongCountUnderAGoodChecksumIsCorruption) {
   const std::size_t len = storage::kRunHeadSize + 3 * storage::kRunEntrySize;
   storage::store_le<std::uint32_t>(
       b.data() + at, storage::checksum32({b.data() + at + 4, 5 + len}));
-  storage::append_frame(
-      b, WalRecord{.type = WalRecordType::kSeal, .value = b.size()});
+  storage::append_frame(b,
+                        WalRecord{.type = storage::kSeal, .value = b.size()});
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
   Status s;
@@ -365,9 +363,9 @@ TEST(WalWriterTest, RejectsSyncMarkRecords) {
   TempDir dir;
   auto w = WalWriter::open(dir.path(), 1, {});
   ASSERT_TRUE(w.ok());
-  auto r = (*w)->append(WalRecord{.type = WalRecordType::kSyncMark});
+  auto r = (*w)->append(WalRecord{.type = storage::kSyncMark});
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
-  r = (*w)->append(WalRecord{.type = WalRecordType::kSeal});
+  r = (*w)->append(WalRecord{.type = storage::kSeal});
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
 }
 

@@ -12,7 +12,7 @@ namespace atomik {
 // Replays one record (any type) read from the WAL at `place`.
 Status PersistentTable::Impl::replay_record(const WalRecord& r,
                                             const WalPlace& place) {
-  if (r.type == WalRecordType::kSyncMark || r.type == WalRecordType::kSeal ||
+  if (r.type == storage::kSyncMark || r.type == storage::kSeal ||
       r.type == WalRecordType::kEpoch) {
     return Status();
   }
@@ -64,23 +64,23 @@ Status PersistentTable::Impl::replay_run(const WalDeltaRun& run,
   }
   if (opt.num_contexts != 0) {
     for (std::uint32_t i = skip; i < run.count; ++i) {
-      if (run.addr(i) >= opt.num_contexts) {
+      if (storage::run_addr(run, i) >= opt.num_contexts) {
         return Status::corruption(
             "WAL", place.file + ": delta run at offset " +
                        std::to_string(place.offset) + ": entry " +
                        std::to_string(i) + ": address " +
-                       std::to_string(run.addr(i)) + " >= num_contexts " +
-                       std::to_string(opt.num_contexts));
+                       std::to_string(storage::run_addr(run, i)) +
+                       " >= num_contexts " + std::to_string(opt.num_contexts));
       }
     }
   }
   for (std::uint32_t i = skip; i < run.count; ++i) {
-    table.accum(run.addr(i), run.delta(i));
+    table.accum(storage::run_addr(run, i), storage::run_delta(run, i));
   }
   if (observer != nullptr) {
     for (std::uint32_t i = skip; i < run.count; ++i) {
       (*observer)(WalRecordType::kDelta, run.origin, run.first_seq + i,
-                  run.addr(i), run.delta(i));
+                  storage::run_addr(run, i), storage::run_delta(run, i));
     }
   }
   set_mark(run.origin, last);
@@ -217,7 +217,7 @@ Status PersistentTable::Impl::recover() {
       if (!f.ok()) return f.status();
       std::vector<std::byte> m;
       storage::append_frame(
-          m, WalRecord{.type = WalRecordType::kSeal, .value = report.last_end});
+          m, WalRecord{.type = storage::kSeal, .value = report.last_end});
       ATOMIK_RETURN_IF_ERROR((*f)->append(m));
       ATOMIK_RETURN_IF_ERROR((*f)->sync());
       ATOMIK_RETURN_IF_ERROR((*f)->close());

@@ -25,8 +25,7 @@ std::uint64_t max_mark_after(std::span<const std::byte> data, std::size_t off) {
     std::string why;
     if (storage::decode_frame(data, pos, &r, &size, &why) ==
         storage::FrameResult::kGood) {
-      if ((r.type == WalRecordType::kSyncMark ||
-           r.type == WalRecordType::kSeal) &&
+      if ((r.type == storage::kSyncMark || r.type == storage::kSeal) &&
           r.value <= pos && r.value > best) {
         best = r.value;
       }
@@ -113,27 +112,23 @@ Status check_horizon(const std::string& dir, std::uint64_t first_segment,
 }  // namespace storage
 
 const char* to_string(WalRecordType type) noexcept {
-  switch (type) {
-    case WalRecordType::kDelta:
-      return "delta";
-    case WalRecordType::kLoad:
-      return "load";
-    case WalRecordType::kUndoDelta:
-      return "undo-delta";
-    case WalRecordType::kUndo:
-      return "undo";
-    case WalRecordType::kRedo:
-      return "redo";
-    case WalRecordType::kEpoch:
-      return "epoch";
-    case WalRecordType::kSyncMark:
-      return "sync-mark";
-    case WalRecordType::kSeal:
-      return "seal";
-    case WalRecordType::kDeltaRun:
-      return "delta-run";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {
+      "unknown", "delta", "load",      "undo-delta", "undo",
+      "redo",    "epoch", "sync-mark", "seal",       "delta-run"};
+  const auto n = static_cast<std::size_t>(type);
+  return n < std::size(kNames) ? kNames[n] : "unknown";
+}
+
+bool is_wal_bookkeeping(WalRecordType type) noexcept {
+  return type == storage::kSyncMark || type == storage::kSeal;
+}
+
+Addr WalDeltaRun::addr(std::size_t i) const noexcept {
+  return storage::run_addr(*this, i);
+}
+
+std::uint64_t WalDeltaRun::delta(std::size_t i) const noexcept {
+  return storage::run_delta(*this, i);
 }
 
 std::string wal_segment_name(std::uint64_t segment_number) {
@@ -204,12 +199,13 @@ Status read_wal(const std::string& dir, std::uint64_t first_segment,
   const auto expand = [&visit](const WalDeltaRun& run,
                                const WalPlace& place) -> Status {
     for (std::uint32_t i = 0; i < run.count; ++i) {
-      ATOMIK_RETURN_IF_ERROR(visit(WalRecord{.type = WalRecordType::kDelta,
-                                             .origin = run.origin,
-                                             .seq = run.first_seq + i,
-                                             .addr = run.addr(i),
-                                             .value = run.delta(i)},
-                                   place));
+      ATOMIK_RETURN_IF_ERROR(
+          visit(WalRecord{.type = WalRecordType::kDelta,
+                          .origin = run.origin,
+                          .seq = run.first_seq + i,
+                          .addr = storage::run_addr(run, i),
+                          .value = storage::run_delta(run, i)},
+                place));
     }
     return Status();
   };

@@ -7,22 +7,8 @@
 namespace atomik::storage {
 
 std::uint32_t payload_size(std::uint8_t type) noexcept {
-  switch (static_cast<WalRecordType>(type)) {
-    case WalRecordType::kDelta:
-    case WalRecordType::kLoad:
-    case WalRecordType::kUndoDelta:
-      return 28;
-    case WalRecordType::kUndo:
-    case WalRecordType::kRedo:
-      return 20;
-    case WalRecordType::kEpoch:
-    case WalRecordType::kSyncMark:
-    case WalRecordType::kSeal:
-      return 8;
-    case WalRecordType::kDeltaRun:  // variable: see run_frame_size
-      return 0;
-  }
-  return 0;
+  // DELTA_RUN (9) is variable (run_frame_size): 0, like unknown types.
+  return type < sizeof kPayloadSize ? kPayloadSize[type] : 0;
 }
 
 void append_header(std::vector<std::byte>& out, std::uint64_t number,
@@ -62,7 +48,7 @@ std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept {
 std::size_t write_run_frame(
     std::byte* p, std::uint64_t origin, std::uint64_t first_seq,
     std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) noexcept {
-  ATOMIK_DCHECK(!deltas.empty() && deltas.size() <= kWalMaxRunDeltas);
+  ATOMIK_DCHECK(!deltas.empty() && deltas.size() <= storage::kMaxRunDeltas);
   const std::size_t len = kRunHeadSize + kRunEntrySize * deltas.size();
   store_le<std::uint32_t>(p + 4, static_cast<std::uint32_t>(len));
   p[8] = static_cast<std::byte>(kRunType);
@@ -126,10 +112,10 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
   if (type == kRunType) {
     if (len < kRunHeadSize + kRunEntrySize ||
         (len - kRunHeadSize) % kRunEntrySize != 0 ||
-        (len - kRunHeadSize) / kRunEntrySize > kWalMaxRunDeltas) {
+        (len - kRunHeadSize) / kRunEntrySize > storage::kMaxRunDeltas) {
       *why = "length " + std::to_string(len) +
              " for a delta run, expected 20 + 12 * count with 1 <= count <= " +
-             std::to_string(kWalMaxRunDeltas);
+             std::to_string(storage::kMaxRunDeltas);
       return FrameResult::kBad;
     }
     const auto count = load_le<std::uint32_t>(q + 16);
@@ -145,7 +131,7 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
              std::to_string(count) + " (seq 0 or overflow)";
       return FrameResult::kBad;
     }
-    *rec = WalRecord{.type = WalRecordType::kDeltaRun,
+    *rec = WalRecord{.type = storage::kDeltaRun,
                      .origin = load_le<std::uint64_t>(q),
                      .seq = first,
                      .addr = 0,

@@ -19,6 +19,14 @@
 
 namespace atomik::storage {
 
+// The record types the writer keeps to itself (the public enum stops at
+// kEpoch). Written to disk; never change. See docs/format/wal.md.
+inline constexpr WalRecordType kSyncMark = static_cast<WalRecordType>(7);
+inline constexpr WalRecordType kSeal = static_cast<WalRecordType>(8);
+inline constexpr WalRecordType kDeltaRun = static_cast<WalRecordType>(9);
+// Most deltas in one DELTA_RUN frame; longer batches are split into several.
+inline constexpr std::uint32_t kMaxRunDeltas = 4096;
+
 // Written to disk; never change. See docs/format/wal.md.
 inline constexpr char kSegmentMagic[8] = {'A', 'T', 'M', 'K',
                                           'W', 'A', 'L', '\0'};
@@ -35,8 +43,8 @@ inline constexpr std::size_t kMarkFrameSize = kFrameHeadSize + 8;
 // DELTA_RUN: origin, first_seq, count, then 12-byte (addr, delta) entries.
 inline constexpr std::size_t kRunHeadSize = 20;
 inline constexpr std::size_t kRunEntrySize = 12;
-inline constexpr std::uint8_t kRunType = 9;
-static_assert(kRunHeadSize + kRunEntrySize * kWalMaxRunDeltas <= 1 << 16,
+inline constexpr std::uint8_t kRunType = static_cast<std::uint8_t>(kDeltaRun);
+static_assert(kRunHeadSize + kRunEntrySize * kMaxRunDeltas <= 1 << 16,
               "a full run must fit the reader's frame limit");
 
 // Frame bytes of a DELTA_RUN of `count` entries.
@@ -46,6 +54,15 @@ constexpr std::size_t run_frame_size(std::size_t count) noexcept {
 
 using codec::load_le;
 using codec::store_le;
+
+// Entry i of a DELTA_RUN read by read_wal(): addr u32 then delta u64,
+// little-endian, 12 bytes apart. Inline: recovery reads every entry.
+inline Addr run_addr(const WalDeltaRun& run, std::size_t i) noexcept {
+  return load_le<std::uint32_t>(run.entries + kRunEntrySize * i);
+}
+inline std::uint64_t run_delta(const WalDeltaRun& run, std::size_t i) noexcept {
+  return load_le<std::uint64_t>(run.entries + kRunEntrySize * i + 4);
+}
 
 // The WAL's checksums: codec::checksum32 (frames, segment headers) and
 // codec::checksum64 (the horizon file; checkpoints).
@@ -65,7 +82,7 @@ void append_frame(std::vector<std::byte>& out, const WalRecord& r);
 // Writes one frame for `r` at `p` (payload_size + 9 bytes available).
 std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept;
 // Writes one DELTA_RUN frame at `p` (run_frame_size(deltas.size()) bytes
-// available); 1 <= deltas.size() <= kWalMaxRunDeltas (DCHECK).
+// available); 1 <= deltas.size() <= kMaxRunDeltas (DCHECK).
 std::size_t write_run_frame(
     std::byte* p, std::uint64_t origin, std::uint64_t first_seq,
     std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) noexcept;

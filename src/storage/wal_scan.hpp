@@ -106,10 +106,9 @@ struct SegmentScan {
                        bad + " (written by a newer version?)");
       }
       if (fr == storage::FrameResult::kGood) {
-        if (rec.type == WalRecordType::kSyncMark ||
-            rec.type == WalRecordType::kSeal) {
+        if (rec.type == storage::kSyncMark || rec.type == storage::kSeal) {
           if (rec.value > off || rec.value < storage::kHeaderSize ||
-              (rec.type == WalRecordType::kSeal && rec.value != off)) {
+              (rec.type == storage::kSeal && rec.value != off)) {
             ATOMIK_RETURN_IF_ERROR(
                 corrupt(off,
                         "sync mark claims offset " + std::to_string(rec.value) +
@@ -119,8 +118,8 @@ struct SegmentScan {
             continue;
           }
           if (rec.value > synced) synced = rec.value;
-          sealed = rec.type == WalRecordType::kSeal;
-        } else if (rec.type == WalRecordType::kDeltaRun) {
+          sealed = rec.type == storage::kSeal;
+        } else if (rec.type == storage::kDeltaRun) {
           sealed = false;
           report->records_ok += rec.value;
           place.offset = off;

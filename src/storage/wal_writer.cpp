@@ -10,7 +10,7 @@
 //
 // Coalescing: a DELTA record that continues the last frame in the buffer
 // (same origin, next seq) is added to it, turning it into a DELTA_RUN of up
-// to kWalMaxRunDeltas entries. Under group commit, consecutive accum()s of
+// to kMaxRunDeltas entries. Under group commit, consecutive accum()s of
 // one table thus cost 12 bytes each on disk instead of 37, and recovery
 // checks one checksum per run. The open run's checksum is written when the
 // run is closed: before any other frame is added and before the flusher
@@ -217,7 +217,7 @@ struct WalWriter::Impl {
     if (synced_offset != file->size()) ATOMIK_RETURN_IF_ERROR(sync_file());
     std::vector<std::byte> m;
     storage::append_frame(
-        m, WalRecord{.type = WalRecordType::kSeal, .value = file->size()});
+        m, WalRecord{.type = storage::kSeal, .value = file->size()});
     ATOMIK_RETURN_IF_ERROR(file->append(m));
     f_bytes += m.size();
     marked_offset = synced_offset;
@@ -232,9 +232,8 @@ struct WalWriter::Impl {
   Status write_batch(std::vector<std::byte>& batch) {
     std::size_t start = storage::kMarkFrameSize;
     if (synced_offset > marked_offset) {
-      storage::write_frame(
-          batch.data(),
-          WalRecord{.type = WalRecordType::kSyncMark, .value = synced_offset});
+      storage::write_frame(batch.data(), WalRecord{.type = storage::kSyncMark,
+                                                   .value = synced_offset});
       marked_offset = synced_offset;
       start = 0;
     }
@@ -380,7 +379,7 @@ struct WalWriter::Impl {
   bool extend_run(const WalRecord& r) {
     // run_next_seq 0: the run ended at the largest seq (a run never wraps).
     if (run_at == kNoRun || r.origin != run_origin || r.seq != run_next_seq ||
-        run_next_seq == 0 || run_count >= kWalMaxRunDeltas) {
+        run_next_seq == 0 || run_count >= storage::kMaxRunDeltas) {
       return false;
     }
     if (run_count == 1) {
@@ -480,8 +479,8 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& dir,
 Result<Lsn> WalWriter::append_async(const WalRecord& record) {
   const auto type = static_cast<std::uint8_t>(record.type);
   const std::uint32_t len = storage::payload_size(type);
-  if (len == 0 || record.type == WalRecordType::kSyncMark ||
-      record.type == WalRecordType::kSeal) {
+  if (len == 0 || record.type == storage::kSyncMark ||
+      record.type == storage::kSeal) {
     return Status::invalid_argument(
         "WalWriter::append", "record type " + std::to_string(type) +
                                  " cannot be appended (sync marks belong to "
@@ -526,15 +525,15 @@ Result<Lsn> WalWriter::append_run_async(
   ATOMIK_RETURN_IF_ERROR(m.wait_for_room(lk));
   m.close_run();
   std::size_t bytes = 0;
-  for (std::size_t i = 0; i < deltas.size(); i += kWalMaxRunDeltas) {
+  for (std::size_t i = 0; i < deltas.size(); i += storage::kMaxRunDeltas) {
     bytes += storage::run_frame_size(
-        std::min<std::size_t>(kWalMaxRunDeltas, deltas.size() - i));
+        std::min<std::size_t>(storage::kMaxRunDeltas, deltas.size() - i));
   }
   std::size_t at = m.buf.size();
   m.buf.resize(at + bytes);
-  for (std::size_t i = 0; i < deltas.size(); i += kWalMaxRunDeltas) {
+  for (std::size_t i = 0; i < deltas.size(); i += storage::kMaxRunDeltas) {
     const auto part = deltas.subspan(
-        i, std::min<std::size_t>(kWalMaxRunDeltas, deltas.size() - i));
+        i, std::min<std::size_t>(storage::kMaxRunDeltas, deltas.size() - i));
     at += storage::write_run_frame(m.buf.data() + at, origin, first_seq + i,
                                    part);
   }
