@@ -19,32 +19,52 @@ PersistentTable::~PersistentTable() {
   if (impl_ && impl_->wal) (void)impl_->wal->close();
 }
 
-Status PersistentTable::load(std::uint32_t addr, std::uint64_t value) {
+Status PersistentTable::Impl::write_local(const char* op, WalRecordType type,
+                                          Addr addr, std::uint64_t value) {
   Lsn lsn = 0;
   {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    ATOMIK_RETURN_IF_ERROR(impl_->check_addr("load", addr));
-    ATOMIK_RETURN_IF_ERROR(impl_->check_value("load", value));
-    auto l = impl_->log_local(WalRecordType::kLoad, addr, value);
+    std::lock_guard<std::mutex> lk(mu);
+    ATOMIK_RETURN_IF_ERROR(usable());
+    ATOMIK_RETURN_IF_ERROR(check_addr(op, addr));
+    ATOMIK_RETURN_IF_ERROR(check_value(op, value));
+    auto l = log_local(type, addr, value);
     if (!l.ok()) return l.status();
     lsn = *l;
   }
-  return impl_->wait(lsn);
+  return wait(lsn);
+}
+
+Status PersistentTable::Impl::check_foreign(const char* op, OriginId origin,
+                                            Seq seq) const {
+  if (seq == 0) {
+    return Status::invalid_argument(std::string("PersistentTable::") + op,
+                                    "seq 0");
+  }
+  if (origin == self_origin) {
+    return Status::invalid_argument(
+        std::string("PersistentTable::") + op,
+        "origin is this table's own origin " + codec::hex64(origin));
+  }
+  return Status();
+}
+
+Status PersistentTable::Impl::check_in_order(const char* op, OriginId origin,
+                                             Seq seq) {
+  const std::uint64_t mark = mark_of(origin);
+  if (seq <= mark + 1) return Status();
+  return Status::failed_precondition(
+      std::string("PersistentTable::") + op,
+      "origin " + codec::hex64(origin) + ": seq " + std::to_string(seq) +
+          " skips ahead of " + std::to_string(mark + 1) +
+          " (deliver in order)");
+}
+
+Status PersistentTable::load(std::uint32_t addr, std::uint64_t value) {
+  return impl_->write_local("load", WalRecordType::kLoad, addr, value);
 }
 
 Status PersistentTable::accum(std::uint32_t addr, std::uint64_t delta) {
-  Lsn lsn = 0;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    ATOMIK_RETURN_IF_ERROR(impl_->check_addr("accum", addr));
-    ATOMIK_RETURN_IF_ERROR(impl_->check_value("accum", delta));
-    auto l = impl_->log_local(WalRecordType::kDelta, addr, delta);
-    if (!l.ok()) return l.status();
-    lsn = *l;
-  }
-  return impl_->wait(lsn);
+  return impl_->write_local("accum", WalRecordType::kDelta, addr, delta);
 }
 
 Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
@@ -53,26 +73,12 @@ Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    if (seq == 0) {
-      return Status::invalid_argument("PersistentTable::apply", "seq 0");
-    }
-    if (origin == impl_->self_origin) {
-      return Status::invalid_argument(
-          "PersistentTable::apply",
-          "origin is this table's own origin " + codec::hex64(origin));
-    }
+    ATOMIK_RETURN_IF_ERROR(impl_->check_foreign("apply", origin, seq));
     ATOMIK_RETURN_IF_ERROR(impl_->check_addr("apply", addr));
     ATOMIK_RETURN_IF_ERROR(impl_->check_value("apply", delta));
     ATOMIK_RETURN_IF_ERROR(impl_->ensure_wal());
-    const std::uint64_t mark = impl_->mark_of(origin);
-    if (seq <= mark) return false;
-    if (seq != mark + 1) {
-      return Status::failed_precondition(
-          "PersistentTable::apply",
-          "origin " + codec::hex64(origin) + ": seq " + std::to_string(seq) +
-              " skips ahead of " + std::to_string(mark + 1) +
-              " (deliver in order)");
-    }
+    if (seq <= impl_->mark_of(origin)) return false;
+    ATOMIK_RETURN_IF_ERROR(impl_->check_in_order("apply", origin, seq));
     const WalRecord r{.type = WalRecordType::kDelta,
                       .origin = origin,
                       .seq = seq,
@@ -121,24 +127,13 @@ Result<std::uint64_t> PersistentTable::apply_batch(
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    if (base_seq == 0) {
-      return Status::invalid_argument("PersistentTable::apply_batch", "seq 0");
-    }
-    if (origin == impl_->self_origin) {
-      return Status::invalid_argument(
-          "PersistentTable::apply_batch",
-          "origin is this table's own origin " + codec::hex64(origin));
-    }
+    ATOMIK_RETURN_IF_ERROR(
+        impl_->check_foreign("apply_batch", origin, base_seq));
     ATOMIK_RETURN_IF_ERROR(impl_->check_batch("apply_batch", deltas));
     ATOMIK_RETURN_IF_ERROR(impl_->ensure_wal());
+    ATOMIK_RETURN_IF_ERROR(
+        impl_->check_in_order("apply_batch", origin, base_seq));
     const std::uint64_t mark = impl_->mark_of(origin);
-    if (base_seq > mark + 1) {
-      return Status::failed_precondition(
-          "PersistentTable::apply_batch",
-          "origin " + codec::hex64(origin) + ": seq " +
-              std::to_string(base_seq) + " skips ahead of " +
-              std::to_string(mark + 1) + " (deliver in order)");
-    }
     if (!deltas.empty() && base_seq + (deltas.size() - 1) < base_seq) {
       return Status::invalid_argument(
           "PersistentTable::apply_batch",

@@ -106,6 +106,15 @@ struct PersistentTable::Impl {
     return Status();
   }
 
+  // load() and accum(): checks, logs and waits for one local record.
+  Status write_local(const char* op, WalRecordType type, Addr addr,
+                     std::uint64_t value);
+  // apply() and apply_batch(): kInvalidArgument for seq 0 or this table's
+  // own origin (its deltas come from load/accum, never from a peer).
+  Status check_foreign(const char* op, OriginId origin, Seq seq) const;
+  // kFailedPrecondition if `seq` leaves a gap after origin's mark.
+  Status check_in_order(const char* op, OriginId origin, Seq seq);
+
   std::uint64_t mark_of(std::uint64_t origin) {
     if (cached_mark != nullptr && cached_origin == origin) return *cached_mark;
     auto it = marks.find(origin);

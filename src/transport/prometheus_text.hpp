@@ -27,6 +27,12 @@ class PromWriter {
     out_ += type;
     out_ += '\n';
   }
+  // A family of one sample without labels: family() then sample().
+  void single(const char* name, const char* type, const char* help,
+              std::uint64_t v) {
+    family(name, type, help);
+    sample(name, v);
+  }
   // A sample without labels.
   void sample(const char* name, std::uint64_t v) {
     out_ += name;

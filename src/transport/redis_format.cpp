@@ -51,6 +51,18 @@ Status bad(std::string_view what, std::size_t offset,
   return Status::corruption(what,
                             "offset " + std::to_string(offset) + ": " + detail);
 }
+// Both layouts end in the checksum of everything before it: kCorruption
+// naming both values if it does not match.
+Status check_trailing_checksum(std::string_view what,
+                               std::span<const std::byte> b) {
+  const std::size_t end = b.size() - 8;
+  const std::uint64_t stored = get64(b.data() + end);
+  const std::uint64_t computed = checksum(b.data(), end);
+  if (stored == computed) return Status();
+  return bad(what, end,
+             "checksum mismatch (stored " + codec::hex64(stored) +
+                 ", computed " + codec::hex64(computed) + ")");
+}
 
 }  // namespace
 
@@ -178,14 +190,7 @@ Result<SnapshotData> decode_redis_snapshot(std::span<const std::byte> b) {
                    std::to_string(state_count) + ") do not match the size " +
                    std::to_string(b.size()));
   }
-  const std::size_t end = b.size() - 8;
-  const std::uint64_t stored = get64(b.data() + end);
-  const std::uint64_t computed = checksum(b.data(), end);
-  if (stored != computed) {
-    return bad(kWhat, end,
-               "checksum mismatch (stored " + codec::hex64(stored) +
-                   ", computed " + codec::hex64(computed) + ")");
-  }
+  ATOMIK_RETURN_IF_ERROR(check_trailing_checksum(kWhat, b));
   std::size_t at = kSnapshotHeaderSize;
   for (std::uint64_t i = 0; i < shards; ++i, at += 16) {
     s.positions.push_back({get64(b.data() + at), get64(b.data() + at + 8)});
@@ -246,14 +251,7 @@ Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
                "shards " + std::to_string(n) + " does not match the size " +
                    std::to_string(b.size()));
   }
-  const std::size_t end = b.size() - 8;
-  const std::uint64_t stored = get64(b.data() + end);
-  const std::uint64_t computed = checksum(b.data(), end);
-  if (stored != computed) {
-    return bad(what, end,
-               "checksum mismatch (stored " + codec::hex64(stored) +
-                   ", computed " + codec::hex64(computed) + ")");
-  }
+  ATOMIK_RETURN_IF_ERROR(check_trailing_checksum(what, b));
   std::vector<ShardState> out(n);
   std::size_t at = kStateHeaderSize;
   for (ShardState& s : out) {
