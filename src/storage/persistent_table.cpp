@@ -59,6 +59,13 @@ Status PersistentTable::Impl::check_in_order(const char* op, OriginId origin,
           " (deliver in order)");
 }
 
+Result<std::uint64_t> PersistentTable::Impl::roll_for_checkpoint() {
+  if (!wal) return next_segment;
+  auto seg = wal->roll();
+  if (!seg.ok()) failed = seg.status();
+  return seg;
+}
+
 Status PersistentTable::load(std::uint32_t addr, std::uint64_t value) {
   return impl_->write_local("load", WalRecordType::kLoad, addr, value);
 }
@@ -180,15 +187,9 @@ Status PersistentTable::install_state(
   if (!made.ok()) return made.status();
   storage::GroupTable t = std::move(*made);
   for (const auto& [a, v] : states) t.load(a, v);
-  std::uint64_t first = m.next_segment;
-  if (m.wal) {
-    auto seg = m.wal->roll();
-    if (!seg.ok()) {
-      m.failed = seg.status();
-      return seg.status();
-    }
-    first = *seg;
-  }
+  auto rolled = m.roll_for_checkpoint();
+  if (!rolled.ok()) return rolled.status();
+  const std::uint64_t first = *rolled;
   CheckpointData d = m.checkpoint_data(m.epoch, first);
   d.states = t.snapshot();
   d.origins.assign(nm.begin(), nm.end());
@@ -215,15 +216,9 @@ Status PersistentTable::reincarnate(std::uint64_t new_origin) {
         "origin " + std::to_string(new_origin) +
             " is 0 or already known to the table '" + m.dir + "'");
   }
-  std::uint64_t first = m.next_segment;
-  if (m.wal) {
-    auto seg = m.wal->roll();
-    if (!seg.ok()) {
-      m.failed = seg.status();
-      return seg.status();
-    }
-    first = *seg;
-  }
+  auto rolled = m.roll_for_checkpoint();
+  if (!rolled.ok()) return rolled.status();
+  const std::uint64_t first = *rolled;
   CheckpointData d = m.checkpoint_data(m.epoch, first);
   d.self_origin = new_origin;
   d.self_seq = 0;
@@ -288,15 +283,9 @@ Result<EpochState> PersistentTable::swap() {
   Impl& m = *impl_;
   ATOMIK_RETURN_IF_ERROR(m.usable());
   // Nothing logged since open: the checkpoint covers up to next_segment.
-  std::uint64_t first = m.next_segment;
-  if (m.wal) {
-    auto seg = m.wal->roll();
-    if (!seg.ok()) {
-      m.failed = seg.status();
-      return seg.status();
-    }
-    first = *seg;
-  }
+  auto rolled = m.roll_for_checkpoint();
+  if (!rolled.ok()) return rolled.status();
+  const std::uint64_t first = *rolled;
   const std::uint64_t e = m.epoch + 1;
   CheckpointData d = m.checkpoint_data(e, first);
   ATOMIK_RETURN_IF_ERROR(write_checkpoint(*m.fs, m.dir, d));

@@ -106,6 +106,10 @@ struct PersistentTable::Impl {
     return Status();
   }
 
+  // The first WAL segment a new checkpoint keeps: a fresh one (the WAL is
+  // rolled) or, with no WAL open, next_segment. A failed roll fails the
+  // table and is returned.
+  Result<std::uint64_t> roll_for_checkpoint();
   // load() and accum(): checks, logs and waits for one local record.
   Status write_local(const char* op, WalRecordType type, Addr addr,
                      std::uint64_t value);
