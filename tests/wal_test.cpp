@@ -40,8 +40,7 @@ std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
   *status = read_wal(
       dir, 1, mode,
       [&](const WalRecord& r, const WalPlace&) {
-        if (r.type != storage::kSyncMark && r.type != storage::kSeal)
-          out.push_back(r);
+        if (!is_wal_bookkeeping(r.type)) out.push_back(r);
         return Status();
       },
       report);
@@ -50,6 +49,23 @@ std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
 
 // Segment header version 1 (before tables had a shape) still reads, as
 // xor/64; the writer's bytes equal it but for the header (version 2).
+// The public names of the record types, the writer's own ones included
+// (wal dump prints them), and which of them a replay skips.
+TEST(WalFormatTest, RecordTypeNamesAndBookkeeping) {
+  const std::pair<int, const char*> names[] = {
+      {0, "unknown"}, {1, "delta"},     {2, "load"},     {3, "undo-delta"},
+      {4, "undo"},    {5, "redo"},      {6, "epoch"},    {7, "sync-mark"},
+      {8, "seal"},    {9, "delta-run"}, {10, "unknown"}, {255, "unknown"}};
+  for (const auto& [n, name] : names) {
+    const auto t = static_cast<WalRecordType>(n);
+    EXPECT_STREQ(to_string(t), name) << n;
+    EXPECT_EQ(is_wal_bookkeeping(t), n == 7 || n == 8) << n;
+  }
+  EXPECT_EQ(storage::kSyncMark, static_cast<WalRecordType>(7));
+  EXPECT_EQ(storage::kSeal, static_cast<WalRecordType>(8));
+  EXPECT_EQ(storage::kDeltaRun, static_cast<WalRecordType>(9));
+}
+
 TEST(WalFormatTest, MatchesCheckedInVector) {
   TempDir dir;
   auto w = WalWriter::open(dir.path(), 1, {});
