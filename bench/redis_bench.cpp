@@ -334,9 +334,9 @@ void BM_RedisTransportFrames(benchmark::State& state) {
   }
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const std::string key = "bench-transport-" + std::to_string(n);
-  atomik::redis::LinkConfig cfg;
+  atomik::transport::LinkConfig cfg;
   cfg.endpoint = *atomik::parse_redis_url(e.server->url());
-  atomik::redis::RedisLink pub(cfg);
+  atomik::transport::RedisLink pub(cfg);
   atomik::StreamOptions so;
   so.origin = 2;
   so.window = std::uint64_t{1} << 20;
@@ -349,22 +349,22 @@ void BM_RedisTransportFrames(benchmark::State& state) {
   std::atomic<std::uint64_t> applied{0};
   std::atomic<bool> stop{false};
   std::thread reader([&] {
-    atomik::redis::RedisLink sub(cfg);
+    atomik::transport::RedisLink sub(cfg);
     std::string from = "0-0";
     while (!stop.load()) {
       auto r = sub.run(
           {"XREAD", "COUNT", "64", "BLOCK", "50", "STREAMS", key, from}, 50);
       if (!r.ok()) continue;
       const redisReply* top = r->get();
-      if (atomik::redis::reply_size(top) == 0) continue;
+      if (atomik::transport::reply_size(top) == 0) continue;
       const redisReply* entries =
-          atomik::redis::reply_at(atomik::redis::reply_at(top, 0), 1);
-      for (std::size_t i = 0; i < atomik::redis::reply_size(entries); ++i) {
-        const redisReply* en = atomik::redis::reply_at(entries, i);
+          atomik::transport::reply_at(atomik::transport::reply_at(top, 0), 1);
+      for (std::size_t i = 0; i < atomik::transport::reply_size(entries); ++i) {
+        const redisReply* en = atomik::transport::reply_at(entries, i);
         from = std::string(
-            atomik::redis::reply_str(atomik::redis::reply_at(en, 0)));
-        const std::string_view v = atomik::redis::reply_str(
-            atomik::redis::reply_at(atomik::redis::reply_at(en, 1), 1));
+            atomik::transport::reply_str(atomik::transport::reply_at(en, 0)));
+        const std::string_view v = atomik::transport::reply_str(
+            atomik::transport::reply_at(atomik::transport::reply_at(en, 1), 1));
         auto f = atomik::parse_frame(std::span<const std::byte>(
             reinterpret_cast<const std::byte*>(v.data()), v.size()));
         if (!f.ok()) continue;

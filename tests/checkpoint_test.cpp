@@ -37,11 +37,11 @@ TEST(CheckpointTest, MatchesCheckedInVector) {
       std::string(ATOMIK_TEST_VECTORS_DIR) + "/checkpoint_v1.bin";
   const auto file = read_bytes(vec);
   ASSERT_EQ(file.size(), 0x84u);
-  EXPECT_EQ(walfmt::load_le<std::uint32_t>(file.data() + 8), 1u);
+  EXPECT_EQ(storage::load_le<std::uint32_t>(file.data() + 8), 1u);
   EXPECT_EQ(std::memcmp(file.data(), "ATMKCKPT", 8), 0);
-  EXPECT_EQ(walfmt::load_le<std::uint64_t>(file.data() + 16), 0x64u);
-  EXPECT_EQ(walfmt::load_le<std::uint32_t>(file.data() + 0x50), 7u);
-  EXPECT_EQ(walfmt::load_le<std::uint64_t>(file.data() + 0x54), 0xffu);
+  EXPECT_EQ(storage::load_le<std::uint64_t>(file.data() + 16), 0x64u);
+  EXPECT_EQ(storage::load_le<std::uint32_t>(file.data() + 0x50), 7u);
+  EXPECT_EQ(storage::load_le<std::uint64_t>(file.data() + 0x54), 0xffu);
   auto back = decode_checkpoint(file, "vector");
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, example());
@@ -69,7 +69,7 @@ TEST(CheckpointTest, MatchesVersion2Vectors) {
     const auto file = read_bytes(vec);
     EXPECT_EQ(*bytes, file);
     ASSERT_EQ(file.size(), v1.size());
-    EXPECT_EQ(walfmt::load_le<std::uint32_t>(file.data() + 8), 2u);
+    EXPECT_EQ(storage::load_le<std::uint32_t>(file.data() + 8), 2u);
     EXPECT_EQ(file[0x38], std::byte{data.shape.word_bits});
     EXPECT_EQ(file[0x39], static_cast<std::byte>(data.shape.group));
     for (std::size_t i = 0; i < v1.size() - 8; ++i) {
@@ -93,8 +93,8 @@ TEST(CheckpointTest, ShapeRulesAreChecked) {
   auto bytes = *encode_checkpoint(d);
   const std::size_t n = bytes.size() - 8;
   auto reseal = [&] {
-    walfmt::store_le<std::uint64_t>(bytes.data() + n,
-                                    walfmt::checksum64({bytes.data(), n}));
+    storage::store_le<std::uint64_t>(bytes.data() + n,
+                                     storage::checksum64({bytes.data(), n}));
   };
   bytes[0x54 + 1] = std::byte{1};  // value 0x1ff in an 8-bit table
   reseal();
@@ -102,12 +102,12 @@ TEST(CheckpointTest, ShapeRulesAreChecked) {
   EXPECT_EQ(r.status().code(), Code::kCorruption);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("word_bits 8"));
   bytes[0x54 + 1] = std::byte{0};
-  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 1);  // version 1, add/8
+  storage::store_le<std::uint32_t>(bytes.data() + 8, 1);  // version 1, add/8
   reseal();
   r = decode_checkpoint(bytes, "CP");
   EXPECT_EQ(r.status().code(), Code::kUnimplemented);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("version 1"));
-  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 2);
+  storage::store_le<std::uint32_t>(bytes.data() + 8, 2);
   bytes[0x38] = std::byte{7};  // word_bits 7
   reseal();
   EXPECT_EQ(decode_checkpoint(bytes, "CP").status().code(),
@@ -165,10 +165,10 @@ TEST(CheckpointTest, ChecksumMismatchNamesBothValues) {
 
 TEST(CheckpointTest, HugeCountIsRejectedBeforeAllocating) {
   auto bytes = *encode_checkpoint(example());
-  walfmt::store_le<std::uint64_t>(bytes.data() + 0x48, std::uint64_t{1} << 60);
+  storage::store_le<std::uint64_t>(bytes.data() + 0x48, std::uint64_t{1} << 60);
   const std::size_t n = bytes.size() - 8;
-  walfmt::store_le<std::uint64_t>(bytes.data() + n,
-                                  walfmt::checksum64({bytes.data(), n}));
+  storage::store_le<std::uint64_t>(bytes.data() + n,
+                                   storage::checksum64({bytes.data(), n}));
   auto r = decode_checkpoint(bytes, "CP");
   EXPECT_EQ(r.status().code(), Code::kCorruption);
   EXPECT_THAT(std::string(r.status().message()),
@@ -177,10 +177,10 @@ TEST(CheckpointTest, HugeCountIsRejectedBeforeAllocating) {
 
 TEST(CheckpointTest, OtherVersionIsUnimplemented) {
   auto bytes = *encode_checkpoint(example());
-  walfmt::store_le<std::uint32_t>(bytes.data() + 8, 3);
+  storage::store_le<std::uint32_t>(bytes.data() + 8, 3);
   const std::size_t n = bytes.size() - 8;
-  walfmt::store_le<std::uint64_t>(bytes.data() + n,
-                                  walfmt::checksum64({bytes.data(), n}));
+  storage::store_le<std::uint64_t>(bytes.data() + n,
+                                   storage::checksum64({bytes.data(), n}));
   EXPECT_EQ(decode_checkpoint(bytes, "CP").status().code(),
             Code::kUnimplemented);
 }

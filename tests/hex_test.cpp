@@ -16,6 +16,9 @@ TEST(HexTest, FormatsKnownAnswers) {
   EXPECT_EQ(hex_digits(0xABCDull, 2), "cd");
   EXPECT_EQ(hex_digits(0x1ull, 8), "00000001");
   EXPECT_EQ(hex_digits(~0ull, 16), "ffffffffffffffff");
+  EXPECT_EQ(hex32(0), "0x00000000");
+  EXPECT_EQ(hex32(0x4B414E50u), "0x4b414e50");
+  EXPECT_EQ(hex128(0x1ull, 0xABull), "0x000000000000000100000000000000ab");
 }
 
 TEST(HexTest, ParseAcceptsOneToSixteenHexDigitsOnly) {

@@ -96,9 +96,9 @@ TEST(PersistentTableTest, SwapCheckpointsAndDeletesCoveredSegments) {
 // Copies segment `from` to a new segment number `to`, patching its header.
 void copy_segment(const TempDir& dir, std::uint64_t from, std::uint64_t to) {
   auto b = read_bytes(dir.sub(wal_segment_name(from)));
-  walfmt::store_le<std::uint64_t>(b.data() + 16, to);
-  walfmt::store_le<std::uint32_t>(b.data() + 28,
-                                  walfmt::checksum32({b.data(), 28}));
+  storage::store_le<std::uint64_t>(b.data() + 16, to);
+  storage::store_le<std::uint32_t>(b.data() + 28,
+                                   storage::checksum32({b.data(), 28}));
   write_bytes(dir.sub(wal_segment_name(to)), b);
 }
 
@@ -232,9 +232,9 @@ TEST(PersistentTableTest, CheckpointMarksMakeOldRecordsDuplicates) {
   }
   // Segment 1's records come back as segment 3 (after 2): all duplicates.
   // seg1 was copied before its seal; seal it the way open() would.
-  walfmt::store_le<std::uint64_t>(seg1.data() + 16, 3);
-  walfmt::store_le<std::uint32_t>(seg1.data() + 28,
-                                  walfmt::checksum32({seg1.data(), 28}));
+  storage::store_le<std::uint64_t>(seg1.data() + 16, 3);
+  storage::store_le<std::uint32_t>(seg1.data() + 28,
+                                   storage::checksum32({seg1.data(), 28}));
   write_bytes(dir.sub(wal_segment_name(3)), seg1);
   auto t = open_ok(dir.path());
   EXPECT_EQ(snap(*t), want);

@@ -80,9 +80,9 @@ class RedisEntryTest : public ::testing::Test {
   }
   // XADDs `bytes` under `field` to shard 0 of table "atomik".
   void xadd(const std::string& field, const std::vector<std::byte>& bytes) {
-    redis::LinkConfig c;
+    transport::LinkConfig c;
     c.endpoint = *parse_redis_url(server_->url());
-    redis::RedisLink link(c);
+    transport::RedisLink link(c);
     const std::string v(reinterpret_cast<const char*>(bytes.data()),
                         bytes.size());
     auto r = link.run({"XADD", redis_stream_key("atomik", 0), "*", field, v});
@@ -153,16 +153,18 @@ TEST_F(RedisEntryTest, PublisherWritesTheVectors) {
     const std::vector<FrameRecord> batch = {{7, 0xFF}, {9, 0x1234}};
     ASSERT_TRUE((*r)->accum_batch(batch).ok());
     ASSERT_TRUE((*r)->wait_published(30000).ok());
-    redis::LinkConfig c;
+    transport::LinkConfig c;
     c.endpoint = *parse_redis_url(server_->url());
-    redis::RedisLink link(c);
+    transport::RedisLink link(c);
     auto range = link.run({"XRANGE", redis_stream_key(o.table, 0), "-", "+"});
     ASSERT_TRUE(range.ok()) << range.status().to_string();
-    ASSERT_EQ(redis::reply_size(range->get()), 1u) << "shards " << shards;
+    ASSERT_EQ(transport::reply_size(range->get()), 1u) << "shards " << shards;
     const redisReply* fields =
-        redis::reply_at(redis::reply_at(range->get(), 0), 1);
-    const std::string field(redis::reply_str(redis::reply_at(fields, 0)));
-    const std::string value(redis::reply_str(redis::reply_at(fields, 1)));
+        transport::reply_at(transport::reply_at(range->get(), 0), 1);
+    const std::string field(
+        transport::reply_str(transport::reply_at(fields, 0)));
+    const std::string value(
+        transport::reply_str(transport::reply_at(fields, 1)));
     const auto want = testing::read_hex(shards == 1 ? "redis_entry_v2.hex"
                                                     : "redis_entry_v1.hex");
     EXPECT_EQ(field, shards == 1 ? "r" : "f");
@@ -178,10 +180,10 @@ TEST_F(RedisEntryTest, PublisherWritesTheVectors) {
 TEST_F(RedisEntryTest, DirectoryWithVersion1HistoryKeepsWritingVersion1) {
   ATOMIK_START_REDIS();
   std::filesystem::create_directories(dir_.sub("old"));
-  redis::ShardState st;
+  transport::ShardState st;
   st.pub_vseq = 3;  // stream seqs 1..3 were published by an older atomik
-  testing::write_bytes(dir_.sub("old") + "/" + redis::kStateFileName,
-                       redis::encode_state({st}));
+  testing::write_bytes(dir_.sub("old") + "/" + transport::kStateFileName,
+                       transport::encode_state({st}));
   PersistentOptions storage;
   storage.origin = 0x0A;
   auto r = RedisReplicator::start(dir_.sub("old"), storage, options());
@@ -189,16 +191,17 @@ TEST_F(RedisEntryTest, DirectoryWithVersion1HistoryKeepsWritingVersion1) {
   const std::vector<FrameRecord> batch = {{7, 0xFF}, {9, 0x1234}};
   ASSERT_TRUE((*r)->accum_batch(batch).ok());
   ASSERT_TRUE((*r)->wait_published(30000).ok());
-  redis::LinkConfig c;
+  transport::LinkConfig c;
   c.endpoint = *parse_redis_url(server_->url());
-  redis::RedisLink link(c);
+  transport::RedisLink link(c);
   auto range = link.run({"XRANGE", redis_stream_key("atomik", 0), "-", "+"});
   ASSERT_TRUE(range.ok()) << range.status().to_string();
-  ASSERT_EQ(redis::reply_size(range->get()), 1u);
+  ASSERT_EQ(transport::reply_size(range->get()), 1u);
   const redisReply* fields =
-      redis::reply_at(redis::reply_at(range->get(), 0), 1);
-  EXPECT_EQ(redis::reply_str(redis::reply_at(fields, 0)), "f");
-  const std::string_view v = redis::reply_str(redis::reply_at(fields, 1));
+      transport::reply_at(transport::reply_at(range->get(), 0), 1);
+  EXPECT_EQ(transport::reply_str(transport::reply_at(fields, 0)), "f");
+  const std::string_view v =
+      transport::reply_str(transport::reply_at(fields, 1));
   auto f = parse_frame(std::span<const std::byte>(
       reinterpret_cast<const std::byte*>(v.data()), v.size()));
   ASSERT_TRUE(f.ok()) << f.status().to_string();

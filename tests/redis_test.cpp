@@ -56,85 +56,86 @@ bool eventually(const std::function<bool()>& pred, int timeout_ms = 30000) {
 // --- unit: layouts, URL, sharding -------------------------------------------
 
 TEST(RedisFormatTest, SnapshotMatchesVector) {
-  redis::SnapshotData s;
+  transport::SnapshotData s;
   s.positions = {{5, 1}};
   s.vv = {{0x0a, 2}};
   s.states = {{7, 0xff}};
-  auto bytes = redis::encode_snapshot(s);
+  auto bytes = transport::encode_redis_snapshot(s);
   ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
   const std::vector<std::byte> vec = read_hex("redis_snapshot_v1.hex");
   EXPECT_EQ(*bytes, vec);
-  auto back = redis::decode_snapshot(vec);
+  auto back = transport::decode_redis_snapshot(vec);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, s);
 }
 
 TEST(RedisFormatTest, SnapshotEveryFlippedByteIsRejected) {
-  redis::SnapshotData s;
+  transport::SnapshotData s;
   s.num_contexts = 100;
   s.positions = {{5, 1}, {6, 0}};
   s.vv = {{1, 2}, {9, 4}};
   s.states = {{3, 1}, {99, 0xabc}};
-  auto bytes = redis::encode_snapshot(s);
+  auto bytes = transport::encode_redis_snapshot(s);
   ASSERT_TRUE(bytes.ok());
   for (std::size_t i = 0; i < bytes->size(); ++i) {
     std::vector<std::byte> b = *bytes;
     b[i] ^= std::byte{0x40};
-    auto r = redis::decode_snapshot(b);
+    auto r = transport::decode_redis_snapshot(b);
     ASSERT_FALSE(r.ok()) << "flip at " << i;
     EXPECT_TRUE(r.status().code() == Code::kCorruption ||
                 r.status().code() == Code::kUnimplemented)
         << r.status().to_string();
   }
   for (std::size_t n = 0; n < bytes->size(); ++n) {
-    auto r = redis::decode_snapshot(std::span(bytes->data(), n));
+    auto r = transport::decode_redis_snapshot(std::span(bytes->data(), n));
     ASSERT_FALSE(r.ok()) << "truncated to " << n;
   }
-  auto r = redis::decode_snapshot(std::span(bytes->data(), 10));
+  auto r = transport::decode_redis_snapshot(std::span(bytes->data(), 10));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("too short"));
 }
 
 TEST(RedisFormatTest, SnapshotEncoderRefusesBrokenRules) {
-  redis::SnapshotData s;
+  transport::SnapshotData s;
   s.positions = {{1, 0}};
   s.states = {{5, 1}, {5, 2}};
-  auto r = redis::encode_snapshot(s);
+  auto r = transport::encode_redis_snapshot(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   s.states = {{5, 0}};
-  EXPECT_FALSE(redis::encode_snapshot(s).ok());
+  EXPECT_FALSE(transport::encode_redis_snapshot(s).ok());
   s.states = {};
   s.positions = {};
-  EXPECT_FALSE(redis::encode_snapshot(s).ok());
+  EXPECT_FALSE(transport::encode_redis_snapshot(s).ok());
 }
 
 TEST(RedisFormatTest, StateRoundTripsAndRejectsDamage) {
-  std::vector<redis::ShardState> st(3);
+  std::vector<transport::ShardState> st(3);
   st[1].read = {1700000000000, 3};
   st[1].pub_seq = 17;
   st[2].pub_vseq = 9;
-  const std::vector<std::byte> bytes = redis::encode_state(st);
-  auto back = redis::decode_state(bytes, "REDIS_STATE");
+  const std::vector<std::byte> bytes = transport::encode_state(st);
+  auto back = transport::decode_state(bytes, "REDIS_STATE");
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, st);
   std::vector<std::byte> bad = bytes;
   bad[40] ^= std::byte{1};
-  auto r = redis::decode_state(bad, "dir/REDIS_STATE");
+  auto r = transport::decode_state(bad, "dir/REDIS_STATE");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorruption);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("checksum"));
 }
 
 TEST(RedisFormatTest, StreamIdParsesAndOrders) {
-  auto a = redis::parse_stream_id("1700000000000-5");
+  auto a = transport::parse_stream_id("1700000000000-5");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->ms, 1700000000000u);
   EXPECT_EQ(a->seq, 5u);
   EXPECT_EQ(a->to_string(), "1700000000000-5");
-  EXPECT_LT(*redis::parse_stream_id("5-9"), *redis::parse_stream_id("6-0"));
-  EXPECT_FALSE(redis::parse_stream_id("").ok());
-  EXPECT_FALSE(redis::parse_stream_id("x-1").ok());
-  EXPECT_FALSE(redis::parse_stream_id("99999999999999999999999-1").ok());
+  EXPECT_LT(*transport::parse_stream_id("5-9"),
+            *transport::parse_stream_id("6-0"));
+  EXPECT_FALSE(transport::parse_stream_id("").ok());
+  EXPECT_FALSE(transport::parse_stream_id("x-1").ok());
+  EXPECT_FALSE(transport::parse_stream_id("99999999999999999999999-1").ok());
 }
 
 TEST(RedisUrlTest, ParsesEveryPart) {
@@ -227,10 +228,10 @@ class RedisNetTest : public ::testing::Test {
   std::unique_ptr<RedisReplicator> start(const std::string& name) {
     return start(name, options());
   }
-  redis::RedisLink raw() const {
-    redis::LinkConfig c;
+  transport::RedisLink raw() const {
+    transport::LinkConfig c;
     c.endpoint = *parse_redis_url(server_->url());
-    return redis::RedisLink(c);
+    return transport::RedisLink(c);
   }
 
   std::string root_;
@@ -279,14 +280,14 @@ TEST_F(RedisNetTest, DuplicateEntryChangesNothing) {
   ASSERT_TRUE(eventually([&] { return b->stats().deltas_applied == 3; }));
   const auto before = state_of(*b);
   // Re-add the exact stored entry (Redis delivering it again).
-  redis::RedisLink link = raw();
+  transport::RedisLink link = raw();
   const std::string key = redis_stream_key("atomik", 0);
   auto range = link.run({"XRANGE", key, "-", "+"});
   ASSERT_TRUE(range.ok()) << range.status().to_string();
-  ASSERT_EQ(redis::reply_size(range->get()), 1u);
+  ASSERT_EQ(transport::reply_size(range->get()), 1u);
   const redisReply* fields =
-      redis::reply_at(redis::reply_at(range->get(), 0), 1);
-  const std::string frame(redis::reply_str(redis::reply_at(fields, 1)));
+      transport::reply_at(transport::reply_at(range->get(), 0), 1);
+  const std::string frame(transport::reply_str(transport::reply_at(fields, 1)));
   for (int i = 0; i < 2; ++i)
     ASSERT_TRUE(link.run({"XADD", key, "*", "f", frame}).ok());
   ASSERT_TRUE(a->accum(9, 0x99).ok());  // a marker behind the duplicates
@@ -303,7 +304,7 @@ TEST_F(RedisNetTest, MalformedEntryIsSkippedCountedAndLogged) {
   auto a = start("a");
   auto b = start("b");
   ASSERT_TRUE(a && b);
-  redis::RedisLink link = raw();
+  transport::RedisLink link = raw();
   const std::string key = redis_stream_key("atomik", 0);
   ::testing::internal::CaptureStderr();
   ASSERT_TRUE(link.run({"XADD", key, "*", "f", "not a frame"}).ok());
@@ -419,15 +420,15 @@ TEST_F(RedisNetTest, SnapshotBootstrapsNewNodeAndTrimsBelowIt) {
     return state_of(*a) == state_of(*b) && state_of(*a).size() == 200;
   }));
   ASSERT_TRUE(a->wait_published(10000).ok());
-  redis::RedisLink link = raw();
+  transport::RedisLink link = raw();
   const std::string key = redis_stream_key("atomik", 0);
   auto len = link.run({"XLEN", key});
   ASSERT_TRUE(len.ok());
-  const long long before = redis::reply_integer(len->get());
+  const long long before = transport::reply_integer(len->get());
   Status s = a->publish_snapshot(/*trim=*/true);
   ASSERT_TRUE(s.ok()) << s.to_string();
   len = link.run({"XLEN", key});
-  EXPECT_LT(redis::reply_integer(len->get()), before);
+  EXPECT_LT(transport::reply_integer(len->get()), before);
   EXPECT_EQ(a->stats().snapshots_published, 1u);
 
   ASSERT_TRUE(b->accum(5000, 0x5000).ok());  // after the snapshot
@@ -482,11 +483,11 @@ TEST_F(RedisNetTest, ShardedStreamsConvergeAndNodesReadHeldShards) {
   ASSERT_TRUE(eventually([&] {
     return state_of(*a) == want && state_of(*b) == want && state_of(*h) == low;
   }));
-  redis::RedisLink link = raw();
+  transport::RedisLink link = raw();
   for (std::uint32_t k = 0; k < 4; ++k) {
     auto len = link.run({"XLEN", redis_stream_key("atomik", k)});
     ASSERT_TRUE(len.ok());
-    EXPECT_GT(redis::reply_integer(len->get()), 0) << "shard " << k;
+    EXPECT_GT(transport::reply_integer(len->get()), 0) << "shard " << k;
   }
   // Each (node, shard) pair is its own stream origin with a dense seq space.
   const VersionVector vv = a->version_vector();

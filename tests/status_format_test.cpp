@@ -51,10 +51,11 @@ TEST(StatusFormatTest, NodeJsonEscapesStringsAndKeepsEveryCounter) {
   EXPECT_EQ(j["stats"]["deltas_applied"], 5);
   EXPECT_EQ(j["stats"]["own_conflicts"], 2);
   std::size_t counters = 0;
-  detail::for_each_node_stat(s.stats, [&](const char* name, std::uint64_t v) {
-    ++counters;
-    EXPECT_EQ(j["stats"][name], v) << name;
-  });
+  transport::detail::for_each_node_stat(
+      s.stats, [&](const char* name, std::uint64_t v) {
+        ++counters;
+        EXPECT_EQ(j["stats"][name], v) << name;
+      });
   EXPECT_EQ(j["stats"].size(), counters);
   EXPECT_GE(counters, 28u);
   EXPECT_EQ(j["origins"], 2);

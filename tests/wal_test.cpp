@@ -40,9 +40,7 @@ std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
   *status = read_wal(
       dir, 1, mode,
       [&](const WalRecord& r, const WalPlace&) {
-        if (r.type != WalRecordType::kSyncMark &&
-            r.type != WalRecordType::kSeal)
-          out.push_back(r);
+        if (!is_wal_bookkeeping(r.type)) out.push_back(r);
         return Status();
       },
       report);
@@ -51,6 +49,23 @@ std::vector<WalRecord> read_all(const std::string& dir, RecoveryMode mode,
 
 // Segment header version 1 (before tables had a shape) still reads, as
 // xor/64; the writer's bytes equal it but for the header (version 2).
+// The public names of the record types, the writer's own ones included
+// (wal dump prints them), and which of them a replay skips.
+TEST(WalFormatTest, RecordTypeNamesAndBookkeeping) {
+  const std::pair<int, const char*> names[] = {
+      {0, "unknown"}, {1, "delta"},     {2, "load"},     {3, "undo-delta"},
+      {4, "undo"},    {5, "redo"},      {6, "epoch"},    {7, "sync-mark"},
+      {8, "seal"},    {9, "delta-run"}, {10, "unknown"}, {255, "unknown"}};
+  for (const auto& [n, name] : names) {
+    const auto t = static_cast<WalRecordType>(n);
+    EXPECT_STREQ(to_string(t), name) << n;
+    EXPECT_EQ(is_wal_bookkeeping(t), n == 7 || n == 8) << n;
+  }
+  EXPECT_EQ(storage::kSyncMark, static_cast<WalRecordType>(7));
+  EXPECT_EQ(storage::kSeal, static_cast<WalRecordType>(8));
+  EXPECT_EQ(storage::kDeltaRun, static_cast<WalRecordType>(9));
+}
+
 TEST(WalFormatTest, MatchesCheckedInVector) {
   TempDir dir;
   auto w = WalWriter::open(dir.path(), 1, {});
@@ -81,12 +96,12 @@ TEST(WalFormatTest, MatchesCheckedInVector) {
   ASSERT_EQ(got.size(), 32u + 37u + 17u);
   // Hand-checked fields (docs/format/wal.md, worked example).
   EXPECT_EQ(std::memcmp(got.data(), "ATMKWAL\0", 8), 0);
-  EXPECT_EQ(walfmt::load_le<std::uint32_t>(got.data() + 36), 28u);  // length
-  EXPECT_EQ(got[40], std::byte{1});                                 // DELTA
-  EXPECT_EQ(walfmt::load_le<std::uint64_t>(got.data() + 41),
+  EXPECT_EQ(storage::load_le<std::uint32_t>(got.data() + 36), 28u);  // length
+  EXPECT_EQ(got[40], std::byte{1});                                  // DELTA
+  EXPECT_EQ(storage::load_le<std::uint64_t>(got.data() + 41),
             0x0102030405060708u);
   EXPECT_EQ(got[69 + 8], std::byte{8});  // SEAL
-  EXPECT_EQ(walfmt::load_le<std::uint64_t>(got.data() + 78), 69u);
+  EXPECT_EQ(storage::load_le<std::uint64_t>(got.data() + 78), 69u);
 }
 
 // DELTA_RUN (docs/format/wal.md): the vector was generated from the spec by
@@ -244,8 +259,7 @@ TEST(WalWriterTest, ConsecutiveDeltasPendingTogetherCoalesceIntoRuns) {
   Status s = read_wal(
       dir.path(), 1, RecoveryMode::kStrict,
       [&](const WalRecord& r, const WalPlace&) {
-        if (r.type != WalRecordType::kSyncMark &&
-            r.type != WalRecordType::kSeal)
+        if (r.type != storage::kSyncMark && r.type != storage::kSeal)
           singles.push_back(r.type);
         return Status();
       },
@@ -310,15 +324,15 @@ TEST(WalWriterTest, BadRunsAreRefusedAndTheWriterStaysUsable) {
 TEST(WalReaderTest, RunWithWrongCountUnderAGoodChecksumIsCorruption) {
   TempDir dir;
   std::vector<std::byte> b;
-  walfmt::append_header(b, 1);
+  storage::append_header(b, 1);
   const std::size_t at = b.size();
-  walfmt::append_run_frame(b, 9, 1, batch(3));
-  walfmt::store_le<std::uint32_t>(b.data() + at + 9 + 16, 2);  // count 3 -> 2
-  const std::size_t len = walfmt::kRunHeadSize + 3 * walfmt::kRunEntrySize;
-  walfmt::store_le<std::uint32_t>(
-      b.data() + at, walfmt::checksum32({b.data() + at + 4, 5 + len}));
-  walfmt::append_frame(
-      b, WalRecord{.type = WalRecordType::kSeal, .value = b.size()});
+  storage::append_run_frame(b, 9, 1, batch(3));
+  storage::store_le<std::uint32_t>(b.data() + at + 9 + 16, 2);  // count 3 -> 2
+  const std::size_t len = storage::kRunHeadSize + 3 * storage::kRunEntrySize;
+  storage::store_le<std::uint32_t>(
+      b.data() + at, storage::checksum32({b.data() + at + 4, 5 + len}));
+  storage::append_frame(b,
+                        WalRecord{.type = storage::kSeal, .value = b.size()});
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
   Status s;
@@ -365,9 +379,9 @@ TEST(WalWriterTest, RejectsSyncMarkRecords) {
   TempDir dir;
   auto w = WalWriter::open(dir.path(), 1, {});
   ASSERT_TRUE(w.ok());
-  auto r = (*w)->append(WalRecord{.type = WalRecordType::kSyncMark});
+  auto r = (*w)->append(WalRecord{.type = storage::kSyncMark});
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
-  r = (*w)->append(WalRecord{.type = WalRecordType::kSeal});
+  r = (*w)->append(WalRecord{.type = storage::kSeal});
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
 }
 
@@ -515,8 +529,8 @@ TEST(WalReaderTest, TornTailInLastSegmentIsReportedNotAnError) {
   // The sync horizon as a crash before record 3's sync leaves it: records
   // 1 and 2 synced (record 3 was never acknowledged).
   std::vector<std::byte> h;
-  walfmt::append_horizon(h, 1, cut - 17);
-  write_bytes(dir.sub(walfmt::kHorizonFileName), h);
+  storage::append_horizon(h, 1, cut - 17);
+  write_bytes(dir.sub(storage::kHorizonFileName), h);
   RecoveryReport rep;
   Status s;
   auto recs = read_all(dir.path(), RecoveryMode::kStrict, &rep, &s);
@@ -626,10 +640,10 @@ TEST(WalReaderTest, AHoleInTheHorizonFileIsReportedAndSkipped) {
   TempDir dir;
   const std::string path = three_synced_records(dir);
   const std::size_t end = read_bytes(path).size() - 17;  // before the seal
-  const std::string hpath = dir.sub(walfmt::kHorizonFileName);
-  std::vector<std::byte> h(walfmt::kHorizonRecordSize);  // zeros: a hole
-  walfmt::append_horizon(h, 1, end);
-  h.resize(h.size() + walfmt::kHorizonRecordSize);  // a torn last record
+  const std::string hpath = dir.sub(storage::kHorizonFileName);
+  std::vector<std::byte> h(storage::kHorizonRecordSize);  // zeros: a hole
+  storage::append_horizon(h, 1, end);
+  h.resize(h.size() + storage::kHorizonRecordSize);  // a torn last record
   write_bytes(hpath, h);
   RecoveryReport rep;
   Status s;
@@ -650,7 +664,7 @@ TEST(WalReaderTest, AHoleInTheHorizonFileIsReportedAndSkipped) {
 TEST(WalReaderTest, ALogWithoutAHorizonFileReadsAsBefore) {
   TempDir dir;
   const std::string path = three_synced_records(dir);
-  std::filesystem::remove(dir.sub(walfmt::kHorizonFileName));
+  std::filesystem::remove(dir.sub(storage::kHorizonFileName));
   auto b = read_bytes(path);
   b.resize(b.size() - 17 - 37);
   write_bytes(path, b);
@@ -692,7 +706,7 @@ class FailingHorizonFs final : public testing::ForwardingFileSystem {
     auto f = base().open_writable(path, truncate);
     if (!f.ok()) return f.status();
     const bool horizon =
-        std::filesystem::path(path).filename() == walfmt::kHorizonFileName;
+        std::filesystem::path(path).filename() == storage::kHorizonFileName;
     return std::unique_ptr<WritableFile>(
         std::make_unique<File>(this, std::move(*f), horizon));
   }
@@ -733,21 +747,21 @@ TEST(WalWriterTest, AcknowledgementNeverWaitsForTheHorizonSync) {
 
 TEST(WalFormatTest, HorizonMatchesVector) {
   std::vector<std::byte> h;
-  walfmt::append_horizon(h, 1, 106);
+  storage::append_horizon(h, 1, 106);
   EXPECT_EQ(h, read_bytes(std::string(ATOMIK_TEST_VECTORS_DIR) +
                           "/wal_dir_lost/WAL_HORIZON"));
-  const walfmt::Horizon got = walfmt::read_horizon(h);
+  const storage::Horizon got = storage::read_horizon(h);
   EXPECT_EQ(got.segment, 1u);
   EXPECT_EQ(got.synced_offset, 106u);
   // A partial or bad last record is a torn append: ignored, not an error.
   std::vector<std::byte> two = h;
-  walfmt::append_horizon(two, 1, 200);
+  storage::append_horizon(two, 1, 200);
   two.back() ^= std::byte{1};
-  EXPECT_EQ(walfmt::read_horizon(two).synced_offset, 106u);
-  EXPECT_EQ(walfmt::read_horizon(two).bad_at, ~std::size_t{0});
+  EXPECT_EQ(storage::read_horizon(two).synced_offset, 106u);
+  EXPECT_EQ(storage::read_horizon(two).bad_at, ~std::size_t{0});
   two.insert(two.begin(), h.begin(), h.end());
   two[0] ^= std::byte{1};  // a bad record before the last one: reported
-  EXPECT_EQ(walfmt::read_horizon(two).bad_at, 0u);
+  EXPECT_EQ(storage::read_horizon(two).bad_at, 0u);
 }
 
 TEST(WalReaderTest, DamageToSyncedDataIsCorruptionInStrictMode) {
@@ -837,12 +851,12 @@ TEST(WalReaderTest, MissingSegmentIsCorruption) {
 TEST(WalReaderTest, UnknownRecordTypeIsUnimplemented) {
   TempDir dir;
   std::vector<std::byte> b;
-  walfmt::append_header(b, 1);
+  storage::append_header(b, 1);
   std::vector<std::byte> f(9 + 4);
-  walfmt::store_le<std::uint32_t>(f.data() + 4, 4);
+  storage::store_le<std::uint32_t>(f.data() + 4, 4);
   f[8] = std::byte{99};
-  walfmt::store_le<std::uint32_t>(f.data(),
-                                  walfmt::checksum32({f.data() + 4, 9}));
+  storage::store_le<std::uint32_t>(f.data(),
+                                   storage::checksum32({f.data() + 4, 9}));
   b.insert(b.end(), f.begin(), f.end());
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
@@ -855,10 +869,10 @@ TEST(WalReaderTest, UnknownRecordTypeIsUnimplemented) {
 TEST(WalReaderTest, OtherVersionIsUnimplemented) {
   TempDir dir;
   std::vector<std::byte> b;
-  walfmt::append_header(b, 1);
-  walfmt::store_le<std::uint32_t>(b.data() + 8, 3);
-  walfmt::store_le<std::uint32_t>(b.data() + 28,
-                                  walfmt::checksum32({b.data(), 28}));
+  storage::append_header(b, 1);
+  storage::store_le<std::uint32_t>(b.data() + 8, 3);
+  storage::store_le<std::uint32_t>(b.data() + 28,
+                                   storage::checksum32({b.data(), 28}));
   write_bytes(dir.sub("0000000000000001.wal"), b);
   RecoveryReport rep;
   Status s;

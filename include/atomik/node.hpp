@@ -323,9 +323,11 @@ class ATOMIK_EXPORT Node {
   // Idempotent.
   Status stop();
 
- private:
+  // Opaque: defined in src/transport/node_impl.hpp, where the connection
+  // code reaches it by name; users cannot do anything with it.
   struct Impl;
-  friend struct NodeConnection;  // src/transport/node_impl.hpp
+
+ private:
   explicit Node(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -26,7 +26,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,7 +43,10 @@
 namespace atomik {
 
 // Record types. Written to disk; never change or reuse a number.
-// See docs/format/wal.md.
+// See docs/format/wal.md. The writer also keeps records of its own (sync
+// marks and seals, numbers 7 and 8): read_wal() passes them to the visitor
+// with those numbers (to_string: "sync-mark", "seal"; value: a segment
+// offset) and is_wal_bookkeeping() tells them apart; append() refuses them.
 enum class WalRecordType : std::uint8_t {
   kDelta = 1,      // accum(addr, value)
   kLoad = 2,       // load(addr, value)
@@ -52,18 +54,14 @@ enum class WalRecordType : std::uint8_t {
   kUndo = 4,       // undo(addr)
   kRedo = 5,       // redo(addr)
   kEpoch = 6,      // value = epoch that the previous checkpoint closed
-  kSyncMark = 7,   // value = offset in this segment known synced
-  kSeal = 8,       // value = its own offset: the segment's last frame
-  kDeltaRun = 9,   // a batch: origin, first_seq and `count` (addr, delta)
-                   // pairs with seqs first_seq, first_seq + 1, ...
 };
 
-// Most deltas in one DELTA_RUN frame; longer batches are split into several.
-// Written to disk; never change. See docs/format/wal.md.
-inline constexpr std::uint32_t kWalMaxRunDeltas = 4096;
-
-// "delta", "load", ... ; "type(N)" for others.
+// "delta", "load", ..., "sync-mark", "seal"; "unknown" for others.
 ATOMIK_EXPORT const char* to_string(WalRecordType type) noexcept;
+
+// True for the writer's own records (sync marks, seals) that read_wal()
+// passes to the visitor; a replay skips them.
+ATOMIK_EXPORT bool is_wal_bookkeeping(WalRecordType type) noexcept;
 
 // One decoded record. Fields a type does not carry are 0.
 struct WalRecord {
@@ -75,26 +73,20 @@ struct WalRecord {
   friend bool operator==(const WalRecord&, const WalRecord&) = default;
 };
 
-// One decoded DELTA_RUN: `count` deltas of `origin` with seqs first_seq,
-// first_seq + 1, ... Valid only during the visitor call (it points into the
-// mapped segment).
-struct WalDeltaRun {
+// One batch as the WAL stores it (a DELTA_RUN frame): `count` deltas of
+// `origin` with seqs first_seq, first_seq + 1, ... Valid only during the
+// visitor call (it reads the mapped segment).
+struct ATOMIK_EXPORT WalDeltaRun {
   std::uint64_t origin = 0;
   std::uint64_t first_seq = 0;
   std::uint32_t count = 0;
-  // count packed 12-byte entries: addr u32, delta u64, little-endian.
+  // Opaque: where read_wal() found the entries, in the WAL's own layout.
+  // Read them through addr(i) and delta(i).
   const std::byte* entries = nullptr;
 
-  std::uint32_t addr(std::size_t i) const noexcept {
-    std::uint32_t v;
-    std::memcpy(&v, entries + 12 * i, 4);  // the formats are little-endian
-    return v;                              // and so is every host we build
-  }
-  std::uint64_t delta(std::size_t i) const noexcept {
-    std::uint64_t v;
-    std::memcpy(&v, entries + 12 * i + 4, 8);
-    return v;
-  }
+  // Entry i < count (not checked): its address and its delta.
+  Addr addr(std::size_t i) const noexcept;
+  std::uint64_t delta(std::size_t i) const noexcept;
 };
 
 // When append() returns (what "acknowledged" means). See docs/format/wal.md.
@@ -175,14 +167,14 @@ class ATOMIK_EXPORT WalWriter {
   // acknowledged. On failure the record is not acknowledged (it may or may
   // not be recovered) and the writer is failed: every later call returns the
   // same error (a failed fdatasync is never retried). kInvalidArgument for a
-  // kSyncMark record (the writer owns those).
+  // bookkeeping record (is_wal_bookkeeping: the writer owns those).
   Result<Lsn> append(const WalRecord& record);
   // Queues `record` and returns its Lsn at once; it is acknowledged when
   // wait_durable(lsn) returns OK or durable_lsn() >= lsn. A kDelta that
   // continues the previous append (same origin, next seq) joins its frame
   // as a DELTA_RUN while both wait to be written (docs/format/wal.md).
   Result<Lsn> append_async(const WalRecord& record);
-  // Queues `deltas` as DELTA_RUN frames (kWalMaxRunDeltas per frame, all
+  // Queues `deltas` as DELTA_RUN frames (at most 4096 per frame, all
   // written contiguously) of `origin` with seqs first_seq, first_seq + 1,
   // ... and returns one Lsn for the batch, acknowledged as a whole.
   // kInvalidArgument (nothing queued) for an empty batch, first_seq 0 or a seq

@@ -9,10 +9,6 @@
 #include <cstdint>
 #include <cstring>
 
-// hex64 and the other hex helpers: codec/hex.hpp (included for the files
-// that format checksums next to their loads).
-#include "codec/hex.hpp"
-
 namespace atomik::codec {
 
 template <typename T>

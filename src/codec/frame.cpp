@@ -7,6 +7,7 @@
 #include "atomik/word.hpp"
 #include "codec/byte_order.hpp"
 #include "codec/checksum.hpp"
+#include "codec/hex.hpp"
 
 namespace atomik {
 namespace {

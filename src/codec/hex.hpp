@@ -17,6 +17,12 @@ namespace atomik::codec {
 // it.
 ATOMIK_EXPORT std::string hex64(std::uint64_t v);
 
+// "0x" + 8 hex digits: 32-bit fields (magics, the WAL's 32-bit checksums).
+ATOMIK_EXPORT std::string hex32(std::uint32_t v);
+
+// "0x" + 32 hex digits, high half first: a 128-bit checksum or digest.
+ATOMIK_EXPORT std::string hex128(std::uint64_t hi, std::uint64_t lo);
+
 // The low `digits` hex digits of v (1..16), zero-padded, no "0x": for
 // fields narrower than 64 bits (a flags byte: hex_digits(flags, 2)).
 ATOMIK_EXPORT std::string hex_digits(std::uint64_t v, std::size_t digits);

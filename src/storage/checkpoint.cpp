@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "codec/hex.hpp"
 #include "storage/wal_record.hpp"
 
 namespace atomik {
 namespace {
 
-using walfmt::load_le;
-using walfmt::store_le;
+using storage::load_le;
+using storage::store_le;
 
 // Written to disk; never change. See docs/format/checkpoint.md.
 constexpr char kMagic[8] = {'A', 'T', 'M', 'K', 'C', 'K', 'P', 'T'};
@@ -163,7 +164,7 @@ Result<std::vector<std::byte>> encode_checkpoint(const CheckpointData& d) {
   }
   std::vector<std::byte>& out = w.bytes();
   store_le<std::uint64_t>(out.data() + 16, out.size() - kHeadSize);
-  const std::uint64_t ck = walfmt::checksum64(out);
+  const std::uint64_t ck = storage::checksum64(out);
   w.u64(ck);
   return std::move(out);
 }
@@ -181,12 +182,12 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
   }
   const auto stored = load_le<std::uint64_t>(bytes.data() + bytes.size() - 8);
   const std::uint64_t computed =
-      walfmt::checksum64(bytes.first(bytes.size() - 8));
+      storage::checksum64(bytes.first(bytes.size() - 8));
   if (stored != computed) {
     return Status::corruption("checkpoint " + std::string(name),
                               "checksum mismatch (stored " +
-                                  walfmt::hex(stored, 16) + ", computed " +
-                                  walfmt::hex(computed, 16) + ")");
+                                  codec::hex64(stored) + ", computed " +
+                                  codec::hex64(computed) + ")");
   }
   std::uint64_t skip8 = 0;
   ATOMIK_RETURN_IF_ERROR(r.get(&skip8, "magic"));
@@ -263,7 +264,7 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
     ATOMIK_RETURN_IF_ERROR(b.get(&v, "state value"));
     if (v == 0) return b.error("state value", "0 (identity is never stored)");
     if ((v & ~mask) != 0) {
-      return b.error("state value", walfmt::hex(v, 16) + " exceeds word_bits " +
+      return b.error("state value", codec::hex64(v) + " exceeds word_bits " +
                                         std::to_string(bits));
     }
     d.states.emplace_back(a, v);
@@ -313,8 +314,7 @@ Result<CheckpointData> decode_checkpoint(std::span<const std::byte> bytes,
     for (const auto* deltas : {&u.undo, &u.redo}) {
       for (std::uint64_t x : *deltas) {
         if ((x & ~mask) != 0) {
-          return b.error("undo delta", walfmt::hex(x, 16) +
-                                           " exceeds word_bits " +
+          return b.error("undo delta", codec::hex64(x) + " exceeds word_bits " +
                                            std::to_string(bits));
         }
       }

@@ -20,7 +20,7 @@
 #include "atomik/table.hpp"
 #include "atomik/table_shape.hpp"
 
-namespace atomik {
+namespace atomik::storage {
 
 class GroupTable {
  public:
@@ -109,4 +109,4 @@ class GroupTable {
       DeltaTable<std::uint64_t, AddGroup>::sparse();
 };
 
-}  // namespace atomik
+}  // namespace atomik::storage

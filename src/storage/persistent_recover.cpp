@@ -3,26 +3,16 @@
 // a Replica's observer) and restore_own_batch(), the other way a table gets
 // its own deltas back after losing them.
 #include <algorithm>
-#include <random>
 
+#include "codec/hex.hpp"
 #include "storage/persistent_table_impl.hpp"
+#include "sync/origin.hpp"
 
 namespace atomik {
-namespace {
-
-std::uint64_t random_origin() {
-  std::random_device rd;
-  std::uint64_t o = 0;
-  while (o == 0) o = (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
-  return o;
-}
-
-}  // namespace
-
 // Replays one record (any type) read from the WAL at `place`.
 Status PersistentTable::Impl::replay_record(const WalRecord& r,
                                             const WalPlace& place) {
-  if (r.type == WalRecordType::kSyncMark || r.type == WalRecordType::kSeal ||
+  if (r.type == storage::kSyncMark || r.type == storage::kSeal ||
       r.type == WalRecordType::kEpoch) {
     return Status();
   }
@@ -34,8 +24,8 @@ Status PersistentTable::Impl::replay_record(const WalRecord& r,
   if (r.seq != mark + 1) {
     report.problems.push_back(
         "gap: " + place.file + " offset " + std::to_string(place.offset) +
-        ": origin " + walfmt::hex(r.origin, 16) + " seq " +
-        std::to_string(r.seq) + " follows " + std::to_string(mark));
+        ": origin " + codec::hex64(r.origin) + " seq " + std::to_string(r.seq) +
+        " follows " + std::to_string(mark));
   }
   const Status s = apply_record(r);
   if (!s.ok()) {
@@ -66,7 +56,7 @@ Status PersistentTable::Impl::replay_run(const WalDeltaRun& run,
   if (run.first_seq > mark + 1) {
     report.problems.push_back(
         "gap: " + place.file + " offset " + std::to_string(place.offset) +
-        ": origin " + walfmt::hex(run.origin, 16) + " seq " +
+        ": origin " + codec::hex64(run.origin) + " seq " +
         std::to_string(run.first_seq) + " follows " + std::to_string(mark));
   } else {
     skip = static_cast<std::uint32_t>(mark + 1 - run.first_seq);
@@ -74,23 +64,23 @@ Status PersistentTable::Impl::replay_run(const WalDeltaRun& run,
   }
   if (opt.num_contexts != 0) {
     for (std::uint32_t i = skip; i < run.count; ++i) {
-      if (run.addr(i) >= opt.num_contexts) {
+      if (storage::run_addr(run, i) >= opt.num_contexts) {
         return Status::corruption(
             "WAL", place.file + ": delta run at offset " +
                        std::to_string(place.offset) + ": entry " +
                        std::to_string(i) + ": address " +
-                       std::to_string(run.addr(i)) + " >= num_contexts " +
-                       std::to_string(opt.num_contexts));
+                       std::to_string(storage::run_addr(run, i)) +
+                       " >= num_contexts " + std::to_string(opt.num_contexts));
       }
     }
   }
   for (std::uint32_t i = skip; i < run.count; ++i) {
-    table.accum(run.addr(i), run.delta(i));
+    table.accum(storage::run_addr(run, i), storage::run_delta(run, i));
   }
   if (observer != nullptr) {
     for (std::uint32_t i = skip; i < run.count; ++i) {
       (*observer)(WalRecordType::kDelta, run.origin, run.first_seq + i,
-                  run.addr(i), run.delta(i));
+                  storage::run_addr(run, i), storage::run_delta(run, i));
     }
   }
   set_mark(run.origin, last);
@@ -140,7 +130,7 @@ Status PersistentTable::Impl::recover() {
           "'" + cp_path + "' is missing but " + std::to_string(segs->size()) +
               " WAL segments exist (a table always has a checkpoint)");
     }
-    cp.self_origin = opt.origin != 0 ? opt.origin : random_origin();
+    cp.self_origin = opt.origin != 0 ? opt.origin : sync::random_origin();
     cp.num_contexts = opt.num_contexts;
     cp.shape = opt.shape();
     ATOMIK_RETURN_IF_ERROR(write_checkpoint(*fs, dir, cp));
@@ -160,7 +150,7 @@ Status PersistentTable::Impl::recover() {
                                      cp.shape.to_string() + ", options say " +
                                      opt.shape().to_string());
   }
-  auto t = GroupTable::make(cp.shape, cp.num_contexts);
+  auto t = storage::GroupTable::make(cp.shape, cp.num_contexts);
   if (!t.ok()) return t.status();
   table = std::move(*t);
   for (const auto& [a, v] : cp.states) table.load(a, v);
@@ -169,12 +159,12 @@ Status PersistentTable::Impl::recover() {
   self_seq = cp.self_seq;
   epoch = cp.epoch;
   for (const UndoState& u : cp.undo) {
-    auto h = ptable::History::restore(u.max_levels, u.undo, u.redo);
+    auto h = storage::History::restore(u.max_levels, u.undo, u.redo);
     if (!h.ok()) return h.status().with_context("checkpoint " + cp_path);
     undo.emplace(u.addr, std::move(*h));
   }
 
-  // Inlined into the scan (walscan::scan_wal): no std::function per record.
+  // Inlined into the scan (storage::scan_wal): no std::function per record.
   // The common case, a delta in order at a valid address, takes no switch,
   // no undo history and the cached mark; everything else goes out of line.
   auto visit = [&](const WalRecord& r, const WalPlace& place) -> Status {
@@ -200,7 +190,7 @@ Status PersistentTable::Impl::recover() {
                        const WalPlace& place) -> Status {
     return replay_run(run, place);
   };
-  ATOMIK_RETURN_IF_ERROR(walscan::scan_wal(dir, cp.wal_first_segment,
+  ATOMIK_RETURN_IF_ERROR(storage::scan_wal(dir, cp.wal_first_segment,
                                            opt.recovery, visit, visit_run,
                                            &report, *fs, &cp.shape));
   for (std::uint64_t n : report.covered_segments) {
@@ -226,8 +216,8 @@ Status PersistentTable::Impl::recover() {
       auto f = fs->open_writable(last, /*truncate=*/false);
       if (!f.ok()) return f.status();
       std::vector<std::byte> m;
-      walfmt::append_frame(
-          m, WalRecord{.type = WalRecordType::kSeal, .value = report.last_end});
+      storage::append_frame(
+          m, WalRecord{.type = storage::kSeal, .value = report.last_end});
       ATOMIK_RETURN_IF_ERROR((*f)->append(m));
       ATOMIK_RETURN_IF_ERROR((*f)->sync());
       ATOMIK_RETURN_IF_ERROR((*f)->close());

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "codec/hex.hpp"
 #include "storage/persistent_table_impl.hpp"
 
 namespace atomik {
@@ -18,32 +19,59 @@ PersistentTable::~PersistentTable() {
   if (impl_ && impl_->wal) (void)impl_->wal->close();
 }
 
-Status PersistentTable::load(std::uint32_t addr, std::uint64_t value) {
+Status PersistentTable::Impl::write_local(const char* op, WalRecordType type,
+                                          Addr addr, std::uint64_t value) {
   Lsn lsn = 0;
   {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    ATOMIK_RETURN_IF_ERROR(impl_->check_addr("load", addr));
-    ATOMIK_RETURN_IF_ERROR(impl_->check_value("load", value));
-    auto l = impl_->log_local(WalRecordType::kLoad, addr, value);
+    std::lock_guard<std::mutex> lk(mu);
+    ATOMIK_RETURN_IF_ERROR(usable());
+    ATOMIK_RETURN_IF_ERROR(check_addr(op, addr));
+    ATOMIK_RETURN_IF_ERROR(check_value(op, value));
+    auto l = log_local(type, addr, value);
     if (!l.ok()) return l.status();
     lsn = *l;
   }
-  return impl_->wait(lsn);
+  return wait(lsn);
+}
+
+Status PersistentTable::Impl::check_foreign(const char* op, OriginId origin,
+                                            Seq seq) const {
+  if (seq == 0) {
+    return Status::invalid_argument(std::string("PersistentTable::") + op,
+                                    "seq 0");
+  }
+  if (origin == self_origin) {
+    return Status::invalid_argument(
+        std::string("PersistentTable::") + op,
+        "origin is this table's own origin " + codec::hex64(origin));
+  }
+  return Status();
+}
+
+Status PersistentTable::Impl::check_in_order(const char* op, OriginId origin,
+                                             Seq seq) {
+  const std::uint64_t mark = mark_of(origin);
+  if (seq <= mark + 1) return Status();
+  return Status::failed_precondition(
+      std::string("PersistentTable::") + op,
+      "origin " + codec::hex64(origin) + ": seq " + std::to_string(seq) +
+          " skips ahead of " + std::to_string(mark + 1) +
+          " (deliver in order)");
+}
+
+Result<std::uint64_t> PersistentTable::Impl::roll_for_checkpoint() {
+  if (!wal) return next_segment;
+  auto seg = wal->roll();
+  if (!seg.ok()) failed = seg.status();
+  return seg;
+}
+
+Status PersistentTable::load(std::uint32_t addr, std::uint64_t value) {
+  return impl_->write_local("load", WalRecordType::kLoad, addr, value);
 }
 
 Status PersistentTable::accum(std::uint32_t addr, std::uint64_t delta) {
-  Lsn lsn = 0;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    ATOMIK_RETURN_IF_ERROR(impl_->check_addr("accum", addr));
-    ATOMIK_RETURN_IF_ERROR(impl_->check_value("accum", delta));
-    auto l = impl_->log_local(WalRecordType::kDelta, addr, delta);
-    if (!l.ok()) return l.status();
-    lsn = *l;
-  }
-  return impl_->wait(lsn);
+  return impl_->write_local("accum", WalRecordType::kDelta, addr, delta);
 }
 
 Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
@@ -52,26 +80,12 @@ Result<bool> PersistentTable::apply(std::uint64_t origin, std::uint64_t seq,
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    if (seq == 0) {
-      return Status::invalid_argument("PersistentTable::apply", "seq 0");
-    }
-    if (origin == impl_->self_origin) {
-      return Status::invalid_argument(
-          "PersistentTable::apply",
-          "origin is this table's own origin " + walfmt::hex(origin, 16));
-    }
+    ATOMIK_RETURN_IF_ERROR(impl_->check_foreign("apply", origin, seq));
     ATOMIK_RETURN_IF_ERROR(impl_->check_addr("apply", addr));
     ATOMIK_RETURN_IF_ERROR(impl_->check_value("apply", delta));
     ATOMIK_RETURN_IF_ERROR(impl_->ensure_wal());
-    const std::uint64_t mark = impl_->mark_of(origin);
-    if (seq <= mark) return false;
-    if (seq != mark + 1) {
-      return Status::failed_precondition(
-          "PersistentTable::apply",
-          "origin " + walfmt::hex(origin, 16) + ": seq " + std::to_string(seq) +
-              " skips ahead of " + std::to_string(mark + 1) +
-              " (deliver in order)");
-    }
+    if (seq <= impl_->mark_of(origin)) return false;
+    ATOMIK_RETURN_IF_ERROR(impl_->check_in_order("apply", origin, seq));
     const WalRecord r{.type = WalRecordType::kDelta,
                       .origin = origin,
                       .seq = seq,
@@ -120,24 +134,13 @@ Result<std::uint64_t> PersistentTable::apply_batch(
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     ATOMIK_RETURN_IF_ERROR(impl_->usable());
-    if (base_seq == 0) {
-      return Status::invalid_argument("PersistentTable::apply_batch", "seq 0");
-    }
-    if (origin == impl_->self_origin) {
-      return Status::invalid_argument(
-          "PersistentTable::apply_batch",
-          "origin is this table's own origin " + walfmt::hex(origin, 16));
-    }
+    ATOMIK_RETURN_IF_ERROR(
+        impl_->check_foreign("apply_batch", origin, base_seq));
     ATOMIK_RETURN_IF_ERROR(impl_->check_batch("apply_batch", deltas));
     ATOMIK_RETURN_IF_ERROR(impl_->ensure_wal());
+    ATOMIK_RETURN_IF_ERROR(
+        impl_->check_in_order("apply_batch", origin, base_seq));
     const std::uint64_t mark = impl_->mark_of(origin);
-    if (base_seq > mark + 1) {
-      return Status::failed_precondition(
-          "PersistentTable::apply_batch",
-          "origin " + walfmt::hex(origin, 16) + ": seq " +
-              std::to_string(base_seq) + " skips ahead of " +
-              std::to_string(mark + 1) + " (deliver in order)");
-    }
     if (!deltas.empty() && base_seq + (deltas.size() - 1) < base_seq) {
       return Status::invalid_argument(
           "PersistentTable::apply_batch",
@@ -180,19 +183,13 @@ Status PersistentTable::install_state(
             std::to_string(own_mark) + ", its own seq is " +
             std::to_string(m.self_seq) + " (re-apply own deltas first)");
   }
-  auto made = GroupTable::make(m.opt.shape(), m.opt.num_contexts);
+  auto made = storage::GroupTable::make(m.opt.shape(), m.opt.num_contexts);
   if (!made.ok()) return made.status();
-  GroupTable t = std::move(*made);
+  storage::GroupTable t = std::move(*made);
   for (const auto& [a, v] : states) t.load(a, v);
-  std::uint64_t first = m.next_segment;
-  if (m.wal) {
-    auto seg = m.wal->roll();
-    if (!seg.ok()) {
-      m.failed = seg.status();
-      return seg.status();
-    }
-    first = *seg;
-  }
+  auto rolled = m.roll_for_checkpoint();
+  if (!rolled.ok()) return rolled.status();
+  const std::uint64_t first = *rolled;
   CheckpointData d = m.checkpoint_data(m.epoch, first);
   d.states = t.snapshot();
   d.origins.assign(nm.begin(), nm.end());
@@ -219,15 +216,9 @@ Status PersistentTable::reincarnate(std::uint64_t new_origin) {
         "origin " + std::to_string(new_origin) +
             " is 0 or already known to the table '" + m.dir + "'");
   }
-  std::uint64_t first = m.next_segment;
-  if (m.wal) {
-    auto seg = m.wal->roll();
-    if (!seg.ok()) {
-      m.failed = seg.status();
-      return seg.status();
-    }
-    first = *seg;
-  }
+  auto rolled = m.roll_for_checkpoint();
+  if (!rolled.ok()) return rolled.status();
+  const std::uint64_t first = *rolled;
   CheckpointData d = m.checkpoint_data(m.epoch, first);
   d.self_origin = new_origin;
   d.self_seq = 0;
@@ -292,15 +283,9 @@ Result<EpochState> PersistentTable::swap() {
   Impl& m = *impl_;
   ATOMIK_RETURN_IF_ERROR(m.usable());
   // Nothing logged since open: the checkpoint covers up to next_segment.
-  std::uint64_t first = m.next_segment;
-  if (m.wal) {
-    auto seg = m.wal->roll();
-    if (!seg.ok()) {
-      m.failed = seg.status();
-      return seg.status();
-    }
-    first = *seg;
-  }
+  auto rolled = m.roll_for_checkpoint();
+  if (!rolled.ok()) return rolled.status();
+  const std::uint64_t first = *rolled;
   const std::uint64_t e = m.epoch + 1;
   CheckpointData d = m.checkpoint_data(e, first);
   ATOMIK_RETURN_IF_ERROR(write_checkpoint(*m.fs, m.dir, d));

@@ -16,12 +16,13 @@
 #include "atomik/checkpoint.hpp"
 #include "atomik/persistent_table.hpp"
 #include "atomik/undo.hpp"
+#include "codec/hex.hpp"
 #include "storage/group_table.hpp"
 #include "storage/wal_record.hpp"
 #include "storage/wal_scan.hpp"
 
 namespace atomik {
-namespace ptable {
+namespace storage {
 
 // Undo levels are stored as the deltas applied; undoing one applies its
 // inverse in the table's group (GroupTable::rollback).
@@ -35,15 +36,15 @@ struct AddrTarget {
   void rollback(std::uint64_t d) { table->rollback(addr, d); }
 };
 
-}  // namespace ptable
+}  // namespace storage
 
 struct PersistentTable::Impl {
   std::string dir;
   PersistentOptions opt;
   FileSystem* fs = nullptr;
   mutable std::mutex mu;
-  GroupTable table;
-  std::map<Addr, ptable::History> undo;
+  storage::GroupTable table;
+  std::map<Addr, storage::History> undo;
   std::map<std::uint64_t, std::uint64_t> marks;
   // The last origin looked up (replay is mostly one origin): saves a map
   // lookup per record. Map nodes never move, so the pointer stays valid.
@@ -90,7 +91,7 @@ struct PersistentTable::Impl {
     if (table.fits(v)) return Status();
     return Status::out_of_range(
         std::string("PersistentTable::") + op,
-        "value " + walfmt::hex(v, 16) + " does not fit the table's " +
+        "value " + codec::hex64(v) + " does not fit the table's " +
             std::to_string(static_cast<unsigned>(opt.word_bits)) +
             "-bit words (" + opt.shape().to_string() + ")");
   }
@@ -104,6 +105,19 @@ struct PersistentTable::Impl {
     }
     return Status();
   }
+
+  // The first WAL segment a new checkpoint keeps: a fresh one (the WAL is
+  // rolled) or, with no WAL open, next_segment. A failed roll fails the
+  // table and is returned.
+  Result<std::uint64_t> roll_for_checkpoint();
+  // load() and accum(): checks, logs and waits for one local record.
+  Status write_local(const char* op, WalRecordType type, Addr addr,
+                     std::uint64_t value);
+  // apply() and apply_batch(): kInvalidArgument for seq 0 or this table's
+  // own origin (its deltas come from load/accum, never from a peer).
+  Status check_foreign(const char* op, OriginId origin, Seq seq) const;
+  // kFailedPrecondition if `seq` leaves a gap after origin's mark.
+  Status check_in_order(const char* op, OriginId origin, Seq seq);
 
   std::uint64_t mark_of(std::uint64_t origin) {
     if (cached_mark != nullptr && cached_origin == origin) return *cached_mark;
@@ -121,10 +135,10 @@ struct PersistentTable::Impl {
     *cached_mark = seq;
   }
 
-  ptable::History& history(Addr addr) {
+  storage::History& history(Addr addr) {
     auto it = undo.find(addr);
     if (it == undo.end()) {
-      it = undo.emplace(addr, ptable::History(opt.undo_levels)).first;
+      it = undo.emplace(addr, storage::History(opt.undo_levels)).first;
     }
     return it->second;
   }
@@ -135,7 +149,7 @@ struct PersistentTable::Impl {
     if (opt.num_contexts != 0 && r.addr >= opt.num_contexts) {
       return check_addr(to_string(r.type), r.addr);
     }
-    ptable::AddrTarget target{&table, r.addr};
+    storage::AddrTarget target{&table, r.addr};
     switch (r.type) {
       case WalRecordType::kDelta:
         table.accum(r.addr, r.value);

@@ -10,17 +10,16 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <random>
 #include <unordered_map>
 
 #include "atomik/log.hpp"
 #include "codec/byte_order.hpp"
+#include "codec/hex.hpp"
 #include "sync/digest_hash.hpp"
+#include "sync/origin.hpp"
 
 namespace atomik {
 namespace {
-
-std::string hex(std::uint64_t v) { return codec::hex64(v); }
 
 // The newest contiguous deltas of one origin, at most `cap` of them, in a
 // ring that grows by doubling: an origin with few deltas costs little.
@@ -111,8 +110,8 @@ struct Replica::Impl {
     }
     const std::uint64_t k = ++st.origins_refused;
     Status s = Status::resource_exhausted(
-        "Replica", "delta of origin " + hex(origin) + " refused: the table '" +
-                       table->dir() + "' holds " +
+        "Replica", "delta of origin " + codec::hex64(origin) +
+                       " refused: the table '" + table->dir() + "' holds " +
                        std::to_string(lanes.size()) + " origins, max_origins " +
                        std::to_string(opt.max_origins));
     // Logged at 1, 2, 4, ... refusals: a peer repeats them every sync.
@@ -136,9 +135,9 @@ struct Replica::Impl {
     }
     if (differ != 0) {
       st.own_conflicts += differ;
-      log("origin " + hex(self) + " (own): a peer holds other contents for " +
-          std::to_string(differ) + " own seqs from " +
-          std::to_string(base_seq) +
+      log("origin " + codec::hex64(self) +
+          " (own): a peer holds other contents for " + std::to_string(differ) +
+          " own seqs from " + std::to_string(base_seq) +
           " (this table reused seqs after losing its WAL tail): DIVERGED");
     }
     const Seq end = base_seq + deltas.size();
@@ -269,8 +268,8 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   Impl& m = *impl_;
   ReplicaApply out;
   if (base_seq == 0) {
-    return Status::invalid_argument("Replica::apply_run",
-                                    "origin " + hex(origin) + ": seq 0");
+    return Status::invalid_argument(
+        "Replica::apply_run", "origin " + codec::hex64(origin) + ": seq 0");
   }
   std::lock_guard<std::mutex> lk(m.mu);
   if (origin == m.self) return m.apply_own(base_seq, deltas);
@@ -286,8 +285,9 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   }
   if (out.conflicts != 0) {
     m.st.conflicts += out.conflicts;
-    m.log("origin " + hex(origin) + ": " + std::to_string(out.conflicts) +
-          " applied seqs from " + std::to_string(base_seq) +
+    m.log("origin " + codec::hex64(origin) + ": " +
+          std::to_string(out.conflicts) + " applied seqs from " +
+          std::to_string(base_seq) +
           " arrived again with other contents: DIVERGED");
   }
   if (deltas.empty() || end <= mark + 1) {
@@ -310,7 +310,7 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   auto applied = m.table->apply_batch(origin, mark + 1, v, /*wait=*/false);
   if (!applied.ok()) {
     return m.note(applied.status())
-        .with_context("origin " + hex(origin) + " seqs " +
+        .with_context("origin " + codec::hex64(origin) + " seqs " +
                       std::to_string(mark + 1) + "..");
   }
   Retained& lane = m.lanes[origin];
@@ -422,8 +422,9 @@ CatchUp Replica::missing(const VersionVector& remote, Seq own_limit) const {
                            ? mark + 1
                            : it->second.first;
       if (!c.needs_state_transfer) {
-        c.reason = "origin " + hex(o) + ": seqs " + std::to_string(from) +
-                   ".." + std::to_string(std::min(kept, mark + 1) - 1) +
+        c.reason = "origin " + codec::hex64(o) + ": seqs " +
+                   std::to_string(from) + ".." +
+                   std::to_string(std::min(kept, mark + 1) - 1) +
                    " are no longer retained";
       }
       c.needs_state_transfer = true;
@@ -498,7 +499,7 @@ Result<bool> Replica::install(
     for (Seq s = t + 1; s <= ours; ++s) {
       if (it == m.lanes.end() || !it->second.has(s)) {
         return Status::failed_precondition(
-            "Replica::install", "origin " + hex(o) + " seq " +
+            "Replica::install", "origin " + codec::hex64(o) + " seq " +
                                     std::to_string(s) +
                                     ": held here, lacking in the state "
                                     "transfer and no longer retained");
@@ -538,18 +539,15 @@ Result<bool> Replica::install(
 Result<OriginId> Replica::reincarnate() {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lk(m.mu);
-  std::random_device rd;
-  OriginId next = 0;
-  while (next == 0 || m.lanes.contains(next)) {
-    next = (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
-  }
+  OriginId next = sync::random_origin();
+  while (m.lanes.contains(next)) next = sync::random_origin();
   ATOMIK_RETURN_IF_ERROR(m.note(m.table->reincarnate(next)));
   const OriginId old = m.self;
   m.self = next;
   (void)m.lanes[next];
   ++m.st.incarnations;
-  m.log("new incarnation: own origin " + hex(old) + " -> " + hex(next) +
-        " (own seq " + std::to_string(m.table->mark(old)) +
+  m.log("new incarnation: own origin " + codec::hex64(old) + " -> " +
+        codec::hex64(next) + " (own seq " + std::to_string(m.table->mark(old)) +
         " of the old origin is never reused)");
   return next;
 }

@@ -7,7 +7,7 @@
 #include "storage/wal_scan.hpp"
 
 namespace atomik {
-namespace walscan {
+namespace storage {
 
 bool all_zero(std::span<const std::byte> b) {
   for (std::byte x : b) {
@@ -23,10 +23,9 @@ std::uint64_t max_mark_after(std::span<const std::byte> data, std::size_t off) {
     WalRecord r;
     std::size_t size = 0;
     std::string why;
-    if (walfmt::decode_frame(data, pos, &r, &size, &why) ==
-        walfmt::FrameResult::kGood) {
-      if ((r.type == WalRecordType::kSyncMark ||
-           r.type == WalRecordType::kSeal) &&
+    if (storage::decode_frame(data, pos, &r, &size, &why) ==
+        storage::FrameResult::kGood) {
+      if ((r.type == storage::kSyncMark || r.type == storage::kSeal) &&
           r.value <= pos && r.value > best) {
         best = r.value;
       }
@@ -44,8 +43,8 @@ std::size_t next_good_frame(std::span<const std::byte> data, std::size_t off) {
     WalRecord r;
     std::size_t size = 0;
     std::string why;
-    if (walfmt::decode_frame(data, next, &r, &size, &why) ==
-        walfmt::FrameResult::kGood) {
+    if (storage::decode_frame(data, next, &r, &size, &why) ==
+        storage::FrameResult::kGood) {
       break;
     }
   }
@@ -55,13 +54,13 @@ std::size_t next_good_frame(std::span<const std::byte> data, std::size_t off) {
 Status check_horizon(const std::string& dir, std::uint64_t first_segment,
                      const std::vector<std::uint64_t>& live, RecoveryMode mode,
                      RecoveryReport* report, FileSystem& f) {
-  const std::string hpath = dir + "/" + walfmt::kHorizonFileName;
+  const std::string hpath = dir + "/" + storage::kHorizonFileName;
   auto data = f.read_file(hpath);
   if (!data.ok()) {
     if (data.status().is_not_found()) return Status();
     return data.status();
   }
-  const walfmt::Horizon h = walfmt::read_horizon(*data);
+  const storage::Horizon h = storage::read_horizon(*data);
   if (h.bad_at != ~std::size_t{0}) {
     // The writer syncs the horizon only every few milliseconds, so a crash
     // can leave any unsynced record unwritten (zeros) or partial, not only
@@ -110,30 +109,26 @@ Status check_horizon(const std::string& dir, std::uint64_t first_segment,
   return Status();
 }
 
-}  // namespace walscan
+}  // namespace storage
 
 const char* to_string(WalRecordType type) noexcept {
-  switch (type) {
-    case WalRecordType::kDelta:
-      return "delta";
-    case WalRecordType::kLoad:
-      return "load";
-    case WalRecordType::kUndoDelta:
-      return "undo-delta";
-    case WalRecordType::kUndo:
-      return "undo";
-    case WalRecordType::kRedo:
-      return "redo";
-    case WalRecordType::kEpoch:
-      return "epoch";
-    case WalRecordType::kSyncMark:
-      return "sync-mark";
-    case WalRecordType::kSeal:
-      return "seal";
-    case WalRecordType::kDeltaRun:
-      return "delta-run";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {
+      "unknown", "delta", "load",      "undo-delta", "undo",
+      "redo",    "epoch", "sync-mark", "seal",       "delta-run"};
+  const auto n = static_cast<std::size_t>(type);
+  return n < std::size(kNames) ? kNames[n] : "unknown";
+}
+
+bool is_wal_bookkeeping(WalRecordType type) noexcept {
+  return type == storage::kSyncMark || type == storage::kSeal;
+}
+
+Addr WalDeltaRun::addr(std::size_t i) const noexcept {
+  return storage::run_addr(*this, i);
+}
+
+std::uint64_t WalDeltaRun::delta(std::size_t i) const noexcept {
+  return storage::run_delta(*this, i);
 }
 
 std::string wal_segment_name(std::uint64_t segment_number) {
@@ -193,7 +188,7 @@ Status read_wal(const std::string& dir, std::uint64_t first_segment,
                 FileSystem* fs) {
   if (!visit_run) return read_wal(dir, first_segment, mode, visit, report, fs);
   FileSystem& f = fs != nullptr ? *fs : FileSystem::posix();
-  return walscan::scan_wal(dir, first_segment, mode, visit, visit_run, report,
+  return storage::scan_wal(dir, first_segment, mode, visit, visit_run, report,
                            f);
 }
 
@@ -204,17 +199,18 @@ Status read_wal(const std::string& dir, std::uint64_t first_segment,
   const auto expand = [&visit](const WalDeltaRun& run,
                                const WalPlace& place) -> Status {
     for (std::uint32_t i = 0; i < run.count; ++i) {
-      ATOMIK_RETURN_IF_ERROR(visit(WalRecord{.type = WalRecordType::kDelta,
-                                             .origin = run.origin,
-                                             .seq = run.first_seq + i,
-                                             .addr = run.addr(i),
-                                             .value = run.delta(i)},
-                                   place));
+      ATOMIK_RETURN_IF_ERROR(
+          visit(WalRecord{.type = WalRecordType::kDelta,
+                          .origin = run.origin,
+                          .seq = run.first_seq + i,
+                          .addr = storage::run_addr(run, i),
+                          .value = storage::run_delta(run, i)},
+                place));
     }
     return Status();
   };
   FileSystem& f = fs != nullptr ? *fs : FileSystem::posix();
-  return walscan::scan_wal(dir, first_segment, mode, visit, expand, report, f);
+  return storage::scan_wal(dir, first_segment, mode, visit, expand, report, f);
 }
 
 }  // namespace atomik

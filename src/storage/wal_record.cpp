@@ -2,47 +2,13 @@
 // WAL record encoding (docs/format/wal.md).
 #include "storage/wal_record.hpp"
 
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
+#include "codec/hex.hpp"
 
-#include <cstdio>
-
-namespace atomik::walfmt {
-
-std::uint32_t checksum32(std::span<const std::byte> data) noexcept {
-  return static_cast<std::uint32_t>(XXH3_64bits(data.data(), data.size()));
-}
-
-std::uint64_t checksum64(std::span<const std::byte> data) noexcept {
-  return XXH3_64bits(data.data(), data.size());
-}
+namespace atomik::storage {
 
 std::uint32_t payload_size(std::uint8_t type) noexcept {
-  switch (static_cast<WalRecordType>(type)) {
-    case WalRecordType::kDelta:
-    case WalRecordType::kLoad:
-    case WalRecordType::kUndoDelta:
-      return 28;
-    case WalRecordType::kUndo:
-    case WalRecordType::kRedo:
-      return 20;
-    case WalRecordType::kEpoch:
-    case WalRecordType::kSyncMark:
-    case WalRecordType::kSeal:
-      return 8;
-    case WalRecordType::kDeltaRun:  // variable: see run_frame_size
-      return 0;
-  }
-  return 0;
-}
-
-std::string hex(std::uint64_t v, int digits) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", digits,
-                static_cast<unsigned long long>(v));
-  return buf;
+  // DELTA_RUN (9) is variable (run_frame_size): 0, like unknown types.
+  return type < sizeof kPayloadSize ? kPayloadSize[type] : 0;
 }
 
 void append_header(std::vector<std::byte>& out, std::uint64_t number,
@@ -82,7 +48,7 @@ std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept {
 std::size_t write_run_frame(
     std::byte* p, std::uint64_t origin, std::uint64_t first_seq,
     std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) noexcept {
-  ATOMIK_DCHECK(!deltas.empty() && deltas.size() <= kWalMaxRunDeltas);
+  ATOMIK_DCHECK(!deltas.empty() && deltas.size() <= storage::kMaxRunDeltas);
   const std::size_t len = kRunHeadSize + kRunEntrySize * deltas.size();
   store_le<std::uint32_t>(p + 4, static_cast<std::uint32_t>(len));
   p[8] = static_cast<std::byte>(kRunType);
@@ -137,8 +103,8 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
   const auto stored = load_le<std::uint32_t>(p);
   const std::uint32_t computed = checksum32({p + 4, 5 + std::size_t{len}});
   if (stored != computed) {
-    *why = "checksum mismatch (stored " + hex(stored, 8) + ", computed " +
-           hex(computed, 8) + ")";
+    *why = "checksum mismatch (stored " + codec::hex32(stored) + ", computed " +
+           codec::hex32(computed) + ")";
     return FrameResult::kBad;
   }
   const auto type = static_cast<std::uint8_t>(p[8]);
@@ -146,10 +112,10 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
   if (type == kRunType) {
     if (len < kRunHeadSize + kRunEntrySize ||
         (len - kRunHeadSize) % kRunEntrySize != 0 ||
-        (len - kRunHeadSize) / kRunEntrySize > kWalMaxRunDeltas) {
+        (len - kRunHeadSize) / kRunEntrySize > storage::kMaxRunDeltas) {
       *why = "length " + std::to_string(len) +
              " for a delta run, expected 20 + 12 * count with 1 <= count <= " +
-             std::to_string(kWalMaxRunDeltas);
+             std::to_string(storage::kMaxRunDeltas);
       return FrameResult::kBad;
     }
     const auto count = load_le<std::uint32_t>(q + 16);
@@ -165,7 +131,7 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
              std::to_string(count) + " (seq 0 or overflow)";
       return FrameResult::kBad;
     }
-    *rec = WalRecord{.type = WalRecordType::kDeltaRun,
+    *rec = WalRecord{.type = storage::kDeltaRun,
                      .origin = load_le<std::uint64_t>(q),
                      .seq = first,
                      .addr = 0,
@@ -212,8 +178,8 @@ std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
   const auto stored = load_le<std::uint32_t>(p + 28);
   const std::uint32_t computed = checksum32({p, 28});
   if (stored != computed) {
-    return "header checksum mismatch (stored " + hex(stored, 8) +
-           ", computed " + hex(computed, 8) + ")";
+    return "header checksum mismatch (stored " + codec::hex32(stored) +
+           ", computed " + codec::hex32(computed) + ")";
   }
   const auto version = load_le<std::uint32_t>(p + 8);
   if (version != kVersion && version != kVersionV1) {
@@ -274,4 +240,4 @@ Horizon read_horizon(std::span<const std::byte> data) {
   return h;
 }
 
-}  // namespace atomik::walfmt
+}  // namespace atomik::storage

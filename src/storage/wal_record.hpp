@@ -12,16 +12,20 @@
 
 #include "atomik/wal.hpp"
 #include "codec/byte_order.hpp"
-
 // Inline XXH3 for the reader's fast path below: with the frame length a
 // compile-time constant the hash specialises to its 1-3/4-8/9-16/17-128 byte
 // path and the call disappears (recovery is checksum-bound: ~30% of it).
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
+#include "codec/checksum.hpp"
 
-namespace atomik::walfmt {
+namespace atomik::storage {
+
+// The record types the writer keeps to itself (the public enum stops at
+// kEpoch). Written to disk; never change. See docs/format/wal.md.
+inline constexpr WalRecordType kSyncMark = static_cast<WalRecordType>(7);
+inline constexpr WalRecordType kSeal = static_cast<WalRecordType>(8);
+inline constexpr WalRecordType kDeltaRun = static_cast<WalRecordType>(9);
+// Most deltas in one DELTA_RUN frame; longer batches are split into several.
+inline constexpr std::uint32_t kMaxRunDeltas = 4096;
 
 // Written to disk; never change. See docs/format/wal.md.
 inline constexpr char kSegmentMagic[8] = {'A', 'T', 'M', 'K',
@@ -39,8 +43,8 @@ inline constexpr std::size_t kMarkFrameSize = kFrameHeadSize + 8;
 // DELTA_RUN: origin, first_seq, count, then 12-byte (addr, delta) entries.
 inline constexpr std::size_t kRunHeadSize = 20;
 inline constexpr std::size_t kRunEntrySize = 12;
-inline constexpr std::uint8_t kRunType = 9;
-static_assert(kRunHeadSize + kRunEntrySize * kWalMaxRunDeltas <= 1 << 16,
+inline constexpr std::uint8_t kRunType = static_cast<std::uint8_t>(kDeltaRun);
+static_assert(kRunHeadSize + kRunEntrySize * kMaxRunDeltas <= 1 << 16,
               "a full run must fit the reader's frame limit");
 
 // Frame bytes of a DELTA_RUN of `count` entries.
@@ -51,9 +55,19 @@ constexpr std::size_t run_frame_size(std::size_t count) noexcept {
 using codec::load_le;
 using codec::store_le;
 
-// Low 32 bits of XXH3-64 of `data`.
-std::uint32_t checksum32(std::span<const std::byte> data) noexcept;
-std::uint64_t checksum64(std::span<const std::byte> data) noexcept;
+// Entry i of a DELTA_RUN read by read_wal(): addr u32 then delta u64,
+// little-endian, 12 bytes apart. Inline: recovery reads every entry.
+inline Addr run_addr(const WalDeltaRun& run, std::size_t i) noexcept {
+  return load_le<std::uint32_t>(run.entries + kRunEntrySize * i);
+}
+inline std::uint64_t run_delta(const WalDeltaRun& run, std::size_t i) noexcept {
+  return load_le<std::uint64_t>(run.entries + kRunEntrySize * i + 4);
+}
+
+// The WAL's checksums: codec::checksum32 (frames, segment headers) and
+// codec::checksum64 (the horizon file; checkpoints).
+using codec::checksum32;
+using codec::checksum64;
 
 // Payload size fixed for `type`; 0 for an unknown type and for DELTA_RUN
 // (whose size depends on its count).
@@ -68,7 +82,7 @@ void append_frame(std::vector<std::byte>& out, const WalRecord& r);
 // Writes one frame for `r` at `p` (payload_size + 9 bytes available).
 std::size_t write_frame(std::byte* p, const WalRecord& r) noexcept;
 // Writes one DELTA_RUN frame at `p` (run_frame_size(deltas.size()) bytes
-// available); 1 <= deltas.size() <= kWalMaxRunDeltas (DCHECK).
+// available); 1 <= deltas.size() <= kMaxRunDeltas (DCHECK).
 std::size_t write_run_frame(
     std::byte* p, std::uint64_t origin, std::uint64_t first_seq,
     std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) noexcept;
@@ -99,13 +113,13 @@ inline bool decode_good_frame(std::span<const std::byte> data, std::size_t off,
   std::uint64_t sum = 0;
   switch (len) {
     case 28:
-      sum = XXH3_64bits(p + 4, 5 + 28);
+      sum = codec::checksum64({p + 4, 5 + 28});
       break;
     case 20:
-      sum = XXH3_64bits(p + 4, 5 + 20);
+      sum = codec::checksum64({p + 4, 5 + 20});
       break;
     default:  // 8: the only other length kPayloadSize holds
-      sum = XXH3_64bits(p + 4, 5 + 8);
+      sum = codec::checksum64({p + 4, 5 + 8});
       break;
   }
   if (load_le<std::uint32_t>(p) != static_cast<std::uint32_t>(sum)) {
@@ -142,8 +156,6 @@ FrameResult decode_frame(std::span<const std::byte> data, std::size_t off,
 std::string check_header(std::span<const std::byte> data, std::uint64_t* number,
                          bool* bad_version, TableShape* shape);
 
-std::string hex(std::uint64_t v, int digits);
-
 // The sync horizon file (docs/format/wal.md, "Sync horizon"): a sequence
 // of 24-byte records (segment, synced_offset, XXH3-64 of those 16 bytes),
 // each appended after the segment bytes it names were fdatasynced (the
@@ -166,4 +178,4 @@ struct Horizon {
 // The largest (segment, synced_offset) among the good records of `data`.
 Horizon read_horizon(std::span<const std::byte> data);
 
-}  // namespace atomik::walfmt
+}  // namespace atomik::storage

@@ -10,7 +10,7 @@
 #include "atomik/wal.hpp"
 #include "storage/wal_record.hpp"
 
-namespace atomik::walscan {
+namespace atomik::storage {
 
 // True if every byte of `b` is 0.
 bool all_zero(std::span<const std::byte> b);
@@ -51,8 +51,8 @@ struct SegmentScan {
   Status run(std::span<const std::byte> data) {
     std::uint64_t n = 0;
     bool bad_version = false;
-    if (is_last && (data.size() < walfmt::kHeaderSize ||
-                    all_zero(data.first(walfmt::kHeaderSize)))) {
+    if (is_last && (data.size() < storage::kHeaderSize ||
+                    all_zero(data.first(storage::kHeaderSize)))) {
       // A crash while the segment was being created.
       report->torn = WalPlace{path, number, 0};
       report->torn_bytes = data.size();
@@ -64,7 +64,7 @@ struct SegmentScan {
     }
     TableShape shape;
     const std::string why =
-        walfmt::check_header(data, &n, &bad_version, &shape);
+        storage::check_header(data, &n, &bad_version, &shape);
     if (bad_version) return Status::unimplemented("WAL", path + ": " + why);
     if (why.empty()) {
       const TableShape* want =
@@ -88,7 +88,7 @@ struct SegmentScan {
     std::uint64_t synced = 0;  // largest synced_offset seen in a good mark
     bool sealed = false;
     WalPlace place{path, number, 0};  // reused: no string copy per record
-    std::size_t off = walfmt::kHeaderSize;
+    std::size_t off = storage::kHeaderSize;
     std::size_t last_good_end = off;
     std::string bad;  // why a frame is bad; outside the loop: no per-record
                       // construction on the fast path
@@ -96,20 +96,19 @@ struct SegmentScan {
       WalRecord rec;
       std::size_t size = 0;
       bad.clear();
-      const walfmt::FrameResult fr =
-          walfmt::decode_good_frame(data, off, &rec, &size)
-              ? walfmt::FrameResult::kGood
-              : walfmt::decode_frame(data, off, &rec, &size, &bad);
-      if (fr == walfmt::FrameResult::kUnknownType) {
+      const storage::FrameResult fr =
+          storage::decode_good_frame(data, off, &rec, &size)
+              ? storage::FrameResult::kGood
+              : storage::decode_frame(data, off, &rec, &size, &bad);
+      if (fr == storage::FrameResult::kUnknownType) {
         return Status::unimplemented(
             "WAL", path + ": frame at offset " + std::to_string(off) + ": " +
                        bad + " (written by a newer version?)");
       }
-      if (fr == walfmt::FrameResult::kGood) {
-        if (rec.type == WalRecordType::kSyncMark ||
-            rec.type == WalRecordType::kSeal) {
-          if (rec.value > off || rec.value < walfmt::kHeaderSize ||
-              (rec.type == WalRecordType::kSeal && rec.value != off)) {
+      if (fr == storage::FrameResult::kGood) {
+        if (rec.type == storage::kSyncMark || rec.type == storage::kSeal) {
+          if (rec.value > off || rec.value < storage::kHeaderSize ||
+              (rec.type == storage::kSeal && rec.value != off)) {
             ATOMIK_RETURN_IF_ERROR(
                 corrupt(off,
                         "sync mark claims offset " + std::to_string(rec.value) +
@@ -119,8 +118,8 @@ struct SegmentScan {
             continue;
           }
           if (rec.value > synced) synced = rec.value;
-          sealed = rec.type == WalRecordType::kSeal;
-        } else if (rec.type == WalRecordType::kDeltaRun) {
+          sealed = rec.type == storage::kSeal;
+        } else if (rec.type == storage::kDeltaRun) {
           sealed = false;
           report->records_ok += rec.value;
           place.offset = off;
@@ -128,8 +127,8 @@ struct SegmentScan {
                                 .first_seq = rec.seq,
                                 .count = static_cast<std::uint32_t>(rec.value),
                                 .entries = data.data() + off +
-                                           walfmt::kFrameHeadSize +
-                                           walfmt::kRunHeadSize};
+                                           storage::kFrameHeadSize +
+                                           storage::kRunHeadSize};
           ATOMIK_RETURN_IF_ERROR(visit_run(run, place));
           off += size;
           last_good_end = off;
@@ -265,4 +264,4 @@ Status scan_wal(const std::string& dir, std::uint64_t first_segment,
   return check_horizon(dir, first_segment, live, mode, report, f);
 }
 
-}  // namespace atomik::walscan
+}  // namespace atomik::storage

@@ -10,7 +10,7 @@
 //
 // Coalescing: a DELTA record that continues the last frame in the buffer
 // (same origin, next seq) is added to it, turning it into a DELTA_RUN of up
-// to kWalMaxRunDeltas entries. Under group commit, consecutive accum()s of
+// to kMaxRunDeltas entries. Under group commit, consecutive accum()s of
 // one table thus cost 12 bytes each on disk instead of 37, and recovery
 // checks one checksum per run. The open run's checksum is written when the
 // run is closed: before any other frame is added and before the flusher
@@ -104,7 +104,7 @@ struct WalWriter::Impl {
 
   void reset_buffer(std::vector<std::byte>& b) {
     b.clear();
-    b.resize(walfmt::kMarkFrameSize);
+    b.resize(storage::kMarkFrameSize);
   }
 
   Status start_segment(std::uint64_t n) {
@@ -117,14 +117,14 @@ struct WalWriter::Impl {
           "already holds " + std::to_string((*f)->size()) + " bytes");
     }
     std::vector<std::byte> h;
-    walfmt::append_header(
+    storage::append_header(
         h, n, TableShape{.group = opt.table_group, .word_bits = opt.word_bits});
     ATOMIK_RETURN_IF_ERROR((*f)->append(h));
     ATOMIK_RETURN_IF_ERROR((*f)->sync());
     ATOMIK_RETURN_IF_ERROR(fs->sync_dir(dir));
     file = std::move(*f);
     segment.store(n);
-    synced_offset = marked_offset = walfmt::kHeaderSize;
+    synced_offset = marked_offset = storage::kHeaderSize;
     f_bytes += h.size();
     ++f_syncs;
     ++f_segments;
@@ -142,7 +142,7 @@ struct WalWriter::Impl {
   }
 
   std::string horizon_path() const {
-    return dir + "/" + walfmt::kHorizonFileName;
+    return dir + "/" + storage::kHorizonFileName;
   }
 
   // Opens WAL_HORIZON for appends. fresh: emptied and synced first, as
@@ -164,7 +164,7 @@ struct WalWriter::Impl {
   // positions past the header count: an empty segment holds nothing to
   // lose.
   void note_horizon() {
-    if (synced_offset <= walfmt::kHeaderSize) return;
+    if (synced_offset <= storage::kHeaderSize) return;
     noted_segment = segment.load();
     noted_offset = synced_offset;
   }
@@ -179,8 +179,8 @@ struct WalWriter::Impl {
   Status write_horizon(bool force, Clock::time_point now) {
     if (noted_segment != horizon_segment || noted_offset != horizon_offset) {
       std::vector<std::byte> rec;
-      walfmt::append_horizon(rec, noted_segment, noted_offset);
-      if (horizon->size() + rec.size() > walfmt::kHorizonRewriteBytes) {
+      storage::append_horizon(rec, noted_segment, noted_offset);
+      if (horizon->size() + rec.size() > storage::kHorizonRewriteBytes) {
         const std::string tmp = horizon_path() + ".tmp";
         auto t = fs->open_writable(tmp, /*truncate=*/true);
         if (!t.ok()) return t.status();
@@ -216,8 +216,8 @@ struct WalWriter::Impl {
   Status seal() {
     if (synced_offset != file->size()) ATOMIK_RETURN_IF_ERROR(sync_file());
     std::vector<std::byte> m;
-    walfmt::append_frame(
-        m, WalRecord{.type = WalRecordType::kSeal, .value = file->size()});
+    storage::append_frame(
+        m, WalRecord{.type = storage::kSeal, .value = file->size()});
     ATOMIK_RETURN_IF_ERROR(file->append(m));
     f_bytes += m.size();
     marked_offset = synced_offset;
@@ -230,11 +230,10 @@ struct WalWriter::Impl {
   }
 
   Status write_batch(std::vector<std::byte>& batch) {
-    std::size_t start = walfmt::kMarkFrameSize;
+    std::size_t start = storage::kMarkFrameSize;
     if (synced_offset > marked_offset) {
-      walfmt::write_frame(
-          batch.data(),
-          WalRecord{.type = WalRecordType::kSyncMark, .value = synced_offset});
+      storage::write_frame(batch.data(), WalRecord{.type = storage::kSyncMark,
+                                                   .value = synced_offset});
       marked_offset = synced_offset;
       start = 0;
     }
@@ -366,11 +365,12 @@ struct WalWriter::Impl {
     if (run_at != kNoRun && run_count > 1) {
       std::byte* p = buf.data() + run_at;
       const std::size_t len =
-          walfmt::kRunHeadSize + walfmt::kRunEntrySize * run_count;
-      walfmt::store_le<std::uint32_t>(p + 4, static_cast<std::uint32_t>(len));
-      walfmt::store_le<std::uint32_t>(p + walfmt::kFrameHeadSize + 16,
-                                      run_count);
-      walfmt::store_le<std::uint32_t>(p, walfmt::checksum32({p + 4, 5 + len}));
+          storage::kRunHeadSize + storage::kRunEntrySize * run_count;
+      storage::store_le<std::uint32_t>(p + 4, static_cast<std::uint32_t>(len));
+      storage::store_le<std::uint32_t>(p + storage::kFrameHeadSize + 16,
+                                       run_count);
+      storage::store_le<std::uint32_t>(p,
+                                       storage::checksum32({p + 4, 5 + len}));
     }
     run_at = kNoRun;
   }
@@ -379,21 +379,21 @@ struct WalWriter::Impl {
   bool extend_run(const WalRecord& r) {
     // run_next_seq 0: the run ended at the largest seq (a run never wraps).
     if (run_at == kNoRun || r.origin != run_origin || r.seq != run_next_seq ||
-        run_next_seq == 0 || run_count >= kWalMaxRunDeltas) {
+        run_next_seq == 0 || run_count >= storage::kMaxRunDeltas) {
       return false;
     }
     if (run_count == 1) {
       // DELTA (origin, seq, addr, delta) -> DELTA_RUN (origin, first_seq,
       // count, entry): the entry moves up by the 4-byte count.
       buf.resize(buf.size() + 4);
-      std::byte* q = buf.data() + run_at + walfmt::kFrameHeadSize;
-      std::memmove(q + 20, q + 16, walfmt::kRunEntrySize);
-      buf[run_at + 8] = static_cast<std::byte>(walfmt::kRunType);
+      std::byte* q = buf.data() + run_at + storage::kFrameHeadSize;
+      std::memmove(q + 20, q + 16, storage::kRunEntrySize);
+      buf[run_at + 8] = static_cast<std::byte>(storage::kRunType);
     }
     const std::size_t at = buf.size();
-    buf.resize(at + walfmt::kRunEntrySize);
-    walfmt::store_le<std::uint32_t>(buf.data() + at, r.addr);
-    walfmt::store_le<std::uint64_t>(buf.data() + at + 4, r.value);
+    buf.resize(at + storage::kRunEntrySize);
+    storage::store_le<std::uint32_t>(buf.data() + at, r.addr);
+    storage::store_le<std::uint64_t>(buf.data() + at + 4, r.value);
     ++run_count;
     ++run_next_seq;
     return true;
@@ -478,9 +478,9 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const std::string& dir,
 
 Result<Lsn> WalWriter::append_async(const WalRecord& record) {
   const auto type = static_cast<std::uint8_t>(record.type);
-  const std::uint32_t len = walfmt::payload_size(type);
-  if (len == 0 || record.type == WalRecordType::kSyncMark ||
-      record.type == WalRecordType::kSeal) {
+  const std::uint32_t len = storage::payload_size(type);
+  if (len == 0 || record.type == storage::kSyncMark ||
+      record.type == storage::kSeal) {
     return Status::invalid_argument(
         "WalWriter::append", "record type " + std::to_string(type) +
                                  " cannot be appended (sync marks belong to "
@@ -494,8 +494,8 @@ Result<Lsn> WalWriter::append_async(const WalRecord& record) {
   }
   m.close_run();
   const std::size_t at = m.buf.size();
-  m.buf.resize(at + walfmt::kFrameHeadSize + len);
-  walfmt::write_frame(m.buf.data() + at, record);
+  m.buf.resize(at + storage::kFrameHeadSize + len);
+  storage::write_frame(m.buf.data() + at, record);
   // A run needs first_seq > 0 (docs/format/wal.md); seq 0 stays a lone DELTA.
   if (record.type == WalRecordType::kDelta && record.seq != 0) {
     m.run_at = at;
@@ -525,17 +525,17 @@ Result<Lsn> WalWriter::append_run_async(
   ATOMIK_RETURN_IF_ERROR(m.wait_for_room(lk));
   m.close_run();
   std::size_t bytes = 0;
-  for (std::size_t i = 0; i < deltas.size(); i += kWalMaxRunDeltas) {
-    bytes += walfmt::run_frame_size(
-        std::min<std::size_t>(kWalMaxRunDeltas, deltas.size() - i));
+  for (std::size_t i = 0; i < deltas.size(); i += storage::kMaxRunDeltas) {
+    bytes += storage::run_frame_size(
+        std::min<std::size_t>(storage::kMaxRunDeltas, deltas.size() - i));
   }
   std::size_t at = m.buf.size();
   m.buf.resize(at + bytes);
-  for (std::size_t i = 0; i < deltas.size(); i += kWalMaxRunDeltas) {
+  for (std::size_t i = 0; i < deltas.size(); i += storage::kMaxRunDeltas) {
     const auto part = deltas.subspan(
-        i, std::min<std::size_t>(kWalMaxRunDeltas, deltas.size() - i));
-    at +=
-        walfmt::write_run_frame(m.buf.data() + at, origin, first_seq + i, part);
+        i, std::min<std::size_t>(storage::kMaxRunDeltas, deltas.size() - i));
+    at += storage::write_run_frame(m.buf.data() + at, origin, first_seq + i,
+                                   part);
   }
   return m.queued(deltas.size());
 }

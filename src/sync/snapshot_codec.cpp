@@ -6,6 +6,7 @@
 #include "atomik/stream.hpp"
 #include "codec/byte_order.hpp"
 #include "codec/checksum.hpp"
+#include "codec/hex.hpp"
 
 namespace atomik {
 namespace {

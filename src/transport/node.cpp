@@ -251,8 +251,8 @@ bool Node::Impl::apply_frame(const FrameView& f, std::uint64_t* conflicts) {
     // (max_origins): the Replica logs and counts it.
     if (r.status().code() != Code::kFailedPrecondition &&
         r.status().code() != Code::kResourceExhausted) {
-      log("applying a frame of origin " + hex(f.header().origin) + ": " +
-          r.status().to_string());
+      log("applying a frame of origin " + codec::hex64(f.header().origin) +
+          ": " + r.status().to_string());
     }
     return true;
   }
@@ -569,7 +569,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options) {
     m.log(
         "restarted: local writes wait until every peer reports its mark "
         "for own origin " +
-        hex(m.self_origin) + " (at most " +
+        codec::hex64(m.self_origin) + " (at most " +
         std::to_string(options.incarnation_timeout_ms) + " ms)");
     m.gate_timer.expires_after(
         std::chrono::milliseconds(options.incarnation_timeout_ms));

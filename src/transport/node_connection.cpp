@@ -290,7 +290,7 @@ void NodeConnection::handle() {
     // states: refused, both named (docs/format/node_protocol.md, version 3).
     if (!is_client && h->shape != n.replica->shape()) {
       reject(&NodeStats::rejected_malformed,
-             "peer " + hex(peer_origin) + " has table group " +
+             "peer " + codec::hex64(peer_origin) + " has table group " +
                  h->shape.to_string() + ", this node " +
                  n.replica->shape().to_string() +
                  " (start every node with the same --group and --width)");
@@ -315,7 +315,7 @@ void NodeConnection::handle() {
     if (slot != nullptr) slot->backoff_ms = 0;
     count(&NodeStats::connects);
     if (!is_client) {
-      n.log("connected to peer " + hex(peer_origin) + " at " + remote,
+      n.log("connected to peer " + codec::hex64(peer_origin) + " at " + remote,
             LogLevel::kInfo);
       send_sync(true);
     }
@@ -420,7 +420,7 @@ void NodeConnection::check_divergence(const tp::SyncBody& s) {
     k = ++n.st.divergences;
   }
   if ((k & (k - 1)) == 0) {
-    n.log("DIVERGED from " + remote + " (origin " + hex(peer_origin) +
+    n.log("DIVERGED from " + remote + " (origin " + codec::hex64(peer_origin) +
           "): equal version vectors " + s.vv.to_string() + ", digests " +
           n.replica->digest().to_hex() + " here, " + s.digest.to_hex() +
           " there (" + std::to_string(k) + " detections)");
@@ -451,7 +451,7 @@ void NodeConnection::check_divergence(const tp::SyncBody& s) {
 
 void NodeConnection::request_repair(const std::string& why) {
   repair_expected = true;
-  n.log("divergence from " + remote + " (origin " + hex(peer_origin) +
+  n.log("divergence from " + remote + " (origin " + codec::hex64(peer_origin) +
         "): asking for its state (" + why + ")");
   tp::SyncBody s;
   s.state_wanted = true;

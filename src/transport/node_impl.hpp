@@ -25,6 +25,7 @@
 #include "atomik/node.hpp"
 #include "atomik/replica.hpp"
 #include "codec/byte_order.hpp"
+#include "codec/hex.hpp"
 #include "transport/packet.hpp"
 
 namespace atomik {
@@ -32,8 +33,6 @@ namespace tp = transport;
 using asio::ip::tcp;
 using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
-
-inline std::string hex(std::uint64_t v) { return codec::hex64(v); }
 
 struct NodeConnection;
 

@@ -34,8 +34,8 @@ void Node::Impl::check_gate() {
   }
   if (answered == 0) return;
   open_gate("local writes allowed: " + std::to_string(answered) +
-            " peers reported marks for own origin " + hex(self) + " at most " +
-            std::to_string(own));
+            " peers reported marks for own origin " + codec::hex64(self) +
+            " at most " + std::to_string(own));
 }
 
 void Node::Impl::on_gate_timeout() {
@@ -55,7 +55,8 @@ void Node::Impl::start_incarnation(const std::string& why) {
       // The table failed: writes fail with its error anyway.
       log("cannot start a new incarnation: " + next.status().to_string());
     } else {
-      log("own origin " + hex(self_origin) + " -> " + hex(*next) + ": " + why);
+      log("own origin " + codec::hex64(self_origin) + " -> " +
+          codec::hex64(*next) + ": " + why);
       self_origin = *next;
       durable_seq = 0;
       unsent_base = 1;
@@ -66,7 +67,7 @@ void Node::Impl::start_incarnation(const std::string& why) {
   if (opt.hooks.on_incarnation && self_origin != old) {
     opt.hooks.on_incarnation(old, self_origin);
   }
-  open_gate("local writes allowed under origin " + hex(self_origin));
+  open_gate("local writes allowed under origin " + codec::hex64(self_origin));
 }
 
 void Node::Impl::open_gate(const std::string& why) {

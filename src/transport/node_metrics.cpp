@@ -29,7 +29,7 @@ struct PeerSeries {
 std::map<std::string, PeerSeries> peer_series(const NodeStatus& s) {
   std::map<std::string, PeerSeries> out;
   for (const PeerStatus& p : s.peers) {
-    PeerSeries& x = out[p.outgoing ? p.address : hex(p.origin)];
+    PeerSeries& x = out[p.outgoing ? p.address : codec::hex64(p.origin)];
     x.connected = x.connected || p.connected;
     x.lag = std::max(x.lag, p.lag);
     x.queued_bytes += p.queued_bytes;
@@ -40,7 +40,7 @@ std::map<std::string, PeerSeries> peer_series(const NodeStatus& s) {
 }  // namespace
 
 std::string NodeStatus::to_prometheus() const {
-  detail::PromWriter w;
+  transport::detail::PromWriter w;
   const NodeStats& s = stats;
   w.family("atomik_deltas_local_total", "counter",
            "Own deltas acknowledged (durable per the sync policy).");
@@ -92,7 +92,7 @@ std::string NodeStatus::to_prometheus() const {
            "Highest seq of each origin applied here, without gaps (the "
            "version vector).");
   for (const auto& [org, m] : version_vector.entries()) {
-    w.sample("atomik_origin_applied_seq", "origin", hex(org), m);
+    w.sample("atomik_origin_applied_seq", "origin", codec::hex64(org), m);
   }
   w.family("atomik_origins", "gauge", "Distinct delta origins in the table.");
   w.sample("atomik_origins", origins);
@@ -104,7 +104,7 @@ std::string NodeStatus::to_prometheus() const {
   for (std::size_t i = 0; i < b.size(); ++i) {
     cumulative += wal.sync_time.counts[i];
     w.sample("atomik_wal_sync_seconds_bucket", "le",
-             detail::PromWriter::number(b[i]), cumulative);
+             transport::detail::PromWriter::number(b[i]), cumulative);
   }
   cumulative += wal.sync_time.counts.back();
   w.sample("atomik_wal_sync_seconds_bucket", "le", "+Inf", cumulative);

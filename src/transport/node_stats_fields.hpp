@@ -8,7 +8,7 @@
 
 #include "atomik/node.hpp"
 
-namespace atomik::detail {
+namespace atomik::transport::detail {
 
 // Calls f(name, value) for every NodeStats counter, in NodeStats order.
 template <typename F>
@@ -48,4 +48,4 @@ void for_each_node_stat(const NodeStats& s, F&& f) {
   f("repairs_installed", s.repairs_installed);
 }
 
-}  // namespace atomik::detail
+}  // namespace atomik::transport::detail

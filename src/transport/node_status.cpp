@@ -22,24 +22,25 @@ using Json = nlohmann::ordered_json;
 
 std::string NodeStatus::to_json() const {
   Json j;
-  j["origin"] = hex(origin);
+  j["origin"] = codec::hex64(origin);
   j["listen"] = listen;
   j["digest"] = digest.to_hex();
   Json vv = Json::object();
-  for (const auto& [org, m] : version_vector.entries()) vv[hex(org)] = m;
+  for (const auto& [org, m] : version_vector.entries())
+    vv[codec::hex64(org)] = m;
   j["version_vector"] = std::move(vv);
   Json ps = Json::array();
   for (const PeerStatus& p : peers) {
     ps.push_back({{"address", p.address},
                   {"outgoing", p.outgoing},
                   {"connected", p.connected},
-                  {"origin", hex(p.origin)},
+                  {"origin", codec::hex64(p.origin)},
                   {"lag", p.lag},
                   {"queued_bytes", p.queued_bytes}});
   }
   j["peers"] = std::move(ps);
   Json st = Json::object();
-  detail::for_each_node_stat(
+  transport::detail::for_each_node_stat(
       stats, [&](const char* name, std::uint64_t v) { st[name] = v; });
   j["stats"] = std::move(st);
   j["origins"] = origins;
@@ -59,25 +60,28 @@ std::string NodeStatus::to_json() const {
 
 std::string NodeStatus::to_text() const {
   std::ostringstream o;
-  o << "origin  " << hex(origin) << "\nlisten  " << listen << "\ndigest  "
-    << digest.to_hex() << "\nversion vector";
+  o << "origin  " << codec::hex64(origin) << "\nlisten  " << listen
+    << "\ndigest  " << digest.to_hex() << "\nversion vector";
   for (const auto& [org, m] : version_vector.entries()) {
-    o << "\n  " << hex(org) << (org == origin ? " (self)" : "") << "  " << m;
+    o << "\n  " << codec::hex64(org) << (org == origin ? " (self)" : "") << "  "
+      << m;
   }
   o << "\npeers";
   if (peers.empty()) o << " (none)";
   for (const PeerStatus& p : peers) {
     o << "\n  " << p.address << (p.outgoing ? " (outgoing)" : " (incoming)")
       << (p.connected ? " connected" : " disconnected") << "  origin "
-      << hex(p.origin) << "  lag " << p.lag << "  queued " << p.queued_bytes
-      << " B";
+      << codec::hex64(p.origin) << "  lag " << p.lag << "  queued "
+      << p.queued_bytes << " B";
   }
   o << "\norigins  " << origins << "\nwal  " << wal_bytes << " B on disk, "
     << wal.syncs << " syncs";
   o << "\nstats";
-  detail::for_each_node_stat(stats, [&](const char* name, std::uint64_t v) {
-    if (v != 0) o << "\n  " << name << "  " << v;
-  });
+  transport::detail::for_each_node_stat(stats,
+                                        [&](const char* name, std::uint64_t v) {
+                                          if (v != 0)
+                                            o << "\n  " << name << "  " << v;
+                                        });
   for (const auto& [k, v] : extra) o << "\n" << k << "  " << v;
   o << "\n";
   return o.str();

@@ -7,9 +7,8 @@
 #include <cstring>
 
 #include "codec/byte_order.hpp"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "codec/checksum.hpp"
+#include "codec/hex.hpp"
 
 namespace atomik::transport {
 namespace {
@@ -28,8 +27,8 @@ HeaderError parse_header(std::span<const std::byte, kPacketHeaderSize> b,
                          std::string* why) {
   const auto magic = load_le<std::uint32_t>(b.data());
   if (magic != kPacketMagic) {
-    *why = "magic: expected 0x" + codec::hex64(kPacketMagic).substr(10) +
-           ", got 0x" + codec::hex64(magic).substr(10);
+    *why = "magic: expected " + codec::hex32(kPacketMagic) + ", got " +
+           codec::hex32(magic);
     return HeaderError::kBadHeader;
   }
   const auto version = static_cast<std::uint8_t>(b[4]);
@@ -380,9 +379,9 @@ std::vector<std::byte> encode_snapshot(const SnapshotBody& s) {
       snapshot_body_size(s.states.size(), s.marks.size())));
   write_snapshot_fields(s, b.data());
   const std::size_t end = b.size() - kSnapshotChecksumSize;
-  const XXH128_hash_t h = XXH3_128bits(b.data(), end);
-  store_le<std::uint64_t>(b.data() + end, h.low64);
-  store_le<std::uint64_t>(b.data() + end + 8, h.high64);
+  const Word128 h = codec::checksum128({b.data(), end});
+  store_le<std::uint64_t>(b.data() + end, h.lo);
+  store_le<std::uint64_t>(b.data() + end + 8, h.hi);
   return b;
 }
 
@@ -395,15 +394,14 @@ Result<SnapshotBody> decode_snapshot(std::span<const std::byte> b) {
   // The checksum covers counts, digest, states and marks: verify it before
   // trusting any of them.
   const std::size_t end = b.size() - kSnapshotChecksumSize;
-  const XXH128_hash_t h = XXH3_128bits(b.data(), end);
+  const Word128 h = codec::checksum128({b.data(), end});
   const auto lo = load_le<std::uint64_t>(b.data() + end);
   const auto hi = load_le<std::uint64_t>(b.data() + end + 8);
-  if (lo != h.low64 || hi != h.high64) {
+  if (lo != h.lo || hi != h.hi) {
     return Status::corruption(
         "SNAPSHOT", "offset " + num(end) + ": checksum mismatch (stored " +
-                        codec::hex64(hi) + codec::hex64(lo).substr(2) +
-                        ", computed " + codec::hex64(h.high64) +
-                        codec::hex64(h.low64).substr(2) +
+                        codec::hex128(hi, lo) + ", computed " +
+                        codec::hex128(h.hi, h.lo) +
                         "); state transfer not installed");
   }
   return read_snapshot_fields(b.first(end), kSnapshotChecksumSize);

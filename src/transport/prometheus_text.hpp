@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace atomik::detail {
+namespace atomik::transport::detail {
 
 class PromWriter {
  public:
@@ -26,6 +26,12 @@ class PromWriter {
     out_ += ' ';
     out_ += type;
     out_ += '\n';
+  }
+  // A family of one sample without labels: family() then sample().
+  void single(const char* name, const char* type, const char* help,
+              std::uint64_t v) {
+    family(name, type, help);
+    sample(name, v);
   }
   // A sample without labels.
   void sample(const char* name, std::uint64_t v) {
@@ -80,4 +86,4 @@ class PromWriter {
   std::string out_;
 };
 
-}  // namespace atomik::detail
+}  // namespace atomik::transport::detail

@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-namespace atomik::redis {
+namespace atomik::transport {
 
 void ReplyDeleter::operator()(redisReply* r) const noexcept {
   freeReplyObject(r);
@@ -277,4 +277,4 @@ Result<std::vector<Reply>> RedisLink::pipeline(
   return out;
 }
 
-}  // namespace atomik::redis
+}  // namespace atomik::transport

@@ -17,7 +17,7 @@
 struct redisContext;
 struct redisReply;
 
-namespace atomik::redis {
+namespace atomik::transport {
 
 // An owned hiredis reply.
 struct ReplyDeleter {
@@ -81,4 +81,4 @@ class RedisLink {
   std::uint64_t connects_ = 0;
 };
 
-}  // namespace atomik::redis
+}  // namespace atomik::transport

@@ -2,13 +2,13 @@
 // The Redis snapshot and REDIS_STATE layouts: docs/format/redis.md.
 #include "transport/redis_format.hpp"
 
-#include <cstdio>
 #include <cstring>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "codec/byte_order.hpp"
+#include "codec/checksum.hpp"
+#include "codec/hex.hpp"
 
-namespace atomik::redis {
+namespace atomik::transport {
 namespace {
 
 // Written to Redis / disk; never change. See docs/format/redis.md.
@@ -38,28 +38,30 @@ void put_header(std::vector<std::byte>& out, const std::byte (&magic)[4],
   out[at + 4] = std::byte{version};
 }
 std::uint32_t get32(const std::byte* p) {
-  std::uint32_t v = 0;
-  std::memcpy(&v, p, 4);
-  return v;
+  return codec::load_le<std::uint32_t>(p);
 }
 std::uint64_t get64(const std::byte* p) {
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, 8);
-  return v;
+  return codec::load_le<std::uint64_t>(p);
 }
 std::uint64_t checksum(const std::byte* p, std::size_t n) {
-  return XXH3_64bits(p, n);
-}
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016llx",
-                static_cast<unsigned long long>(v));
-  return buf;
+  return codec::checksum64({p, n});
 }
 Status bad(std::string_view what, std::size_t offset,
            const std::string& detail) {
   return Status::corruption(what,
                             "offset " + std::to_string(offset) + ": " + detail);
+}
+// Both layouts end in the checksum of everything before it: kCorruption
+// naming both values if it does not match.
+Status check_trailing_checksum(std::string_view what,
+                               std::span<const std::byte> b) {
+  const std::size_t end = b.size() - 8;
+  const std::uint64_t stored = get64(b.data() + end);
+  const std::uint64_t computed = checksum(b.data(), end);
+  if (stored == computed) return Status();
+  return bad(what, end,
+             "checksum mismatch (stored " + codec::hex64(stored) +
+                 ", computed " + codec::hex64(computed) + ")");
 }
 
 }  // namespace
@@ -102,7 +104,7 @@ std::string positions_text(const std::vector<StreamId>& positions) {
   return out;
 }
 
-Result<std::vector<std::byte>> encode_snapshot(const SnapshotData& s) {
+Result<std::vector<std::byte>> encode_redis_snapshot(const SnapshotData& s) {
   if (s.positions.empty() || s.positions.size() > kMaxShards) {
     return Status::invalid_argument(
         "encode_snapshot", "shards must be 1.." + std::to_string(kMaxShards) +
@@ -150,7 +152,7 @@ Result<std::vector<std::byte>> encode_snapshot(const SnapshotData& s) {
   return out;
 }
 
-Result<SnapshotData> decode_snapshot(std::span<const std::byte> b) {
+Result<SnapshotData> decode_redis_snapshot(std::span<const std::byte> b) {
   constexpr std::string_view kWhat = "Redis snapshot";
   if (b.size() < kSnapshotHeaderSize + 8) {
     return bad(kWhat, 0,
@@ -188,14 +190,7 @@ Result<SnapshotData> decode_snapshot(std::span<const std::byte> b) {
                    std::to_string(state_count) + ") do not match the size " +
                    std::to_string(b.size()));
   }
-  const std::size_t end = b.size() - 8;
-  const std::uint64_t stored = get64(b.data() + end);
-  const std::uint64_t computed = checksum(b.data(), end);
-  if (stored != computed) {
-    return bad(kWhat, end,
-               "checksum mismatch (stored " + hex(stored) + ", computed " +
-                   hex(computed) + ")");
-  }
+  ATOMIK_RETURN_IF_ERROR(check_trailing_checksum(kWhat, b));
   std::size_t at = kSnapshotHeaderSize;
   for (std::uint64_t i = 0; i < shards; ++i, at += 16) {
     s.positions.push_back({get64(b.data() + at), get64(b.data() + at + 8)});
@@ -256,14 +251,7 @@ Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
                "shards " + std::to_string(n) + " does not match the size " +
                    std::to_string(b.size()));
   }
-  const std::size_t end = b.size() - 8;
-  const std::uint64_t stored = get64(b.data() + end);
-  const std::uint64_t computed = checksum(b.data(), end);
-  if (stored != computed) {
-    return bad(what, end,
-               "checksum mismatch (stored " + hex(stored) + ", computed " +
-                   hex(computed) + ")");
-  }
+  ATOMIK_RETURN_IF_ERROR(check_trailing_checksum(what, b));
   std::vector<ShardState> out(n);
   std::size_t at = kStateHeaderSize;
   for (ShardState& s : out) {
@@ -275,4 +263,4 @@ Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
   return out;
 }
 
-}  // namespace atomik::redis
+}  // namespace atomik::transport

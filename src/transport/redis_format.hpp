@@ -13,7 +13,7 @@
 
 #include "atomik/status.hpp"
 
-namespace atomik::redis {
+namespace atomik::transport {
 
 // Written to Redis / disk; never change. See docs/format/redis.md.
 inline constexpr std::uint8_t kSnapshotVersion = 1;
@@ -44,10 +44,10 @@ struct SnapshotData {
   friend bool operator==(const SnapshotData&, const SnapshotData&) = default;
 };
 // kInvalidArgument if a rule of the format is broken (order, zeros, count).
-Result<std::vector<std::byte>> encode_snapshot(const SnapshotData& s);
+Result<std::vector<std::byte>> encode_redis_snapshot(const SnapshotData& s);
 // Bounded, validating; kCorruption naming the offset, kUnimplemented for
 // another version.
-Result<SnapshotData> decode_snapshot(std::span<const std::byte> bytes);
+Result<SnapshotData> decode_redis_snapshot(std::span<const std::byte> bytes);
 // "ms-seq,ms-seq,...".
 std::string positions_text(const std::vector<StreamId>& positions);
 
@@ -61,4 +61,4 @@ std::vector<std::byte> encode_state(const std::vector<ShardState>& shards);
 Result<std::vector<ShardState>> decode_state(std::span<const std::byte> bytes,
                                              std::string_view name);
 
-}  // namespace atomik::redis
+}  // namespace atomik::transport

@@ -16,10 +16,10 @@
 namespace atomik {
 
 void RedisReplicator::Impl::publish_loop() {
-  std::vector<std::unique_ptr<redis::RedisLink>> links;
+  std::vector<std::unique_ptr<transport::RedisLink>> links;
   std::vector<std::uint64_t> seen(shards, 0);
   for (std::uint32_t k = 0; k < shards; ++k) {
-    links.push_back(std::make_unique<redis::RedisLink>(link_cfg));
+    links.push_back(std::make_unique<transport::RedisLink>(link_cfg));
   }
   std::uint32_t backoff = opt.retry_min_ms;
   bool outage_logged = false;

@@ -40,18 +40,18 @@ bool RedisReplicator::Impl::apply_entry(std::uint32_t k, std::string_view id,
   };
   // Version 2 ("r") and version 1 ("f") entries are applied alike: a run
   // of the frame's origin and seqs (docs/format/redis.md section 5).
-  if (fields == nullptr || redis::reply_type(fields) != ReplyType::kArray ||
-      redis::reply_size(fields) != 2) {
+  if (fields == nullptr || transport::reply_type(fields) != ReplyType::kArray ||
+      transport::reply_size(fields) != 2) {
     return malformed("expected exactly one field 'r' or 'f'");
   }
-  const redisReply* name = redis::reply_at(fields, 0);
-  const redisReply* value = redis::reply_at(fields, 1);
-  const std::string_view field = redis::reply_str(name);
+  const redisReply* name = transport::reply_at(fields, 0);
+  const redisReply* value = transport::reply_at(fields, 1);
+  const std::string_view field = transport::reply_str(name);
   if ((field != "r" && field != "f") ||
-      redis::reply_type(value) != ReplyType::kString) {
+      transport::reply_type(value) != ReplyType::kString) {
     return malformed("expected exactly one field 'r' or 'f'");
   }
-  const std::string_view v = redis::reply_str(value);
+  const std::string_view v = transport::reply_str(value);
   const std::span<const std::byte> bytes(
       reinterpret_cast<const std::byte*>(v.data()), v.size());
   auto f =
@@ -97,7 +97,7 @@ bool RedisReplicator::Impl::apply_entry(std::uint32_t k, std::string_view id,
 }
 
 void RedisReplicator::Impl::read_loop(std::uint32_t k) {
-  redis::RedisLink link(link_cfg);
+  transport::RedisLink link(link_cfg);
   std::uint64_t seen = 0;
   std::uint32_t backoff = opt.retry_min_ms;
   bool outage_logged = false;
@@ -139,25 +139,26 @@ void RedisReplicator::Impl::read_loop(std::uint32_t k) {
     }
     backoff = opt.retry_min_ms;
     const redisReply* top = r->get();
-    if (redis::reply_type(top) != ReplyType::kArray ||
-        redis::reply_size(top) == 0) {
+    if (transport::reply_type(top) != ReplyType::kArray ||
+        transport::reply_size(top) == 0) {
       continue;  // BLOCK timed out
     }
-    const redisReply* stream = redis::reply_at(top, 0);
-    if (redis::reply_size(stream) != 2) continue;
-    const redisReply* entries = redis::reply_at(stream, 1);
-    const std::size_t n = redis::reply_size(entries);
+    const redisReply* stream = transport::reply_at(top, 0);
+    if (transport::reply_size(stream) != 2) continue;
+    const redisReply* entries = transport::reply_at(stream, 1);
+    const std::size_t n = transport::reply_size(entries);
     if (n == 0) continue;
     StreamId last;
     {
       std::shared_lock<std::shared_mutex> apply_lock(apply_mu);
       for (std::size_t i = 0; i < n; ++i) {
-        const redisReply* e = redis::reply_at(entries, i);
-        if (redis::reply_size(e) != 2) continue;
-        const std::string_view id = redis::reply_str(redis::reply_at(e, 0));
-        auto sid = redis::parse_stream_id(id);
+        const redisReply* e = transport::reply_at(entries, i);
+        if (transport::reply_size(e) != 2) continue;
+        const std::string_view id =
+            transport::reply_str(transport::reply_at(e, 0));
+        auto sid = transport::parse_stream_id(id);
         if (!sid.ok()) continue;  // Redis never sends these
-        if (!apply_entry(k, id, redis::reply_at(e, 1))) {
+        if (!apply_entry(k, id, transport::reply_at(e, 1))) {
           log("shard " + std::to_string(k) +
               ": reader stopped: " + std::string(fatal.message()));
           return;

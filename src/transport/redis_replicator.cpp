@@ -460,7 +460,7 @@ Status RedisReplicator::wait_published(std::uint32_t timeout_ms) const {
 Status RedisReplicator::publish_snapshot(bool trim) {
   Impl& m = *impl_;
   constexpr std::string_view kWhere = "RedisReplicator::publish_snapshot";
-  redis::SnapshotData snap;
+  transport::SnapshotData snap;
   if (m.node) {
     // Readers paused; the node's states and version vector at one instant
     // (TCP peers and clients may go on; what is taken is consistent).
@@ -516,14 +516,14 @@ Status RedisReplicator::publish_snapshot(bool trim) {
   }
   // Dense tables: the snapshot records the table's size.
   snap.num_contexts = m.num_contexts;
-  auto bytes = redis::encode_snapshot(snap);
+  auto bytes = transport::encode_redis_snapshot(snap);
   if (!bytes.ok()) return bytes.status();
-  const std::string pos = redis::positions_text(snap.positions);
+  const std::string pos = transport::positions_text(snap.positions);
   std::lock_guard<std::mutex> ctl_lock(m.ctl_mu);
   auto r = m.ctl->run({"EVAL", kSnapshotCasScript, "1",
                        redis_snapshot_key(m.opt.table), pos, as_view(*bytes)});
   if (!r.ok()) return r.status().with_context(kWhere);
-  if (redis::reply_integer(r->get()) != 1) {
+  if (transport::reply_integer(r->get()) != 1) {
     std::lock_guard<std::mutex> lock(m.mu);
     ++m.stats.snapshots_refused;
     return Status::failed_precondition(

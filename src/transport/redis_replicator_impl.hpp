@@ -30,10 +30,10 @@
 
 namespace atomik {
 
-using redis::Reply;
-using redis::ReplyType;
-using redis::ShardState;
-using redis::StreamId;
+using transport::Reply;
+using transport::ReplyType;
+using transport::ShardState;
+using transport::StreamId;
 
 using Clock = std::chrono::steady_clock;
 
@@ -56,7 +56,7 @@ struct RedisReplicator::Impl {
 
   std::string dir;
   RedisOptions opt;
-  redis::LinkConfig link_cfg;
+  transport::LinkConfig link_cfg;
   // The one owner of the table, its marks and retained log: the Replica
   // (start()) or the Node's Replica (start_node()). This replicator keeps
   // no marks of its own; it only remembers stream positions.
@@ -91,7 +91,7 @@ struct RedisReplicator::Impl {
   Status fatal;
   std::mutex file_mu;
   std::mutex ctl_mu;
-  std::unique_ptr<redis::RedisLink> ctl;
+  std::unique_ptr<transport::RedisLink> ctl;
   std::thread publisher;
   std::vector<std::thread> readers;
   bool stopped = false;
@@ -169,7 +169,7 @@ struct RedisReplicator::Impl {
   // Writes REDIS_STATE if it changed and (force or state_flush_ms passed).
   Status maybe_flush(bool force);
 
-  void count_connects(const redis::RedisLink& link, std::uint64_t* seen) {
+  void count_connects(const transport::RedisLink& link, std::uint64_t* seen) {
     if (link.connects() != *seen) {
       std::lock_guard<std::mutex> lock(mu);
       stats.connects += link.connects() - *seen;

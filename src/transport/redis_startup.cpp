@@ -4,7 +4,6 @@
 // refuse a position the streams were trimmed past, and reload own deltas
 // not yet published.
 #include <chrono>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,23 +11,13 @@
 #include "atomik/checkpoint.hpp"
 #include "atomik/file.hpp"
 #include "atomik/wal.hpp"
+#include "sync/origin.hpp"
 #include "transport/redis_replicator_impl.hpp"
 
 namespace atomik {
 
-namespace {
-
-std::uint64_t random_origin() {
-  std::random_device rd;
-  std::uint64_t o = 0;
-  while (o == 0) o = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return o;
-}
-
-}  // namespace
-
 Status RedisReplicator::Impl::connect_control() {
-  ctl = std::make_unique<redis::RedisLink>(link_cfg);
+  ctl = std::make_unique<transport::RedisLink>(link_cfg);
   const Clock::time_point deadline =
       Clock::now() + std::chrono::milliseconds(opt.start_timeout_ms);
   std::uint32_t backoff = opt.retry_min_ms;
@@ -58,12 +47,12 @@ Status RedisReplicator::Impl::check_shape(const PersistentOptions& storage) {
   if (!set.ok()) return set.status();
   auto got = ctl->run({"GET", key});
   if (!got.ok()) return got.status();
-  if (redis::reply_type(got->get()) == ReplyType::kString &&
-      redis::reply_str(got->get()) != want) {
+  if (transport::reply_type(got->get()) == ReplyType::kString &&
+      transport::reply_str(got->get()) != want) {
     return Status::failed_precondition(
         "Redis table '" + opt.table + "'",
-        "holds group " + std::string(redis::reply_str(got->get())) + " (key " +
-            key + "), this replicator's table is " + want);
+        "holds group " + std::string(transport::reply_str(got->get())) +
+            " (key " + key + "), this replicator's table is " + want);
   }
   return Status();
 }
@@ -78,9 +67,9 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   }
   auto r = ctl->run({"HGET", redis_snapshot_key(opt.table), "data"});
   if (!r.ok()) return r.status();
-  if (redis::reply_type(r->get()) != ReplyType::kString) return Status();
-  const std::string_view v = redis::reply_str(r->get());
-  auto snap = redis::decode_snapshot(std::span<const std::byte>(
+  if (transport::reply_type(r->get()) != ReplyType::kString) return Status();
+  const std::string_view v = transport::reply_str(r->get());
+  auto snap = transport::decode_redis_snapshot(std::span<const std::byte>(
       reinterpret_cast<const std::byte*>(v.data()), v.size()));
   if (!snap.ok()) {
     return snap.status().with_context("key " + redis_snapshot_key(opt.table));
@@ -101,7 +90,7 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   for (std::uint32_t k = 0; k < shards; ++k) st[k].read = snap->positions[k];
   ATOMIK_RETURN_IF_ERROR(write_state_file(st));
   CheckpointData cp;
-  cp.self_origin = storage.origin != 0 ? storage.origin : random_origin();
+  cp.self_origin = storage.origin != 0 ? storage.origin : sync::random_origin();
   cp.num_contexts = storage.num_contexts;
   cp.shape = storage.shape();
   cp.states = snap->states;
@@ -110,7 +99,7 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   ATOMIK_RETURN_IF_ERROR(write_checkpoint(fs, dir, cp));
   stats.bootstrapped = 1;
   log("bootstrapped '" + dir + "' from snapshot at " +
-      redis::positions_text(snap->positions) + " (" +
+      transport::positions_text(snap->positions) + " (" +
       std::to_string(snap->states.size()) + " states)");
   return Status();
 }
@@ -183,22 +172,23 @@ Status RedisReplicator::Impl::check_not_behind() {
     StreamId first;
     bool has_first = false;
     StreamId last;
-    for (std::size_t i = 0; i + 1 < redis::reply_size(info); i += 2) {
-      const std::string_view name = redis::reply_str(redis::reply_at(info, i));
-      const redisReply* val = redis::reply_at(info, i + 1);
+    for (std::size_t i = 0; i + 1 < transport::reply_size(info); i += 2) {
+      const std::string_view name =
+          transport::reply_str(transport::reply_at(info, i));
+      const redisReply* val = transport::reply_at(info, i + 1);
       if (name == "length") {
-        length = redis::reply_integer(val);
+        length = transport::reply_integer(val);
       } else if (name == "entries-added") {
-        added = redis::reply_integer(val);
-      } else if (name == "first-entry" && redis::reply_size(val) == 2) {
-        auto id =
-            redis::parse_stream_id(redis::reply_str(redis::reply_at(val, 0)));
+        added = transport::reply_integer(val);
+      } else if (name == "first-entry" && transport::reply_size(val) == 2) {
+        auto id = transport::parse_stream_id(
+            transport::reply_str(transport::reply_at(val, 0)));
         if (id.ok()) {
           first = *id;
           has_first = true;
         }
       } else if (name == "last-generated-id") {
-        auto id = redis::parse_stream_id(redis::reply_str(val));
+        auto id = transport::parse_stream_id(transport::reply_str(val));
         if (id.ok()) last = *id;
       }
     }
@@ -215,7 +205,7 @@ Status RedisReplicator::Impl::check_not_behind() {
       const std::string p = pos.to_string();
       auto at = ctl->run({"XRANGE", keys[k], p, p});
       if (!at.ok()) return at.status();
-      behind = redis::reply_size(at->get()) == 0;
+      behind = transport::reply_size(at->get()) == 0;
     }
     if (behind) {
       return Status::failed_precondition(

@@ -16,15 +16,15 @@ Status RedisReplicator::Impl::write_state_file(
     const std::vector<ShardState>& s) {
   std::lock_guard<std::mutex> lock(file_mu);
   FileSystem& fs = FileSystem::posix();
-  const std::string tmp = dir + "/" + redis::kStateTempName;
-  const std::vector<std::byte> bytes = redis::encode_state(s);
+  const std::string tmp = dir + "/" + transport::kStateTempName;
+  const std::vector<std::byte> bytes = transport::encode_state(s);
   auto f = fs.open_writable(tmp, /*truncate=*/true);
   if (!f.ok()) return f.status().with_context("REDIS_STATE");
   Status st = (*f)->append(bytes);
   if (st.ok()) st = (*f)->sync();
   const Status cs = (*f)->close();
   if (st.ok()) st = cs;
-  if (st.ok()) st = fs.rename(tmp, dir + "/" + redis::kStateFileName);
+  if (st.ok()) st = fs.rename(tmp, dir + "/" + transport::kStateFileName);
   if (st.ok()) st = fs.sync_dir(dir);
   if (!st.ok()) {
     (void)fs.remove(tmp);
@@ -59,14 +59,14 @@ Status RedisReplicator::Impl::maybe_flush(bool force) {
 
 Status RedisReplicator::Impl::load_state_file() {
   FileSystem& fs = FileSystem::posix();
-  const std::string path = dir + "/" + redis::kStateFileName;
+  const std::string path = dir + "/" + transport::kStateFileName;
   state.assign(shards, ShardState{});
   auto bytes = fs.read_file(path);
   if (!bytes.ok()) {
     if (bytes.status().is_not_found()) return Status();
     return bytes.status();
   }
-  auto st = redis::decode_state(*bytes, path);
+  auto st = transport::decode_state(*bytes, path);
   if (!st.ok()) return st.status();
   if (st->size() != shards) {
     return Status::invalid_argument(

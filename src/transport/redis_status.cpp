@@ -69,25 +69,23 @@ std::string RedisStatus::to_json() const {
 }
 
 std::string RedisStatus::to_prometheus() const {
-  detail::PromWriter w;
-  w.family("atomik_redis_connected", "gauge",
-           "1 while every Redis link's last command succeeded, else 0.");
-  w.sample("atomik_redis_connected", std::uint64_t{connected ? 1U : 0U});
-  w.family("atomik_redis_unpublished", "gauge",
-           "Own deltas acknowledged but not yet published to Redis.");
-  w.sample("atomik_redis_unpublished", unpublished);
-  w.family("atomik_redis_deltas_published_total", "counter",
-           "Own deltas published to Redis.");
-  w.sample("atomik_redis_deltas_published_total", stats.deltas_published);
-  w.family("atomik_redis_deltas_applied_total", "counter",
-           "Remote deltas read from Redis and applied for the first time.");
-  w.sample("atomik_redis_deltas_applied_total", stats.deltas_applied);
-  w.family("atomik_redis_entries_malformed_total", "counter",
-           "Stream entries skipped: bad field or frame (each logged).");
-  w.sample("atomik_redis_entries_malformed_total", stats.entries_malformed);
-  w.family("atomik_redis_connection_errors_total", "counter",
-           "Failed Redis connects and commands.");
-  w.sample("atomik_redis_connection_errors_total", stats.connection_errors);
+  transport::detail::PromWriter w;
+  w.single("atomik_redis_connected", "gauge",
+           "1 while every Redis link's last command succeeded, else 0.",
+           std::uint64_t{connected ? 1U : 0U});
+  w.single("atomik_redis_unpublished", "gauge",
+           "Own deltas acknowledged but not yet published to Redis.",
+           unpublished);
+  w.single("atomik_redis_deltas_published_total", "counter",
+           "Own deltas published to Redis.", stats.deltas_published);
+  w.single("atomik_redis_deltas_applied_total", "counter",
+           "Remote deltas read from Redis and applied for the first time.",
+           stats.deltas_applied);
+  w.single("atomik_redis_entries_malformed_total", "counter",
+           "Stream entries skipped: bad field or frame (each logged).",
+           stats.entries_malformed);
+  w.single("atomik_redis_connection_errors_total", "counter",
+           "Failed Redis connects and commands.", stats.connection_errors);
   return std::move(w.str());
 }
 

@@ -213,7 +213,7 @@ DemoResult pattern_undo() {
 // Pattern 5: replicas exchange deltas over a network that drops, duplicates
 // and reorders; exactly-once apply plus catch-up converges (equal digests,
 // every state == XOR of all deltas); the reference's apply-everything does
-// not. Issue #8.
+// not.
 DemoResult pattern_convergence() {
   // The seed snippet: A accumulates, B applies the 16-byte message.
   DeltaStream stream_a;
@@ -284,7 +284,7 @@ DemoResult pattern_convergence() {
           digests_equal[raw] && rs[i].digest() == rs[0].digest();
     }
   }
-  // Issue #5: the same across three node processes on loopback.
+  // The same across three node processes on loopback.
   std::string net_detail;
   const bool net_ok = run_node_cluster_demo(&net_detail);
   const bool ok =
