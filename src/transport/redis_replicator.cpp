@@ -668,7 +668,12 @@ Status RedisReplicator::stop() {
     m.stopped = true;
     m.stopping = true;
   }
-  if (m.bridge) m.bridge->impl.store(nullptr);
+  if (m.bridge) {
+    // Under the bridge's lock: an on_incarnation hook running now finishes
+    // with this Impl before it goes.
+    std::lock_guard<std::mutex> lock(m.bridge->mu);
+    m.bridge->impl.store(nullptr);
+  }
   m.cv.notify_all();
   if (m.publisher.joinable()) m.publisher.join();
   for (std::thread& t : m.readers) {
