@@ -28,12 +28,13 @@ class MetricsServer {
   using Render = std::function<std::string()>;
   // "" when healthy, else one line saying why not (GET /healthz: 503).
   using Health = std::function<std::string()>;
-  // Binds HOST:PORT (port 0: a free one) and starts serving. Fails with
+  // Binds HOST:PORT (port 0: a free one) and starts serving (no `health`:
+  // /healthz always answers 200 ok). Fails with
   // kInvalidArgument (bad address) or kUnavailable (bind failed: port in
   // use, address not local); nothing keeps running on failure.
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& listen,
                                                       Render render,
-                                                      Health health);
+                                                      Health health = {});
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
   // Stops serving and joins the server's threads.
