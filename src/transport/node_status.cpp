@@ -96,7 +96,7 @@ std::string NodeStatus::health() const {
   if (writes_held) {
     return "local writes held after a restart: waiting for the peers' marks "
            "of own origin " +
-           hex(origin) + " (or a new incarnation)";
+           codec::hex64(origin) + " (or a new incarnation)";
   }
   return "";
 }
