@@ -202,6 +202,9 @@ def main():
     # The package sits in build/<preset>/python/atomik_core in a build tree.
     ap.add_argument("--cpp-bench", default=os.path.join(here, "..", "..", "bench", "fingerprint_bench"))
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write the rows to FILE as JSON: {\"rows\": [{\"name\", \"ratio\", "
+                         "\"target\", \"met\"}]} (what `atomik bench --plot` draws)")
     args = ap.parse_args()
     n, reps = args.n, args.reps
     rng = np.random.default_rng(7)
@@ -285,6 +288,7 @@ def main():
     print("| operation | atomik_core | pure Python | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     ok = True
+    out = []  # the --json rows
     for row in rows:
         name, ours, ref, target = row[:4]
         unit = row[4] if len(row) > 4 else "ns/call"
@@ -292,12 +296,14 @@ def main():
         met = ratio >= target
         ok &= met
         prec = 3 if unit == "ms" else 1
+        out.append({"name": name, "ratio": ratio, "target": target, "met": met})
         print("| %s | %.*f %s | %.*f %s | %.1fx | >= %gx | %s |"
               % (name, prec, ours, unit, prec, ref, unit, ratio, target, "yes" if met else "NO"))
     if cpp_gbs:
         ratio = py_gbs / cpp_gbs
         met = ratio >= 0.8
         ok &= met
+        out.append({"name": "Fingerprint.update(1 MiB) vs C++", "ratio": ratio, "target": 0.8, "met": met})
         print("| Fingerprint.update(1 MiB) vs C++ BM_FingerprintFull/1048576 | %.2f GB/s | "
               "%.2f GB/s (C++) | %.2fx | >= 0.8x | %s |"
               % (py_gbs, cpp_gbs, ratio, "yes" if met else "NO"))
@@ -307,6 +313,9 @@ def main():
               % (py_gbs, args.cpp_bench))
     print("| (scale) reference XOR-fold of 1 MiB in pure Python | %.2f GB/s | %.4f GB/s | %.0fx | - | - |"
           % (py_gbs, (1 << 20) / t_ref / 1e9, t_ref / tf))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": out}, f)
     if args.check and not ok:
         sys.exit(1)
 

@@ -226,10 +226,27 @@ struct ATOMIK_EXPORT NodeStatus {
   std::uint64_t origins = 0;    // distinct origins in the table
   std::uint64_t wal_bytes = 0;  // WAL segment bytes on disk now
   WalWriterStats wal;           // the table's WAL writer since it opened
+  // Own deltas under `origin`: the highest seq logged here (applied, visible
+  // to reads) and the highest acknowledged (durable per the SyncPolicy; what
+  // the node advertises to peers). Applied runs ahead while a write waits
+  // for its fdatasync.
+  Seq own_applied = 0;
+  Seq own_durable = 0;
+  // Local writes wait after a restart until the peers report their marks
+  // for the own origin (NodeOptions::incarnation_timeout_ms at most).
+  bool writes_held = false;
+  // Empty, or the table's error once it failed (PersistentTable: reads and
+  // writes return it until the node is restarted).
+  std::string table_error;
   // From NodeHooks::status: (key, JSON value), e.g. ("redis", "{...}").
   std::vector<std::pair<std::string, std::string>> extra;
+  // "" while the node is healthy; otherwise one line saying why not: the
+  // table failed (its error) or local writes are held after a restart.
+  // What GET /healthz of `atomik node --metrics` answers with 503.
+  std::string health() const;
   // One JSON object (keys: origin, listen, digest, version_vector, peers,
-  // stats, origins, wal, then the keys of `extra`); origins and ids as
+  // stats, origins, wal, own_seq, writes_held, table_error, then the keys of
+  // `extra`); origins and ids as
   // "0x..." strings. Always valid JSON: strings are escaped, and an `extra`
   // value that is not JSON becomes a JSON string.
   std::string to_json() const;

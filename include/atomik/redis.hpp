@@ -199,7 +199,10 @@ class ATOMIK_EXPORT RedisReplicator {
   // Redis deltas through Node::apply_frame. accum/read/swap here and on
   // node() (and its clients) are equivalent; a swap is refused while own
   // deltas are unpublished; node()->status() gains a "redis" member
-  // (status_json()). Fails as start() or Node::start(), or with
+  // (status_json()). After a new origin incarnation of the node (docs/
+  // design.md "Incarnations") own deltas are published under the new
+  // origin from seq 1, and origin() returns it. Fails as start() or
+  // Node::start(), or with
   // kInvalidArgument for TCP peers (node.peers) with more than one shard
   // (their entries cannot be deduped against TCP frames); nothing keeps
   // running on failure.
@@ -257,6 +260,7 @@ class ATOMIK_EXPORT RedisReplicator {
   // The Node of start_node() (nullptr after start()); valid until this
   // replicator is destroyed.
   Node* node() const;
+  // The own origin (start_node(): the node's, changed by a new incarnation).
   OriginId origin() const;
   const std::string& data_dir() const;
   // Stops the threads, writes REDIS_STATE and closes the table. Idempotent.

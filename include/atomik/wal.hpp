@@ -146,6 +146,11 @@ struct WalWriterStats {
   std::uint64_t bytes = 0;     // bytes written, headers and marks included
   std::uint64_t segments = 0;  // segments created
   WalSyncHistogram sync_time;  // segment data fdatasyncs (not the horizon's)
+  // Positions in this writer's log (Lsn, counted from 1 since it opened):
+  // the last appended and the last acknowledged (per the SyncPolicy). The
+  // difference is what waits for the disk now.
+  Lsn appended_lsn = 0;
+  Lsn durable_lsn = 0;
 };
 
 class ATOMIK_EXPORT WalWriter {

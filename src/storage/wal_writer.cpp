@@ -606,7 +606,10 @@ Status WalWriter::close() {
 
 WalWriterStats WalWriter::stats() const {
   std::unique_lock<std::mutex> lk(impl_->mu);
-  return impl_->stats;
+  WalWriterStats s = impl_->stats;
+  s.appended_lsn = impl_->appended;
+  s.durable_lsn = impl_->acked.load(std::memory_order_acquire);
+  return s;
 }
 
 }  // namespace atomik

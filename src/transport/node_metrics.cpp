@@ -94,6 +94,11 @@ std::string NodeStatus::to_prometheus() const {
   for (const auto& [org, m] : version_vector.entries()) {
     w.sample("atomik_origin_applied_seq", "origin", codec::hex64(org), m);
   }
+  w.family("atomik_own_seq", "gauge",
+           "This node's own seq: applied (logged, visible to reads) and "
+           "durable (acknowledged per the sync policy, advertised).");
+  w.sample("atomik_own_seq", "state", "applied", own_applied);
+  w.sample("atomik_own_seq", "state", "durable", own_durable);
   w.family("atomik_origins", "gauge", "Distinct delta origins in the table.");
   w.sample("atomik_origins", origins);
 
@@ -112,6 +117,11 @@ std::string NodeStatus::to_prometheus() const {
   w.sample("atomik_wal_sync_seconds_count", cumulative);
   w.family("atomik_wal_bytes", "gauge", "Bytes of WAL segments on disk.");
   w.sample("atomik_wal_bytes", wal_bytes);
+  w.family("atomik_wal_lsn", "gauge",
+           "WAL position since the writer opened: last appended and last "
+           "acknowledged.");
+  w.sample("atomik_wal_lsn", "state", "appended", wal.appended_lsn);
+  w.sample("atomik_wal_lsn", "state", "durable", wal.durable_lsn);
   w.family("atomik_wal_written_bytes_total", "counter",
            "Bytes written to the WAL since the table opened.");
   w.sample("atomik_wal_written_bytes_total", wal.bytes);
@@ -147,6 +157,13 @@ std::string NodeStatus::to_prometheus() const {
            "New origin ids this node started (no peer answered after a "
            "restart).");
   w.sample("atomik_incarnations_total", s.incarnations);
+  w.family("atomik_table_failed", "gauge",
+           "1 once the table failed (I/O error): reads and writes refused "
+           "until restart.");
+  w.sample("atomik_table_failed", std::uint64_t{table_error.empty() ? 0U : 1U});
+  w.family("atomik_writes_held", "gauge",
+           "1 while local writes wait for the peers' marks after a restart.");
+  w.sample("atomik_writes_held", std::uint64_t{writes_held ? 1U : 0U});
   w.family("atomik_connects_total", "counter", "Handshakes completed.");
   w.sample("atomik_connects_total", s.connects);
   return std::move(w.str());

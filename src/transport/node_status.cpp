@@ -48,7 +48,12 @@ std::string NodeStatus::to_json() const {
               {"bytes_written", wal.bytes},
               {"records", wal.records},
               {"syncs", wal.syncs},
-              {"sync_seconds", wal.sync_time.sum_seconds}};
+              {"sync_seconds", wal.sync_time.sum_seconds},
+              {"appended_lsn", wal.appended_lsn},
+              {"durable_lsn", wal.durable_lsn}};
+  j["own_seq"] = {{"applied", own_applied}, {"durable", own_durable}};
+  j["writes_held"] = writes_held;
+  j["table_error"] = table_error;
   // An extra value that is not JSON (a hook's bug) is kept as a string, so
   // the object stays valid and the value visible.
   for (const auto& [k, v] : extra) {
@@ -76,6 +81,9 @@ std::string NodeStatus::to_text() const {
   }
   o << "\norigins  " << origins << "\nwal  " << wal_bytes << " B on disk, "
     << wal.syncs << " syncs";
+  o << "\nown seq  applied " << own_applied << ", durable " << own_durable;
+  const std::string why = health();
+  o << "\nhealth  " << (why.empty() ? "ok" : why);
   o << "\nstats";
   transport::detail::for_each_node_stat(stats,
                                         [&](const char* name, std::uint64_t v) {
@@ -87,7 +95,25 @@ std::string NodeStatus::to_text() const {
   return o.str();
 }
 
+std::string NodeStatus::health() const {
+  if (!table_error.empty()) return "table failed: " + table_error;
+  if (writes_held) {
+    return "local writes held after a restart: waiting for the peers' marks "
+           "of own origin " +
+           codec::hex64(origin) + " (or a new incarnation)";
+  }
+  return "";
+}
+
 namespace {
+
+// The table's error once it failed, else "": a failed PersistentTable
+// returns its error from every read, and address 0 is in range for every
+// table shape, so read(0) is the probe (O(1), no I/O).
+std::string table_error(const Replica& r) {
+  auto v = r.read(0);
+  return v.ok() ? std::string() : v.status().to_string();
+}
 
 // The storage figures: origins, WAL writer counters and the WAL's size on
 // disk (one directory listing; a listing error leaves wal_bytes at what
@@ -118,8 +144,12 @@ NodeStatus Node::Impl::build_status() {
     std::lock_guard<std::mutex> lk(mu);
     s.stats = st;
     add_replica_stats(&s.stats);
+    s.own_applied = replica->mark(s.origin);
+    s.own_durable = durable_seq;
+    s.writes_held = writes_held;
   }
   add_storage_status(*replica, &s);
+  s.table_error = table_error(*replica);
   auto lag_of = [&](const NodeConnection& c) {
     std::uint64_t lag = 0;
     for (const auto& [o, m] : s.version_vector.entries()) {
@@ -177,9 +207,13 @@ NodeStatus Node::status() const {
   s.version_vector = m.replica->version_vector();
   s.digest = m.replica->digest();
   add_storage_status(*m.replica, &s);
+  s.table_error = table_error(*m.replica);
   std::lock_guard<std::mutex> lk(m.mu);
   s.stats = m.st;
   m.add_replica_stats(&s.stats);
+  s.own_applied = m.replica->mark(s.origin);
+  s.own_durable = m.durable_seq;
+  s.writes_held = m.writes_held;
   return s;
 }
 

@@ -5,12 +5,14 @@
 // one received from a TCP peer or read from Redis): version 2 entries under
 // this node's origin and own seqs, version 1 under its stream origins
 // (docs/format/redis.md section 2).
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "codec/hex.hpp"
 #include "transport/redis_replicator_impl.hpp"
 
 namespace atomik {
@@ -32,8 +34,16 @@ void RedisReplicator::Impl::publish_loop() {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return stopping || !outbox.empty(); });
       if (stopping) break;
-      const std::size_t n =
-          std::min<std::size_t>(outbox.size(), opt.max_entry_records);
+      // Deltas of one own origin at a time: those of an old incarnation
+      // are all published (popped) before the first of the new one.
+      if (outbox.front().origin != origin) {
+        switch_origin_locked(outbox.front().origin);
+      }
+      std::size_t n = 0;
+      while (n < outbox.size() && n < opt.max_entry_records &&
+             outbox[n].origin == origin) {
+        ++n;
+      }
       slice.assign(outbox.begin(),
                    outbox.begin() + static_cast<std::ptrdiff_t>(n));
       st = state;
@@ -110,11 +120,33 @@ void RedisReplicator::Impl::publish_loop() {
     {
       std::lock_guard<std::mutex> lock(mu);
       const std::uint64_t low = min_pub_seq_locked();
-      while (!outbox.empty() && outbox.front().seq <= low) outbox.pop_front();
+      while (!outbox.empty() && outbox.front().origin == origin &&
+             outbox.front().seq <= low) {
+        outbox.pop_front();
+      }
     }
     cv.notify_all();
     (void)maybe_flush(false);
   }
+}
+
+void RedisReplicator::Impl::switch_origin_locked(OriginId next) {
+  const OriginId old = origin;
+  own_sorted.push_back(old);
+  vorigins.clear();
+  for (std::uint32_t k = 0; k < shards; ++k) {
+    vorigins.push_back(redis_stream_origin(next, k));
+    own_sorted.push_back(vorigins.back());
+  }
+  std::sort(own_sorted.begin(), own_sorted.end());
+  for (ShardState& s : state) {
+    s.pub_seq = 0;
+    s.pub_vseq = 0;
+  }
+  origin = next;
+  dirty = true;
+  log("publishing own deltas under the new origin " + codec::hex64(next) +
+      " (was " + codec::hex64(old) + ")");
 }
 
 }  // namespace atomik

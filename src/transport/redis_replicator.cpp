@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "atomik/redis.hpp"
+#include "codec/hex.hpp"
 #include "transport/redis_client.hpp"
 #include "transport/redis_format.hpp"
 #include "transport/redis_replicator_impl.hpp"
@@ -116,10 +117,20 @@ void RedisReplicator::Impl::enqueue(std::uint64_t first,
     std::lock_guard<std::mutex> lock(mu);
     ATOMIK_DCHECK(outbox.empty() || outbox.back().seq + 1 == first);
     for (std::size_t i = 0; i < recs.size(); ++i) {
-      outbox.push_back({first + i, recs[i].addr, recs[i].delta});
+      outbox.push_back({first + i, recs[i].addr, recs[i].delta, local_origin});
     }
     stats.deltas_local += recs.size();
   }
+  cv.notify_all();
+}
+
+void RedisReplicator::Impl::incarnate(OriginId old, OriginId next) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    local_origin = next;
+  }
+  log("own origin " + codec::hex64(old) + " -> " + codec::hex64(next) +
+      ": later own deltas are published under it from seq 1");
   cv.notify_all();
 }
 
@@ -257,15 +268,54 @@ Status RedisReplicator::Impl::finish_start() {
     if (s.pub_vseq != 0) write_v2 = false;
   }
   ATOMIK_RETURN_IF_ERROR(check_not_behind());
+  local_origin = origin;
   ATOMIK_RETURN_IF_ERROR(reload_outbox());
   stats.deltas_local = own_seq();
-  if (bridge) bridge->impl.store(this);
+  if (bridge) {
+    std::lock_guard<std::mutex> lock(bridge->mu);
+    bridge->impl.store(this);
+    if (bridge->incarnated_to != 0) take_start_incarnation();
+  }
   Impl* p = this;
   publisher = std::thread([p] { p->publish_loop(); });
   for (std::uint32_t k : held) {
     readers.emplace_back([p, k] { p->read_loop(k); });
   }
   return Status();
+}
+
+// The node started a new incarnation before this replicator ran (in
+// Node::start: no peer configured; or while finish_start() ran). Own
+// deltas of the old origin that REDIS_STATE shows unpublished are not in
+// the outbox (the Node hands out only the current origin's): logged, and
+// still in the table, its snapshots and its TCP catch-up. bridge->mu held.
+void RedisReplicator::Impl::take_start_incarnation() {
+  const OriginId old = bridge->incarnated_from;
+  const OriginId next = bridge->incarnated_to;
+  bridge->incarnated_from = bridge->incarnated_to = 0;
+  const std::uint64_t old_mark = node->version_vector().get(old);
+  std::lock_guard<std::mutex> lock(mu);
+  if (origin == old) {
+    // Read before the incarnation: positions and outbox are the old
+    // origin's; the publisher switches after them.
+    local_origin = next;
+    log("own origin " + codec::hex64(old) + " -> " + codec::hex64(next) +
+        " while starting: later own deltas are published under it");
+    return;
+  }
+  // Read after it: REDIS_STATE's publish positions are the old origin's.
+  const std::uint64_t low = min_pub_seq_locked();
+  if (old_mark > low) {
+    log(std::to_string(old_mark - low) + " own deltas of the old origin " +
+        codec::hex64(old) + " (seqs " + std::to_string(low + 1) + ".." +
+        std::to_string(old_mark) +
+        ") were acknowledged but never published to Redis; they are not "
+        "republished after the new incarnation (TCP peers and snapshots "
+        "carry them)");
+  }
+  const OriginId now = origin;
+  origin = old;
+  switch_origin_locked(now);
 }
 
 Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
@@ -296,7 +346,7 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
     const NodeOptions& node_options, const RedisOptions& options) {
   const NodeHooks& h = node_options.hooks;
   if (h.admit_local || h.on_local_batch || h.before_swap || h.after_swap ||
-      h.status) {
+      h.on_incarnation || h.status) {
     return Status::invalid_argument(
         "RedisReplicator::start_node",
         "NodeOptions::hooks must be empty (start_node sets them)");
@@ -342,6 +392,15 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
   no.hooks.after_swap = [bridge] {
     if (Impl* m = bridge->impl.load()) m->after_swap();
   };
+  no.hooks.on_incarnation = [bridge](OriginId old, OriginId next) {
+    std::lock_guard<std::mutex> lock(bridge->mu);
+    if (Impl* m = bridge->impl.load()) {
+      m->incarnate(old, next);
+    } else {  // not running yet: finish_start() takes it
+      if (bridge->incarnated_from == 0) bridge->incarnated_from = old;
+      bridge->incarnated_to = next;
+    }
+  };
   no.hooks.status = [bridge] {
     std::vector<std::pair<std::string, std::string>> out;
     if (Impl* m = bridge->impl.load()) {
@@ -384,7 +443,8 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
   {
     std::lock_guard<std::mutex> lock(m.mu);
     for (std::size_t i = 0; i < deltas.size(); ++i) {
-      m.outbox.push_back({*first + i, deltas[i].addr, deltas[i].delta});
+      m.outbox.push_back(
+          {*first + i, deltas[i].addr, deltas[i].delta, m.origin.load()});
     }
     m.stats.deltas_local += deltas.size();
   }
@@ -593,7 +653,10 @@ std::string RedisReplicator::status_json() const {
 
 Node* RedisReplicator::node() const { return impl_->node.get(); }
 
-OriginId RedisReplicator::origin() const { return impl_->origin; }
+OriginId RedisReplicator::origin() const {
+  // start_node(): the node's (a new incarnation changes it).
+  return impl_->node ? impl_->node->origin() : impl_->origin.load();
+}
 
 const std::string& RedisReplicator::data_dir() const { return impl_->dir; }
 
@@ -605,7 +668,12 @@ Status RedisReplicator::stop() {
     m.stopped = true;
     m.stopping = true;
   }
-  if (m.bridge) m.bridge->impl.store(nullptr);
+  if (m.bridge) {
+    // Under the bridge's lock: an on_incarnation hook running now finishes
+    // with this Impl before it goes.
+    std::lock_guard<std::mutex> lock(m.bridge->mu);
+    m.bridge->impl.store(nullptr);
+  }
   m.cv.notify_all();
   if (m.publisher.joinable()) m.publisher.join();
   for (std::thread& t : m.readers) {

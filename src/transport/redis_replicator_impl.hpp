@@ -47,11 +47,20 @@ struct RedisReplicator::Impl {
   // is running and from the start of stop().
   struct Bridge {
     std::atomic<Impl*> impl{nullptr};
+    // A new incarnation the node started while `impl` was null (in
+    // Node::start, or before finish_start() ended): (old, new), taken by
+    // finish_start(). Guarded by mu.
+    std::mutex mu;
+    OriginId incarnated_from = 0;
+    OriginId incarnated_to = 0;
   };
+  // An own delta waiting to be published, under own origin `origin` (a
+  // new incarnation changes it; the outbox keeps them in order).
   struct Pending {
     std::uint64_t seq;
     Addr addr;
     std::uint64_t delta;
+    OriginId origin;
   };
 
   std::string dir;
@@ -64,7 +73,13 @@ struct RedisReplicator::Impl {
   std::unique_ptr<Node> node;        // start_node()
   std::uint64_t num_contexts = 0;    // the table's dense size (0: sparse)
   std::shared_ptr<Bridge> bridge;
-  OriginId origin = 0;
+  // The own origin deltas are published under (publisher thread; read
+  // anywhere). A new incarnation changes it once the outbox holds no delta
+  // of the old one (switch_origin_locked).
+  std::atomic<OriginId> origin{0};
+  // The own origin of the deltas enqueue() receives next: the node's,
+  // updated by NodeHooks::on_incarnation. Guarded by mu.
+  OriginId local_origin = 0;
   std::uint32_t shards = 1;
   std::vector<std::uint32_t> held;
   // Entry version written (docs/format/redis.md section 2): 2 = field "r",
@@ -103,6 +118,7 @@ struct RedisReplicator::Impl {
   // Whether a frame of `frame_origin` is this node's own: its origin
   // (version 2) or one of its stream origins (version 1).
   bool is_own(std::uint64_t frame_origin) const {
+    std::lock_guard<std::mutex> lock(mu);
     return frame_origin == origin ||
            std::binary_search(own_sorted.begin(), own_sorted.end(),
                               frame_origin);
@@ -138,6 +154,15 @@ struct RedisReplicator::Impl {
 
   // NodeHooks::on_local_batch (network thread, seq order, durable).
   void enqueue(std::uint64_t first, std::span<const FrameRecord> recs);
+
+  // NodeHooks::on_incarnation (network thread, before any own delta under
+  // `next`): later enqueued deltas are published under `next`, from seq 1.
+  void incarnate(OriginId old, OriginId next);
+  // The publisher reached the first delta of a new own origin: every delta
+  // of the old one is published. Publish positions restart for `next`
+  // (version 1: its stream origins); entries of the old origins read back
+  // stay recognised as own. mu held.
+  void switch_origin_locked(OriginId next);
 
   // NodeHooks::before_swap: every own delta published, REDIS_STATE
   // written, and new local deltas refused until after_swap.
@@ -192,6 +217,8 @@ struct RedisReplicator::Impl {
   void read_loop(std::uint32_t k);
 
   // --- startup --------------------------------------------------------------
+  // Applies an incarnation recorded in the bridge before it pointed here.
+  void take_start_incarnation();
   static Result<std::unique_ptr<Impl>> create(const std::string& data_dir,
                                               const RedisOptions& options);
   Status finish_start();

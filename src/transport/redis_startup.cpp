@@ -115,7 +115,8 @@ Status RedisReplicator::Impl::reload_outbox() {
     auto kept = node ? node->own_deltas_since(low) : replica->own_since(low);
     if (kept.ok() && kept->size() == own_seq - low) {
       for (std::size_t i = 0; i < kept->size(); ++i) {
-        outbox.push_back({low + 1 + i, (*kept)[i].addr, (*kept)[i].delta});
+        outbox.push_back(
+            {low + 1 + i, (*kept)[i].addr, (*kept)[i].delta, origin});
       }
       log("republishing " + std::to_string(outbox.size()) +
           " own deltas from the retained log");
@@ -137,7 +138,7 @@ Status RedisReplicator::Impl::reload_outbox() {
               std::to_string(next) +
               " (only accum() through the replicator is replicated)");
     }
-    outbox.push_back({r.seq, r.addr, r.value});
+    outbox.push_back({r.seq, r.addr, r.value, origin});
     ++next;
     return Status();
   };

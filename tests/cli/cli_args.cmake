@@ -119,6 +119,19 @@ atomik_sh_cli_test(bench.json_floor_missed
 atomik_sh_cli_test(bench.json_quick_does_not_enforce
   "1 below target \\(--quick: targets not enforced\\)\nexit=0"
   "ATOMIK_FAKE_BENCH_JSON=${_fake_bench}/missed.json \"$0\" bench --quick --workload 'stream apply' --bench-dir ${_fake_bench} 2>&1")
+# Replication figures from replication_bench's JSON counters (a stand-in
+# binary: ratio_vs_redis 12.5 met, metrics_ratio_64k 0.90 missed) reach the
+# Markdown and the plot's data file, coloured met (0x2ca02c) and missed
+# (0xd62728). redis_bench and group_bench are absent there (missing).
+atomik_sh_cli_test(bench.replication_counters_in_markdown_and_plot
+  "counter .ratio_vs_redis.[^\n]*12\\.50×[^\n]*\n[^\n]*metrics_ratio_16k[^\n]*\n[^\n]*metrics_ratio_64k.[^\n]*0\\.90× \\| ratio>=0\\.95x \\(not met\\) \\|\n\"replication\\\\nratio_vs_redis\" 12\\.5 10 0x2ca02c[^\n]*\n[^\n]*\n\"replication\\\\nmetrics_ratio_64k\" 0\\.9 0\\.95 0xd62728[^\n]*\nexit=0"
+  "rm -f bench-repl.md bench-repl.png.dat; \"$0\" bench --quick --workload replication --bench-dir ${_fake_bench} --markdown bench-repl.md --plot bench-repl.png >/dev/null 2>&1; grep counter bench-repl.md && cut -d' ' -f2- bench-repl.png.dat")
+# The Python bindings' rows (python/bench.py --json, a short run under
+# --quick) reach the plot's data file; without the module the output says
+# the Python benchmark was not run, and the test passes on that line.
+atomik_sh_cli_test(bench.python_rows_in_plot
+  "(\"python\\\\nAtomikContext\\.accum\" [0-9.e+]+ 3 0x|\\[python\\] (not built|skipped))"
+  "rm -f bench-py.png.dat; \"$0\" bench --quick --workload python --bench-dir ${_fake_bench} --plot bench-py.png 2>&1 | grep '^\\[python\\]'; cat bench-py.png.dat")
 # The real benchmarks, briefly: every figure of one workload is present.
 if(ATOMIK_BUILD_BENCHMARKS)
   atomik_sh_cli_test(bench.quick_stream_apply

@@ -39,8 +39,10 @@ namespace fs = std::filesystem;
 #define ATOMIK_GIT_COMMIT "unknown"
 #endif
 
-// Which rate a comparison reads from a benchmark line.
-enum class Metric { kItems, kBytes, kTime };
+// Which rate a comparison reads from a benchmark line. kCounter: the
+// subject line's user counter named by `baseline`, already a ratio to a
+// baseline the benchmark measured in the same run (replication_bench).
+enum class Metric { kItems, kBytes, kTime, kCounter };
 
 // One figure: `subject` against `baseline` from the same binary and run.
 // ratio = subject rate / baseline rate (for kTime: baseline time / subject
@@ -123,16 +125,25 @@ constexpr Comparison kComparisons[] = {
      "BM_GroupThroughput/batch:65536/add:1/real_time",
      "BM_GroupThroughput/batch:65536/add:0/real_time", Metric::kItems, 0.9, 0,
      "add / xor: two TCP nodes, batch 65536"},
+    // replication_bench computes these in BM_ReplicationSummary from the
+    // benchmarks before it (Redis started by the benchmark): the whole
+    // binary runs.
+    {"replication", "replication_bench", "BM_ReplicationSummary/iterations:1",
+     "ratio_vs_redis", Metric::kCounter, 10.0, 0,
+     "two nodes vs Redis XADD -P16 (redis-benchmark)"},
+    {"replication", "replication_bench", "BM_ReplicationSummary/iterations:1",
+     "metrics_ratio_16k", Metric::kCounter, 0.95, 0,
+     "with --metrics scraped and logging vs without, batch 16384"},
+    {"replication", "replication_bench", "BM_ReplicationSummary/iterations:1",
+     "metrics_ratio_64k", Metric::kCounter, 0.95, 0,
+     "with --metrics scraped and logging vs without, batch 65536"},
 };
-
-// Benchmarks that compute their own ratio against an external baseline
-// (Redis started by the benchmark): their console output is shown as is.
-constexpr const char* kPassthrough[] = {"replication_bench"};
 
 struct Line {
   double real_time_ns = 0;
   double bytes_per_second = 0;
   double items_per_second = 0;
+  std::map<std::string, double> counters;  // every numeric member
 };
 
 double to_ns(double t, const std::string& unit) {
@@ -195,6 +206,9 @@ std::map<std::string, Line> run_binary(const fs::path& binary,
                            b.value("time_unit", std::string("ns")));
     l.bytes_per_second = b.value("bytes_per_second", 0.0);
     l.items_per_second = b.value("items_per_second", 0.0);
+    for (const auto& [k, v] : b.items()) {
+      if (v.is_number()) l.counters[k] = v.get<double>();
+    }
     out[b["name"].get<std::string>()] = l;
   }
   return out;
@@ -220,6 +234,8 @@ double rate(const Line& l, Metric m) {
       return l.bytes_per_second;
     case Metric::kTime:
       return l.real_time_ns > 0 ? 1e9 / l.real_time_ns : 0;
+    case Metric::kCounter:
+      return 0;  // read by name (counter_row)
   }
   return 0;
 }
@@ -329,37 +345,82 @@ std::string run_context() {
          std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + ", load " + load;
 }
 
-// A short x label: "workload\nname" without "BM_", at most 30 characters.
-std::string short_label(const Comparison& c) {
-  std::string n = c.subject;
+// A short x label: "workload\nname" without "BM_" (a counter: its name),
+// at most 30 characters.
+std::string short_label(const std::string& workload, std::string n) {
   if (n.rfind("BM_", 0) == 0) n = n.substr(3);
   if (n.size() > 30) n = n.substr(0, 29) + "~";
-  return std::string(c.workload) + "\\n" + n;
+  // No quotes inside the gnuplot data file's quoted label.
+  for (char& ch : n) {
+    if (ch == '"') ch = '\'';
+  }
+  return workload + "\\n" + n;
+}
+
+// One bar of the plot: a ratio against its target (0: none) and a rate
+// against its absolute floor (0: none).
+struct Bar {
+  std::string label;
+  double ratio = 0;
+  double target = 0;
+  double rate = 0;
+  double floor = 0;
+  bool met = false;
+};
+
+// The figures of `rows` that were measured, as bars.
+std::vector<Bar> bars_of(const std::vector<Row>& rows) {
+  std::vector<Bar> out;
+  for (const Row& r : rows) {
+    if (!r.problem.empty()) continue;
+    const Comparison& c = *r.c;
+    out.push_back(
+        {short_label(c.workload,
+                     c.metric == Metric::kCounter ? c.baseline : c.subject),
+         r.ratio, c.target, r.subject, c.floor, r.met});
+  }
+  return out;
+}
+
+// The rows python/bench.py --json wrote ({"rows": [{"name", "ratio",
+// "target", "met"}]}) as bars; a file that is not that JSON gives none
+// (its Markdown table says what happened).
+std::vector<Bar> python_bars(const std::string& file) {
+  std::ifstream in(file);
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  std::vector<Bar> out;
+  if (doc.is_discarded() || !doc.contains("rows") || !doc["rows"].is_array()) {
+    return out;
+  }
+  for (const nlohmann::json& r : doc["rows"]) {
+    if (!r.is_object() || !r.contains("name") || !r["name"].is_string()) {
+      continue;
+    }
+    out.push_back({short_label("python", r["name"].get<std::string>()),
+                   r.value("ratio", 0.0), r.value("target", 0.0), 0, 0,
+                   r.value("met", false)});
+  }
+  return out;
 }
 
 // Writes a PNG of two panels with gnuplot: ratios to their same-run
 // baselines against the ratio targets, and absolute rates against their
 // floors; green bars met every target of their figure, red ones missed one
 // (a figure below its floor is red in both panels). Missing figures are
-// not drawn (they are in the table and the exit status). False, with a
-// message, if gnuplot fails.
-bool write_plot(const std::string& plot, const std::vector<Row>& rows) {
+// not drawn (they are in the table and the exit status). The plotted
+// figures stay in PLOT.dat (columns: index, label, ratio, target, colour,
+// rate, floor). False, with a message, if gnuplot fails.
+bool write_plot(const std::string& plot, const std::vector<Bar>& bars) {
   const std::string data = plot + ".dat";
   std::size_t n_ratio = 0;
   std::size_t n_floor = 0;
   {
-    // Columns: index, label, ratio, target, colour, rate, floor.
     std::ofstream d(data);
-    std::ofstream f;
-    int i = 0;
-    for (const Row& r : rows) {
-      if (!r.problem.empty()) continue;
-      const char* colour = r.met ? "0x2ca02c" : "0xd62728";
-      d << i++ << " \"" << short_label(*r.c) << "\" " << r.ratio << " "
-        << r.c->target << " " << colour << " " << r.subject << " " << r.c->floor
-        << "\n";
-      if (r.c->floor > 0) ++n_floor;
-      ++n_ratio;
+    for (const Bar& b : bars) {
+      const char* colour = b.met ? "0x2ca02c" : "0xd62728";
+      d << n_ratio++ << " \"" << b.label << "\" " << b.ratio << " " << b.target
+        << " " << colour << " " << b.rate << " " << b.floor << "\n";
+      if (b.floor > 0) ++n_floor;
     }
   }
   if (n_ratio == 0) {
@@ -413,7 +474,6 @@ bool write_plot(const std::string& plot, const std::vector<Row>& rows) {
     rc = ::pclose(p);
   }
   std::remove(script.c_str());
-  std::remove(data.c_str());
   if (rc != 0) {
     std::fprintf(
         stderr, "atomik bench: gnuplot failed (apt-get install gnuplot-nox)\n");
@@ -422,6 +482,21 @@ bool write_plot(const std::string& plot, const std::vector<Row>& rows) {
   std::fprintf(stderr, "wrote %s\n", plot.c_str());
   return true;
 }
+
+#ifdef ATOMIK_PYTHON_MODULE_DIR
+// Whether the build tree holds the compiled core (atomik_core/_core.*.so).
+bool python_module_built() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(
+           fs::path(ATOMIK_PYTHON_MODULE_DIR) / "atomik_core", ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("_core.", 0) == 0 && e.path().extension() == ".so") {
+      return true;
+    }
+  }
+  return false;
+}
+#endif
 
 int run_bench(const std::string& bench_dir_flag, const std::string& only,
               const std::string& markdown, const std::string& plot,
@@ -447,10 +522,15 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
   }
   // Group the wanted names per binary so each binary runs once.
   std::map<std::string, std::vector<std::string>> wanted;
+  std::map<std::string, bool> whole;  // a counter figure: run every benchmark
   for (const Comparison& c : kComparisons) {
     if (!only.empty() && only != c.workload) continue;
     wanted[c.binary].push_back(c.subject);
-    wanted[c.binary].push_back(c.baseline);
+    if (c.metric == Metric::kCounter) {
+      whole[c.binary] = true;
+    } else {
+      wanted[c.binary].push_back(c.baseline);
+    }
   }
   if (wanted.empty() && only != "python" && only != "replication") {
     std::fprintf(stderr, "atomik bench: no workload named '%s'\n",
@@ -470,6 +550,7 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
       filter += (filter.empty() ? "^(" : "|") + regex_escape(n);
     }
     filter += ")$";
+    if (whole[binary]) filter = ".";
     std::string error;
     results[binary] = run_binary(dir / binary, filter, min_time, &error);
     if (!error.empty()) errors[binary] = error;
@@ -484,6 +565,24 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
     r.c = &c;
     const auto& res = results[c.binary];
     auto s = res.find(c.subject);
+    if (c.metric == Metric::kCounter) {
+      const auto* counters = s == res.end() ? nullptr : &s->second.counters;
+      const auto v = counters == nullptr
+                         ? std::map<std::string, double>::const_iterator{}
+                         : counters->find(c.baseline);
+      if (counters == nullptr || v == counters->end()) {
+        r.problem =
+            "missing counter " + std::string(c.baseline) + " of " + c.subject;
+        if (errors.count(c.binary)) r.problem += " (" + errors[c.binary] + ")";
+        ++missing;
+      } else {
+        r.subject = r.ratio = v->second;
+        r.met = r.ratio >= c.target;
+        if (!r.met) ++below;
+      }
+      rows.push_back(r);
+      continue;
+    }
     auto b = res.find(c.baseline);
     if (s == res.end() || b == res.end()) {
       r.problem =
@@ -500,44 +599,27 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
     }
     rows.push_back(r);
   }
-  std::string passthrough;
-  for (const char* binary : kPassthrough) {
-    if (!only.empty() && only != "replication") continue;
-    if (!fs::exists(dir / binary)) {
-      ++missing;
-      passthrough += std::string("missing ") + binary + "\n";
-      continue;
-    }
-    std::fprintf(stderr, "[replication] running %s ...\n", binary);
-    const std::string cmd = "'" + (dir / binary).string() +
-                            "' --benchmark_min_time=" + min_time + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-      ++failed;
-      passthrough += std::string("cannot run ") + binary + "\n";
-      continue;
-    }
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) passthrough += buf;
-    if (::pclose(p) != 0) {
-      ++failed;
-      passthrough += std::string(binary) + " failed (its output above)\n";
-    }
-  }
   // The Python bindings' benchmark (python/bench.py), when built: it prints
-  // its own Markdown table of ratios to pure Python, measured in its run.
+  // its own Markdown table of ratios to pure Python, measured in its run,
+  // and writes the same rows as JSON for the plot. --quick: few calls.
   std::string python_table;
+  std::vector<Bar> py_bars;
 #if defined(ATOMIK_PYTHON_BENCH) && defined(ATOMIK_PYTHON_MODULE_DIR)
-  if (quick && only.empty()) {
-    std::fprintf(stderr, "[python] skipped (--quick)\n");
+  if ((only.empty() || only == "python") && !python_module_built()) {
+    std::fprintf(stderr,
+                 "[python] skipped: no compiled atomik_core module in %s\n",
+                 ATOMIK_PYTHON_MODULE_DIR);
   } else if ((only.empty() || only == "python") &&
-             fs::exists(ATOMIK_PYTHON_BENCH) &&
-             fs::exists(ATOMIK_PYTHON_MODULE_DIR)) {
+             fs::exists(ATOMIK_PYTHON_BENCH)) {
     std::fprintf(stderr, "[python] running python/bench.py ...\n");
-    const std::string cmd = std::string("PYTHONPATH='") +
-                            ATOMIK_PYTHON_MODULE_DIR + "' /usr/bin/python3 '" +
-                            ATOMIK_PYTHON_BENCH + "' --cpp-bench '" +
-                            (dir / "fingerprint_bench").string() + "' --check";
+    const fs::path py_json =
+        fs::temp_directory_path() /
+        ("atomik-bench-" + std::to_string(::getpid()) + "-python.json");
+    const std::string cmd =
+        std::string("PYTHONPATH='") + ATOMIK_PYTHON_MODULE_DIR +
+        "' /usr/bin/python3 '" + ATOMIK_PYTHON_BENCH + "' --cpp-bench '" +
+        (dir / "fingerprint_bench").string() + "' --check --json '" +
+        py_json.string() + "'" + (quick ? " --n 2000 --reps 3" : "");
     FILE* p = ::popen(cmd.c_str(), "r");
     if (p != nullptr) {
       char buf[4096];
@@ -546,10 +628,17 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
         ++below;
         python_table += "(python/bench.py: a target was missed or it failed)\n";
       }
+      py_bars = python_bars(py_json.string());
+      std::error_code ec;
+      fs::remove(py_json, ec);
     } else {
       ++failed;
       python_table += "(python/bench.py: cannot run)\n";
     }
+  }
+#else
+  if (only == "python") {
+    std::fprintf(stderr, "[python] not built (ATOMIK_BUILD_PYTHON)\n");
   }
 #endif
   std::printf("%-12s %-48s %14s %14s %8s %8s\n", "workload", "figure", "value",
@@ -560,14 +649,16 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
                   r.problem.c_str());
       continue;
     }
+    if (r.c->metric == Metric::kCounter) {
+      std::printf("%-12s %-48s %14s %14s %7.2fx %12s %s\n", r.c->workload,
+                  r.c->subject, r.c->baseline, "same run", r.ratio,
+                  target_text(*r.c).c_str(), r.met ? "" : "(below target)");
+      continue;
+    }
     std::printf("%-12s %-48s %14s %14s %7.2fx %12s %s\n", r.c->workload,
                 r.c->subject, human(r.subject, r.c->metric).c_str(),
                 human(r.baseline, r.c->metric).c_str(), r.ratio,
                 target_text(*r.c).c_str(), r.met ? "" : "(below target)");
-  }
-  if (!passthrough.empty()) {
-    std::printf("\nreplication (own baseline: Redis XADD -P 16):\n%s",
-                passthrough.c_str());
   }
   if (!python_table.empty()) {
     std::printf("\npython bindings:\n%s", python_table.c_str());
@@ -585,16 +676,19 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
       }
       char ratio[32];
       std::snprintf(ratio, sizeof ratio, "%.2f×", r.ratio);
+      if (r.c->metric == Metric::kCounter) {
+        md << "| " << r.c->workload << " | " << r.c->note << " (`"
+           << r.c->subject << "` counter `" << r.c->baseline
+           << "`) | | measured by the benchmark in the same run | " << ratio
+           << " | " << target_text(*r.c) << (r.met ? "" : " (not met)")
+           << " |\n";
+        continue;
+      }
       md << "| " << r.c->workload << " | " << r.c->note << " (`" << r.c->subject
          << "`) | " << human(r.subject, r.c->metric) << " | "
          << human(r.baseline, r.c->metric) << " (`" << r.c->baseline << "`) | "
          << ratio << " | " << target_text(*r.c) << (r.met ? "" : " (not met)")
          << " |\n";
-    }
-    if (!passthrough.empty()) {
-      md << "\nReplication (replication_bench, its own Redis "
-            "baseline):\n\n```\n"
-         << passthrough << "```\n";
     }
     if (!python_table.empty()) {
       md << "\nPython bindings (python/bench.py):\n\n" << python_table;
@@ -605,7 +699,11 @@ int run_bench(const std::string& bench_dir_flag, const std::string& only,
     }
     std::fprintf(stderr, "wrote %s\n", markdown.c_str());
   }
-  if (!plot.empty() && !write_plot(plot, rows)) return 1;
+  if (!plot.empty()) {
+    std::vector<Bar> bars = bars_of(rows);
+    bars.insert(bars.end(), py_bars.begin(), py_bars.end());
+    if (!write_plot(plot, bars)) return 1;
+  }
   std::fflush(stdout);  // the table before the verdict, even in one pipe
   std::fprintf(stderr,
                "%zu figures, %d missing, %d failed, %d below target%s\n",
@@ -637,8 +735,8 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                   "Google Benchmark --benchmark_min_time per benchmark")
       ->capture_default_str();
   cmd->add_flag("--quick", o.quick,
-                "Smoke run: --min-time 0.01, no Python benchmark; targets "
-                "are shown but do not change the exit status");
+                "Smoke run: --min-time 0.01, a short Python benchmark; "
+                "targets are shown but do not change the exit status");
   cmd->callback([exit_code] {
     const std::string min_time = o.quick ? "0.01" : o.min_time;
     *exit_code =

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // MetricsServer over cpp-httplib (libcpp-httplib-dev): GET /metrics and
-// GET /healthz; every other path answers 404 and other methods 405 (the
-// library's defaults).
+// GET /healthz (200 or 503 with a reason); every other path answers 404 and
+// other methods 405 (the library's defaults).
 #include "cli/metrics_server.hpp"
 
 #include <httplib.h>
@@ -31,14 +31,16 @@ struct MetricsServer::Impl {
   std::atomic<bool> done{false};  // listen_after_bind returned
   std::string address;
   Render render;
+  Health health;
 };
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
-    const std::string& listen, Render render) {
+    const std::string& listen, Render render, Health health) {
   auto hp = parse_host_port(listen);
   if (!hp.ok()) return hp.status().with_context("--metrics");
   auto impl = std::make_unique<Impl>();
   impl->render = std::move(render);
+  impl->health = std::move(health);
   Impl* m = impl.get();
   m->server.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
   // The library's default also sets SO_REUSEPORT, with which a second
@@ -51,8 +53,13 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
   m->server.Get("/metrics", [m](const httplib::Request&, httplib::Response& r) {
     r.set_content(m->render(), kMetricsType);
   });
-  m->server.Get("/healthz", [](const httplib::Request&, httplib::Response& r) {
-    r.set_content("ok\n", "text/plain; charset=utf-8");
+  // 503 with the reason: a probe (load balancer, readiness check) takes the
+  // node out of service while its table failed or its writes are held.
+  m->server.Get("/healthz", [m](const httplib::Request&, httplib::Response& r) {
+    const std::string why = m->health ? m->health() : std::string();
+    r.status = why.empty() ? 200 : 503;
+    r.set_content(why.empty() ? "ok\n" : why + "\n",
+                  "text/plain; charset=utf-8");
   });
   const auto& [host, port] = *hp;
   int bound = port;

@@ -41,6 +41,7 @@ struct NodeArgs {
   LogArgs log;
   bool udp = false;
   std::uint32_t sync_ms = 1000;
+  std::uint32_t incarnation_timeout_ms = 5000;
   std::uint64_t max_origins = kDefaultMaxOrigins;
   std::string sync_policy = "every";
   // The table's group and word width (fixed when the table is created).
@@ -65,9 +66,11 @@ struct NodeArgs {
 // Returns false (after printing why) when it cannot bind; *out stays empty
 // without --metrics.
 bool start_metrics(const NodeArgs& a, MetricsServer::Render render,
+                   MetricsServer::Health health,
                    std::unique_ptr<MetricsServer>* out) {
   if (a.metrics.empty()) return true;
-  auto m = MetricsServer::start(a.metrics, std::move(render));
+  auto m =
+      MetricsServer::start(a.metrics, std::move(render), std::move(health));
   if (!m.ok()) {
     std::fprintf(stderr, "atomik node: %s\n", m.status().to_string().c_str());
     return false;
@@ -136,7 +139,7 @@ int run_redis_node_with(const NodeArgs& a, const NodeOptions& o,
             return rep.node()->status().to_prometheus() +
                    rep.status().to_prometheus();
           },
-          &metrics)) {
+          [&rep] { return rep.node()->status().health(); }, &metrics)) {
     (void)rep.stop();
     return 1;
   }
@@ -183,6 +186,7 @@ int run_node(const NodeArgs& a) {
   o.peers = a.peers;
   o.udp = a.udp;
   o.sync_interval_ms = a.sync_ms;
+  o.incarnation_timeout_ms = a.incarnation_timeout_ms;
   o.max_origins = a.max_origins;
   o.log = !a.quiet;
   // CLI11 checked both (IsMember, Range): usage errors exit 2 there.
@@ -264,7 +268,8 @@ int run_node(const NodeArgs& a) {
   Node& n = **node;
   std::unique_ptr<MetricsServer> metrics;
   if (!start_metrics(
-          a, [&n] { return n.status().to_prometheus(); }, &metrics)) {
+          a, [&n] { return n.status().to_prometheus(); },
+          [&n] { return n.status().health(); }, &metrics)) {
     (void)n.stop();
     return 1;
   }
@@ -309,6 +314,12 @@ void add_node_command(CLI::App& app, int* exit_code) {
                 "Version-vector exchange period (ms)")
       ->transform(number(3600000))
       ->check(CLI::Range(1, 3600000));
+  c->add_option("--incarnation-timeout-ms", args->incarnation_timeout_ms,
+                "After a restart, how long local writes wait for the peers' "
+                "marks before a new origin incarnation")
+      ->transform(number(86400000))
+      ->check(CLI::Range(1, 86400000))
+      ->capture_default_str();
   c->add_option("--max-origins", args->max_origins,
                 "Distinct delta origins the table accepts; deltas of more "
                 "are refused, logged and counted")

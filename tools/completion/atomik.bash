@@ -49,7 +49,7 @@ _atomik() {
     demo) opts="--help" ;;
     bench) opts="--bench-dir --workload --markdown --plot --min-time --quick --help" ;;
     fingerprint) opts="--chunk-size --key --legacy-width --watch --interval-ms --count -c --check -q --quiet --help" ;;
-    node) opts="--data --listen --peer --key-file --insecure-no-key --idle-timeout --max-connections --log-level --log-format --udp --sync-ms --max-origins --sync --metrics --quiet --redis --redis-user --redis-password-file --redis-table --redis-shards --redis-hold --redis-cluster --redis-max-unpublished --redis-snapshot-every-s --help" ;;
+    node) opts="--data --listen --peer --key-file --insecure-no-key --idle-timeout --max-connections --log-level --log-format --udp --sync-ms --incarnation-timeout-ms --max-origins --sync --metrics --quiet --redis --redis-user --redis-password-file --redis-table --redis-shards --redis-hold --redis-cluster --redis-max-unpublished --redis-snapshot-every-s --help" ;;
     accum|read|swap) opts="$client" ;;
     status) opts="$client --json" ;;
     redis-node) opts="--data --redis --redis-user --redis-password-file --table --shards --hold --cluster --sync --group --width --snapshot-every-s --no-stdin --quiet --log-level --log-format --help" ;;
