@@ -292,5 +292,29 @@ TEST_F(RedisEntryTest, StartNodeRefusesPeersWithShards) {
               ::testing::HasSubstr("applied twice"));
 }
 
+// ... and a peer that connects to it is refused at the handshake (logged,
+// counted), so no TCP link delivers its deltas a second time; clients still
+// connect.
+TEST_F(RedisEntryTest, StartNodeWithShardsRefusesIncomingPeers) {
+  ATOMIK_START_REDIS();
+  RedisOptions o = options();
+  o.shards = 2;
+  auto a = RedisReplicator::start_node(node_options("a"), o);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  NodeOptions bo = node_options("b");
+  bo.peers = {(*a)->node()->listen_address()};
+  auto b = Node::start(bo);
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  ASSERT_TRUE(wait_until(
+      [&] { return (*a)->node()->status().stats.handshake_failures > 0; }));
+  for (const PeerStatus& p : (*a)->node()->status().peers) {
+    EXPECT_FALSE(p.connected && p.origin != 0) << p.address;
+  }
+  auto c = NodeClient::connect((*a)->node()->listen_address());
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_TRUE((*c)->accum(7, 0x5).ok());
+  EXPECT_EQ((*a)->read(7).value(), 0x5u);
+}
+
 }  // namespace
 }  // namespace atomik

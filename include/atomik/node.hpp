@@ -134,6 +134,12 @@ struct NodeOptions {
   // Per connection: above half of it live deltas are not queued (the peer
   // catches up later); above all of it the connection is closed.
   std::size_t max_queued_bytes = std::size_t{64} << 20;
+  // Accept clients only: a replicating peer's handshake is refused (logged,
+  // counted in NodeStats::handshake_failures) and `peers` must be empty.
+  // RedisReplicator::start_node sets it for a table of several Redis
+  // shards, whose deltas a TCP link would deliver a second time
+  // (docs/redis.md "Topology").
+  bool clients_only = false;
   // Simultaneous connections (accepted + outgoing); more are refused: an
   // accepted one gets a RESPONSE saying the node is at its connection limit
   // (docs/format/node_protocol.md section 4), then is closed. Nonzero.

@@ -73,6 +73,9 @@ Status check_options(const NodeOptions& o) {
   }
   if (o.max_frame_records == 0) return bad("max_frame_records must be > 0");
   if (o.sync_interval_ms == 0) return bad("sync_interval_ms must be > 0");
+  if (o.clients_only && !o.peers.empty()) {
+    return bad("peers must be empty with clients_only");
+  }
   if (o.incarnation_timeout_ms == 0) {
     return bad("incarnation_timeout_ms must be > 0");
   }

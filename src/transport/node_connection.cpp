@@ -286,6 +286,13 @@ void NodeConnection::handle() {
       reject(&NodeStats::rejected_malformed, "acceptor claims to be a client");
       return;
     }
+    if (!is_client && n.opt.clients_only) {
+      reject(&NodeStats::handshake_failures,
+             "peer " + codec::hex64(peer_origin) +
+                 " refused: this node accepts clients only (a table of "
+                 "several Redis shards replicates through Redis alone)");
+      return;
+    }
     // Replicas of different groups or widths must never exchange deltas or
     // states: refused, both named (docs/format/node_protocol.md, version 3).
     if (!is_client && h->shape != n.replica->shape()) {

@@ -368,6 +368,8 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
   auto bridge = std::make_shared<Impl::Bridge>();
   impl->bridge = bridge;
   NodeOptions no = node_options;
+  // Nor may a peer connect to it: its deltas would arrive twice.
+  if (options.shards > 1) no.clients_only = true;
   no.hooks.admit_local = [bridge](Seq last, std::size_t n) -> Status {
     Impl* m = bridge->impl.load();
     if (m == nullptr) {
