@@ -42,15 +42,14 @@ std::map<std::string, PeerSeries> peer_series(const NodeStatus& s) {
 std::string NodeStatus::to_prometheus() const {
   transport::detail::PromWriter w;
   const NodeStats& s = stats;
-  w.family("atomik_deltas_local_total", "counter",
-           "Own deltas acknowledged (durable per the sync policy).");
-  w.sample("atomik_deltas_local_total", s.deltas_local);
-  w.family("atomik_deltas_applied_total", "counter",
-           "Remote deltas applied for the first time.");
-  w.sample("atomik_deltas_applied_total", s.deltas_applied);
-  w.family("atomik_deltas_duplicate_total", "counter",
-           "Remote deltas received again and skipped (already applied).");
-  w.sample("atomik_deltas_duplicate_total", s.deltas_duplicate);
+  w.single("atomik_deltas_local_total", "counter",
+           "Own deltas acknowledged (durable per the sync policy).",
+           s.deltas_local);
+  w.single("atomik_deltas_applied_total", "counter",
+           "Remote deltas applied for the first time.", s.deltas_applied);
+  w.single("atomik_deltas_duplicate_total", "counter",
+           "Remote deltas received again and skipped (already applied).",
+           s.deltas_duplicate);
   w.family("atomik_deltas_refused_total", "counter",
            "Input refused, by reason: a frame (gap), a run of deltas "
            "(origin_limit) or a packet (the other reasons).");
@@ -99,8 +98,8 @@ std::string NodeStatus::to_prometheus() const {
            "durable (acknowledged per the sync policy, advertised).");
   w.sample("atomik_own_seq", "state", "applied", own_applied);
   w.sample("atomik_own_seq", "state", "durable", own_durable);
-  w.family("atomik_origins", "gauge", "Distinct delta origins in the table.");
-  w.sample("atomik_origins", origins);
+  w.single("atomik_origins", "gauge", "Distinct delta origins in the table.",
+           origins);
 
   w.family("atomik_wal_sync_seconds", "histogram",
            "Duration of the fdatasyncs of WAL segment data.");
@@ -115,16 +114,15 @@ std::string NodeStatus::to_prometheus() const {
   w.sample("atomik_wal_sync_seconds_bucket", "le", "+Inf", cumulative);
   w.sample("atomik_wal_sync_seconds_sum", wal.sync_time.sum_seconds);
   w.sample("atomik_wal_sync_seconds_count", cumulative);
-  w.family("atomik_wal_bytes", "gauge", "Bytes of WAL segments on disk.");
-  w.sample("atomik_wal_bytes", wal_bytes);
+  w.single("atomik_wal_bytes", "gauge", "Bytes of WAL segments on disk.",
+           wal_bytes);
   w.family("atomik_wal_lsn", "gauge",
            "WAL position since the writer opened: last appended and last "
            "acknowledged.");
   w.sample("atomik_wal_lsn", "state", "appended", wal.appended_lsn);
   w.sample("atomik_wal_lsn", "state", "durable", wal.durable_lsn);
-  w.family("atomik_wal_written_bytes_total", "counter",
-           "Bytes written to the WAL since the table opened.");
-  w.sample("atomik_wal_written_bytes_total", wal.bytes);
+  w.single("atomik_wal_written_bytes_total", "counter",
+           "Bytes written to the WAL since the table opened.", wal.bytes);
 
   w.family("atomik_state_transfers_total", "counter",
            "Whole-state transfers (SNAPSHOT) sent to peers and installed "
@@ -133,39 +131,38 @@ std::string NodeStatus::to_prometheus() const {
            s.state_transfers_sent);
   w.sample("atomik_state_transfers_total", "direction", "received",
            s.state_transfers_installed);
-  w.family("atomik_state_transfers_refused_total", "counter",
-           "SNAPSHOTs refused (checksum, body, digest); each is logged.");
-  w.sample("atomik_state_transfers_refused_total", s.state_transfers_rejected);
-  w.family("atomik_divergence_total", "counter",
+  w.single("atomik_state_transfers_refused_total", "counter",
+           "SNAPSHOTs refused (checksum, body, digest); each is logged.",
+           s.state_transfers_rejected);
+  w.single("atomik_divergence_total", "counter",
            "Peers seen twice with this node's version vector but another "
-           "digest.");
-  w.sample("atomik_divergence_total", s.divergences);
-  w.family("atomik_own_conflicts_total", "counter",
-           "Own seqs a peer holds other contents for.");
-  w.sample("atomik_own_conflicts_total", s.own_conflicts);
-  w.family("atomik_conflicts_total", "counter",
+           "digest.",
+           s.divergences);
+  w.single("atomik_own_conflicts_total", "counter",
+           "Own seqs a peer holds other contents for.", s.own_conflicts);
+  w.single("atomik_conflicts_total", "counter",
            "(origin, seq)s a peer holds other contents for (divergence "
-           "evidence).");
-  w.sample("atomik_conflicts_total", s.conflicts);
+           "evidence).",
+           s.conflicts);
   w.family("atomik_divergence_repairs_total", "counter",
            "Divergence repairs: whole states sent on request, and installed.");
   w.sample("atomik_divergence_repairs_total", "direction", "sent",
            s.repairs_sent);
   w.sample("atomik_divergence_repairs_total", "direction", "installed",
            s.repairs_installed);
-  w.family("atomik_incarnations_total", "counter",
+  w.single("atomik_incarnations_total", "counter",
            "New origin ids this node started (no peer answered after a "
-           "restart).");
-  w.sample("atomik_incarnations_total", s.incarnations);
-  w.family("atomik_table_failed", "gauge",
+           "restart).",
+           s.incarnations);
+  w.single("atomik_table_failed", "gauge",
            "1 once the table failed (I/O error): reads and writes refused "
-           "until restart.");
-  w.sample("atomik_table_failed", std::uint64_t{table_error.empty() ? 0U : 1U});
-  w.family("atomik_writes_held", "gauge",
-           "1 while local writes wait for the peers' marks after a restart.");
-  w.sample("atomik_writes_held", std::uint64_t{writes_held ? 1U : 0U});
-  w.family("atomik_connects_total", "counter", "Handshakes completed.");
-  w.sample("atomik_connects_total", s.connects);
+           "until restart.",
+           std::uint64_t{table_error.empty() ? 0U : 1U});
+  w.single("atomik_writes_held", "gauge",
+           "1 while local writes wait for the peers' marks after a restart.",
+           std::uint64_t{writes_held ? 1U : 0U});
+  w.single("atomik_connects_total", "counter", "Handshakes completed.",
+           s.connects);
   return std::move(w.str());
 }
 
