@@ -26,8 +26,9 @@ std::string NodeStatus::to_json() const {
   j["listen"] = listen;
   j["digest"] = digest.to_hex();
   Json vv = Json::object();
-  for (const auto& [org, m] : version_vector.entries())
+  for (const auto& [org, m] : version_vector.entries()) {
     vv[codec::hex64(org)] = m;
+  }
   j["version_vector"] = std::move(vv);
   Json ps = Json::array();
   for (const PeerStatus& p : peers) {
@@ -87,8 +88,9 @@ std::string NodeStatus::to_text() const {
   o << "\nstats";
   transport::detail::for_each_node_stat(stats,
                                         [&](const char* name, std::uint64_t v) {
-                                          if (v != 0)
+                                          if (v != 0) {
                                             o << "\n  " << name << "  " << v;
+                                          }
                                         });
   for (const auto& [k, v] : extra) o << "\n" << k << "  " << v;
   o << "\n";
