@@ -128,10 +128,14 @@ atomik_sh_cli_test(bench.replication_counters_in_markdown_and_plot
   "rm -f bench-repl.md bench-repl.png.dat; \"$0\" bench --quick --workload replication --bench-dir ${_fake_bench} --markdown bench-repl.md --plot bench-repl.png >/dev/null 2>&1; grep counter bench-repl.md && cut -d' ' -f2- bench-repl.png.dat")
 # The Python bindings' rows (python/bench.py --json, a short run under
 # --quick) reach the plot's data file; without the module the output says
-# the Python benchmark was not run, and the test passes on that line.
-atomik_sh_cli_test(bench.python_rows_in_plot
-  "(\"python\\\\nAtomikContext\\.accum\" [0-9.e+]+ 3 0x|\\[python\\] (not built|skipped))"
-  "rm -f bench-py.png.dat; \"$0\" bench --quick --workload python --bench-dir ${_fake_bench} --plot bench-py.png 2>&1 | grep '^\\[python\\]'; cat bench-py.png.dat")
+# the Python benchmark was not run, and the test passes on that line. Not
+# in sanitizer builds: their module loads only with the sanitizer runtime
+# preloaded, which `atomik bench` does not give its python child.
+if(NOT ATOMIK_SANITIZE)
+  atomik_sh_cli_test(bench.python_rows_in_plot
+    "(\"python\\\\nAtomikContext\\.accum\" [0-9.e+]+ 3 0x|\\[python\\] (not built|skipped))"
+    "rm -f bench-py.png.dat; \"$0\" bench --quick --workload python --bench-dir ${_fake_bench} --plot bench-py.png 2>&1 | grep '^\\[python\\]'; cat bench-py.png.dat")
+endif()
 # The real benchmarks, briefly: every figure of one workload is present.
 if(ATOMIK_BUILD_BENCHMARKS)
   atomik_sh_cli_test(bench.quick_stream_apply
