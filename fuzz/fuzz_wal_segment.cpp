@@ -183,8 +183,7 @@ Run read(const std::map<std::uint64_t, std::span<const std::byte>>& segments,
   // a kDelta), not the log's own SYNC_MARK and SEAL frames.
   std::uint64_t data_records = 0;
   for (const Visit& v : r.visits) {
-    data_records += v.record.type != atomik::WalRecordType::kSyncMark &&
-                    v.record.type != atomik::WalRecordType::kSeal;
+    data_records += !atomik::is_wal_bookkeeping(v.record.type);
   }
   ATOMIK_FUZZ_CHECK(
       r.report.records_ok == data_records,
