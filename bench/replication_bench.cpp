@@ -2,17 +2,17 @@
 // Replication between two Nodes on loopback, against Redis XADD
 // measured in the same run.
 //
-//   BM_ReplicationThroughput: 4 threads accumulate batches into A
-//     (accum_batch, WAL on with the default durability policy, kEveryRecord:
-//     each batch is fdatasynced before it is acknowledged and sent;
-//     concurrent batches share fdatasyncs); the clock stops when B has
-//     applied every delta (B's version vector reaches A's last seq).
-//   BM_ReplicationThroughputMetrics: the same with what an operator runs:
-//     logging on (NodeOptions::log, info level) and `--metrics` on both
-//     nodes (cli::MetricsServer), each scraped over HTTP every 100 ms
-//     during the run (a far shorter interval than Prometheus' usual 15 s).
-//     The summary gives its ratio to BM_ReplicationThroughput, same run
-//     (target >= 0.95).
+//   BM_ReplicationThroughput: the workload of node_pair.hpp: 4 threads
+//     accumulate batches into A (accum_batch, WAL on with the default
+//     durability policy, kEveryRecord: each batch is fdatasynced before it
+//     is acknowledged and sent; concurrent batches share fdatasyncs); the
+//     clock stops when B has applied every delta.
+//   BM_MetricsOverhead: the same workload without, and with what an
+//     operator runs: logging on (NodeOptions::log, info level) and
+//     `--metrics` on both nodes (cli::MetricsServer), each scraped over
+//     HTTP every 100 ms (a far shorter interval than Prometheus' usual 15
+//     s); pairs of the two setups alternate (atomik_bench::alternate).
+//     Counters: the two medians and their ratio (target >= 0.95).
 //   BM_RedisXaddBaseline: starts redis-server (Debian) on a free loopback
 //     port, runs `redis-benchmark -P 16 -n 200000 -q XADD s '*' f v`, stops
 //     the server; ops/s. Skipped (with a message) if redis is not installed.
@@ -46,129 +46,87 @@
 #include "atomik/node.hpp"
 #include "atomik/table.hpp"
 #include "cli/metrics_server.hpp"
+#include "node_pair.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using atomik_bench::Clock;
+using atomik_bench::NodePair;
 
 double g_repl_rate = 0;
-double g_repl_rate_by_batch[2] = {0, 0};  // 16,384 and 65,536, no metrics
-double g_metrics_rate_by_batch[2] = {0, 0};
+double g_metrics_with[2] = {0, 0};  // 16,384 and 65,536: medians
+double g_metrics_without[2] = {0, 0};
 double g_redis_rate = 0;
 double g_p50_us = 0;
 double g_p99_us = 0;
 
-struct Pair {
-  std::filesystem::path dir;
-  std::unique_ptr<atomik::Node> a, b;
-  // With metrics: both nodes log and serve /metrics, scraped every 100 ms.
-  std::unique_ptr<atomik::cli::MetricsServer> ma, mb;
-  std::atomic<bool> stop_scrape{false};
-  std::thread scraper;
-  std::uint64_t scrapes = 0;
-  explicit Pair(bool metrics = false) {
-    dir = std::filesystem::temp_directory_path() /
-          ("atomik-repl-bench-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    atomik::NodeOptions o;
-    o.listen = "127.0.0.1:0";
-    o.log = metrics;
-    o.storage.num_contexts = 4096;  // a dense table; durability: default
-    o.data_dir = (dir / "a").string();
-    a = std::move(*atomik::Node::start(o));
-    o.data_dir = (dir / "b").string();
-    o.peers = {a->listen_address()};
-    b = std::move(*atomik::Node::start(o));
-    // Wait (bounded) for the connection.
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (a->status().peers.empty() && Clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (metrics) start_metrics();
-  }
-  void start_metrics() {
-    atomik::Node* na = a.get();
-    atomik::Node* nb = b.get();
-    ma = std::move(*atomik::cli::MetricsServer::start(
+// A pair with what an operator runs: both nodes log (info) and serve
+// /metrics, each scraped over HTTP every 100 ms while the pair lives.
+class MetricsPair : public NodePair {
+ public:
+  // Adds each completed pair of scrapes to *scrapes.
+  explicit MetricsPair(std::atomic<std::uint64_t>* scrapes)
+      : NodePair("repl-bench-metrics",
+                 [](atomik::NodeOptions& o) { o.log = true; }),
+        scrapes_(scrapes) {
+    if (!ok()) return;
+    atomik::Node* na = &a();
+    atomik::Node* nb = &b();
+    ma_ = std::move(*atomik::cli::MetricsServer::start(
         "127.0.0.1:0", [na] { return na->status().to_prometheus(); }));
-    mb = std::move(*atomik::cli::MetricsServer::start(
+    mb_ = std::move(*atomik::cli::MetricsServer::start(
         "127.0.0.1:0", [nb] { return nb->status().to_prometheus(); }));
-    scraper = std::thread([this] {
+    scraper_ = std::thread([this] {
       auto port = [](const std::string& addr) {
         return std::stoi(addr.substr(addr.rfind(':') + 1));
       };
-      httplib::Client ca("127.0.0.1", port(ma->address()));
-      httplib::Client cb("127.0.0.1", port(mb->address()));
-      while (!stop_scrape.load()) {
-        if (ca.Get("/metrics") && cb.Get("/metrics")) ++scrapes;
+      httplib::Client ca("127.0.0.1", port(ma_->address()));
+      httplib::Client cb("127.0.0.1", port(mb_->address()));
+      while (!stop_.load()) {
+        if (ca.Get("/metrics") && cb.Get("/metrics")) ++*scrapes_;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
   }
-  ~Pair() {
-    stop_scrape = true;
-    if (scraper.joinable()) scraper.join();
-    ma.reset();
-    mb.reset();
-    a.reset();
-    b.reset();
-    std::filesystem::remove_all(dir);
+  ~MetricsPair() override {
+    stop_ = true;
+    if (scraper_.joinable()) scraper_.join();
+    ma_.reset();
+    mb_.reset();
   }
-  atomik::Seq b_mark() const { return b->version_vector().get(a->origin()); }
+
+ private:
+  std::atomic<std::uint64_t>* scrapes_;
+  std::unique_ptr<atomik::cli::MetricsServer> ma_, mb_;
+  std::atomic<bool> stop_{false};
+  std::thread scraper_;
 };
 
-void replication_throughput(benchmark::State& state, bool metrics) {
-  const auto batch = static_cast<std::size_t>(state.range(0));
-  Pair p(metrics);
-  std::mt19937_64 g(1);
-  std::vector<atomik::FrameRecord> recs(batch);
-  for (auto& r : recs) r = {static_cast<atomik::Addr>(g() % 4096), g()};
-  atomik::Seq sent = 0;
+void BM_ReplicationThroughput(benchmark::State& state) {
+  const auto recs =
+      atomik_bench::workload(static_cast<std::size_t>(state.range(0)));
+  NodePair p("repl-bench");
+  if (!p.ok()) {
+    state.SkipWithError("Node::start failed");
+    return;
+  }
   std::uint64_t total = 0;
   double secs = 0;
   for (auto _ : state) {
-    // 4 producer threads x 16 batches per iteration (concurrent batches share
-    // fdatasyncs: group commit), then wait for B to hold all of them.
-    const auto t0 = Clock::now();
-    std::atomic<bool> failed{false};
-    std::vector<std::thread> producers;
-    for (int t = 0; t < 4; ++t) {
-      producers.emplace_back([&] {
-        for (int k = 0; k < 16; ++k)
-          if (!p.a->accum_batch(recs).ok()) failed.store(true);
-      });
-    }
-    for (auto& t : producers) t.join();
-    if (failed.load()) {
-      state.SkipWithError("accum_batch failed");
+    std::string error;
+    const double s = p.round(recs, &error);
+    if (s < 0) {
+      state.SkipWithError(error.c_str());
       return;
     }
-    sent += 64 * batch;
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (p.b_mark() < sent && Clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    if (p.b_mark() < sent) {
-      state.SkipWithError("B did not catch up within 60 s");
-      return;
-    }
-    secs += std::chrono::duration<double>(Clock::now() - t0).count();
-    total += 64 * batch;
+    secs += s;
+    total += NodePair::kBatchesPerRound * recs.size();
   }
-  if (p.a->digest() != p.b->digest()) state.SkipWithError("digests differ");
+  if (!p.converged()) state.SkipWithError("digests differ");
   const double rate = static_cast<double>(total) / secs;
   state.counters["deltas_per_s"] = rate;
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
-  const int k = batch == 16384 ? 0 : 1;
-  if (metrics) {
-    state.counters["scrapes"] = static_cast<double>(p.scrapes);
-    g_metrics_rate_by_batch[k] = std::max(g_metrics_rate_by_batch[k], rate);
-  } else {
-    g_repl_rate = std::max(g_repl_rate, rate);
-    g_repl_rate_by_batch[k] = std::max(g_repl_rate_by_batch[k], rate);
-  }
-}
-
-void BM_ReplicationThroughput(benchmark::State& state) {
-  replication_throughput(state, /*metrics=*/false);
+  g_repl_rate = std::max(g_repl_rate, rate);
 }
 BENCHMARK(BM_ReplicationThroughput)
     ->Arg(16384)
@@ -176,12 +134,38 @@ BENCHMARK(BM_ReplicationThroughput)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-void BM_ReplicationThroughputMetrics(benchmark::State& state) {
-  replication_throughput(state, /*metrics=*/true);
+// The same workload with and without metrics and logging, alternating
+// pairs of each (atomik_bench::alternate): 5 pairs of each, every pair a
+// warm-up round and then 4 (batch 16,384) or 2 (65,536) timed rounds.
+void BM_MetricsOverhead(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  const auto recs = atomik_bench::workload(batch);
+  const int k = batch == 16384 ? 0 : 1;
+  atomik_bench::Alternated r;
+  std::atomic<std::uint64_t> scrapes{0};
+  for (auto _ : state) {
+    r = atomik_bench::alternate(
+        5, k == 0 ? 4 : 2, recs,
+        [] { return std::make_unique<NodePair>("repl-bench"); },
+        [&scrapes]() -> std::unique_ptr<NodePair> {
+          return std::make_unique<MetricsPair>(&scrapes);
+        });
+  }
+  if (!r.error.empty()) {
+    state.SkipWithError(r.error.c_str());
+    return;
+  }
+  state.counters["scrapes"] = static_cast<double>(scrapes.load());
+  g_metrics_without[k] = atomik_bench::median(r.x);
+  g_metrics_with[k] = atomik_bench::median(r.y);
+  state.counters["without_deltas_per_s"] = g_metrics_without[k];
+  state.counters["with_deltas_per_s"] = g_metrics_with[k];
+  state.counters["ratio"] = g_metrics_with[k] / g_metrics_without[k];
 }
-BENCHMARK(BM_ReplicationThroughputMetrics)
+BENCHMARK(BM_MetricsOverhead)
     ->Arg(16384)
     ->Arg(65536)
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -255,18 +239,22 @@ BENCHMARK(BM_RedisXaddBaseline)
     ->UseRealTime();
 
 void BM_ReplicationLatency(benchmark::State& state) {
-  Pair p;
+  NodePair p("repl-bench");
+  if (!p.ok()) {
+    state.SkipWithError("Node::start failed");
+    return;
+  }
   std::vector<double> us;
   std::uint64_t v = 0;
   for (auto _ : state) {
     ++v;
     const auto t0 = Clock::now();
-    if (!p.a->accum(7, v ^ (v - 1)).ok()) {
+    if (!p.a().accum(7, v ^ (v - 1)).ok()) {
       state.SkipWithError("accum failed");
       return;
     }
     const auto deadline = t0 + std::chrono::seconds(10);
-    while (p.b->read(7).value_or(0) != v && Clock::now() < deadline) {
+    while (p.b().read(7).value_or(0) != v && Clock::now() < deadline) {
     }
     us.push_back(
         std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
@@ -349,16 +337,15 @@ void BM_ReplicationSummary(benchmark::State& state) {
         g_p50_us, g_p99_us);
   }
   for (int k = 0; k < 2; ++k) {
-    if (g_repl_rate_by_batch[k] <= 0 || g_metrics_rate_by_batch[k] <= 0) {
-      continue;
-    }
-    const double r = g_metrics_rate_by_batch[k] / g_repl_rate_by_batch[k];
+    if (g_metrics_without[k] <= 0 || g_metrics_with[k] <= 0) continue;
+    const double r = g_metrics_with[k] / g_metrics_without[k];
     state.counters[k == 0 ? "metrics_ratio_16k" : "metrics_ratio_64k"] = r;
     std::printf(
         "summary: batch %d: with --metrics and logging %.2f M deltas/s, "
-        "without %.2f M deltas/s; ratio %.3f (target >= 0.95)\n",
-        k == 0 ? 16384 : 65536, g_metrics_rate_by_batch[k] / 1e6,
-        g_repl_rate_by_batch[k] / 1e6, r);
+        "without %.2f M deltas/s (medians, alternating pairs); ratio %.3f "
+        "(target >= 0.95)\n",
+        k == 0 ? 16384 : 65536, g_metrics_with[k] / 1e6,
+        g_metrics_without[k] / 1e6, r);
   }
 }
 BENCHMARK(BM_ReplicationSummary)->Iterations(1);

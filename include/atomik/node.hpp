@@ -131,8 +131,10 @@ struct NodeOptions {
   // default carries about 22 M states. A node needs this much memory per
   // connection receiving one; at most one is queued per connection.
   std::size_t max_snapshot_bytes = std::size_t{256} << 20;
-  // Per connection: above half of it live deltas are not queued (the peer
-  // catches up later); above all of it the connection is closed.
+  // Per connection: above half of it live deltas are not queued; once the
+  // queue drains the peer is asked for its version vector and caught up in
+  // one go (retained deltas, or the state). Above all of it (a peer that
+  // stops reading replies and snapshots) the connection is closed.
   std::size_t max_queued_bytes = std::size_t{64} << 20;
   // Accept clients only: a replicating peer's handshake is refused (logged,
   // counted in NodeStats::handshake_failures) and `peers` must be empty.
@@ -184,7 +186,7 @@ struct NodeStats {
   std::uint64_t rejected_connections = 0;  // over max_connections
   std::uint64_t idle_disconnects = 0;      // silent past idle_timeout_ms
   std::uint64_t handshake_failures = 0;
-  std::uint64_t slow_peer_skips = 0;  // live batches not queued (full)
+  std::uint64_t slow_peer_skips = 0;  // live frames not queued (congested)
   std::uint64_t slow_peer_disconnects = 0;
   std::uint64_t state_transfers_needed = 0;     // catch-up impossible from log
   std::uint64_t state_transfers_sent = 0;       // SNAPSHOTs sent instead

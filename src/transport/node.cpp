@@ -382,13 +382,23 @@ Node::Impl::own_frames() {
 }
 
 std::shared_ptr<const std::vector<std::byte>> Node::Impl::snapshot_now() {
-  Seq durable = 0;
-  {
+  // Under mu no local batch enters the table; own deltas already in it but
+  // not yet durable are made durable first (one sync), so the state sent
+  // never holds what the disk does not, whatever local writers are doing
+  // (waiting for a moment without them could wait forever).
+  auto now = [this]() -> Result<ReplicaState> {
     std::lock_guard<std::mutex> lk(mu);
-    durable = durable_seq;
-  }
-  auto now = replica->state();
-  if (!now.ok() || now->version_vector.get(self_origin) != durable) {
+    const Seq own = replica->mark(self_origin);
+    if (own > durable_seq) {
+      if (opt.storage.sync != SyncPolicy::kNone) {
+        ATOMIK_RETURN_IF_ERROR(replica->sync());
+      }
+      durable_seq = own;
+    }
+    return replica->state();
+  }();
+  if (!now.ok()) {
+    log("state transfer not sent: " + now.status().to_string());
     return nullptr;
   }
   tp::SnapshotBody body;
@@ -466,12 +476,19 @@ void Node::Impl::broadcast(
                                                        conns.end());
   for (const auto& c : targets) {
     if (c->state != NodeConnection::State::kOpen || c->is_client) continue;
-    if (c->congested()) {
-      std::lock_guard<std::mutex> lk(mu);
-      ++st.slow_peer_skips;
-      continue;
+    // A peer that fell behind gets the rest from one catch-up once its
+    // queue drains (NodeConnection::lagging), not as frames it would drop
+    // as gaps; checked per frame, so one large flush cannot push a healthy
+    // peer over max_queued_bytes (a disconnect).
+    for (const auto& f : frames) {
+      if (c->lagging || c->congested()) {
+        c->lagging = true;
+        std::lock_guard<std::mutex> lk(mu);
+        ++st.slow_peer_skips;
+        break;
+      }
+      c->send(tp::PacketType::kDeltas, f);
     }
-    for (const auto& f : frames) c->send(tp::PacketType::kDeltas, f);
   }
 }
 

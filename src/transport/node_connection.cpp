@@ -135,6 +135,11 @@ void NodeConnection::do_write() {
           self->close();
           return;
         }
+        if (self->outq.empty() && self->lagging && !self->catch_up_asked) {
+          self->catch_up_asked = true;
+          self->send_sync(/*reply_wanted=*/true);
+          return;
+        }
         self->do_write();
       });
 }
@@ -506,6 +511,14 @@ void NodeConnection::on_sync(std::span<const std::byte> b) {
       send(tp::PacketType::kSnapshot, std::move(snap));
     }
   }
+  if (lagging && !catch_up_asked) {
+    // Still draining: the catch-up follows the drain (do_write asks for
+    // it), so it is not queued behind what the peer cannot read yet.
+    if (s->reply_wanted) send_sync(false);
+    return;
+  }
+  lagging = false;
+  catch_up_asked = false;
   std::shared_ptr<const std::vector<std::byte>> snapshot;
   auto frames = n.catch_up_frames(their_vv, &snapshot);
   // One state transfer in flight per peer: the next sync sends another

@@ -216,6 +216,12 @@ struct NodeConnection : std::enable_shared_from_this<NodeConnection> {
   std::size_t queued = 0;
   bool snapshot_queued = false;  // a SNAPSHOT waits in outq
   bool writing = false;
+  // Live own deltas were not queued (the queue was over half full): none
+  // are queued until the queue drains; then the peer is asked for its
+  // version vector (catch_up_asked) and its SYNC brings one catch-up of
+  // everything it lacks (retained frames, or the state), which clears it.
+  bool lagging = false;
+  bool catch_up_asked = false;
   VersionVector their_vv;
   bool have_vv = false;
   bool suspect = false;  // a digest mismatch at suspect_vv (check_divergence)
