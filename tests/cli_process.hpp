@@ -91,6 +91,46 @@ inline SpawnedCli spawn_listening(std::vector<std::string> args,
 }
 
 #ifdef ATOMIK_CLI_PATH
+// One `atomik node ARGS...` child process with the arguments as given
+// (at construction, or to start()); stderr goes to `log`. Killed with
+// SIGKILL and reaped when destroyed.
+class CliNode {
+ public:
+  CliNode() = default;
+  explicit CliNode(std::vector<std::string> args) : args_(std::move(args)) {}
+  ~CliNode() { stop(SIGKILL); }
+  CliNode(const CliNode&) = delete;
+  CliNode& operator=(const CliNode&) = delete;
+
+  // Starts it and reads "listening on HOST:PORT" (spawn_listening); false if
+  // it did not start or announce.
+  bool start(const std::string& log) { return start(args_, log); }
+  bool start(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> argv = {ATOMIK_CLI_PATH, "node"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const SpawnedCli c = spawn_listening(argv, log);
+    if (c.pid <= 0) return false;
+    pid_ = c.pid;
+    address_ = c.address;
+    return true;
+  }
+  // Sends `sig` and reaps it; its exit code (-1 if signalled or not running).
+  int stop(int sig) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::vector<std::string> args_;
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
 // One `atomik node` child process on loopback: `atomik node --data DATA
 // --listen 127.0.0.1:PORT --sync-ms 100` plus a --peer per peer and the
 // extra arguments given to start(); stderr goes to `log`. Killed with

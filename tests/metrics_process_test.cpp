@@ -25,6 +25,7 @@
 #include "cli_process.hpp"
 #include "node_test_util.hpp"
 #ifdef ATOMIK_HAVE_REDIS
+#include "http_get.hpp"
 #include "redis_server.hpp"
 #endif
 
@@ -60,18 +61,7 @@ struct Child {
   }
 };
 
-// GET http://address path: (status, body); status -1 if nothing answered.
-std::pair<int, std::string> http_get(const std::string& address,
-                                     const std::string& path) {
-  const auto colon = address.rfind(':');
-  httplib::Client c(address.substr(0, colon),
-                    std::stoi(address.substr(colon + 1)));
-  c.set_connection_timeout(2);
-  c.set_read_timeout(5);
-  auto r = c.Get(path);
-  if (!r) return {-1, ""};
-  return {r->status, r->body};
-}
+using testing::http_get;
 
 // Whether `program` is on PATH.
 bool have(const std::string& program) {

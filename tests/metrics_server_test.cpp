@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "atomik/node.hpp"
+#include "http_get.hpp"
 #include "storage_test_util.hpp"
 
 namespace atomik {
@@ -22,18 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// GET http://address path: (status, body); -1 if nothing answered.
-std::pair<int, std::string> http_get(const std::string& address,
-                                     const std::string& path) {
-  const auto colon = address.rfind(':');
-  httplib::Client c(address.substr(0, colon),
-                    std::stoi(address.substr(colon + 1)));
-  c.set_connection_timeout(2);
-  c.set_read_timeout(5);
-  auto r = c.Get(path);
-  if (!r) return {-1, ""};
-  return {r->status, r->body};
-}
+using testing::http_get;
 
 TEST(MetricsServerTest, HealthzFollowsTheHealthCallback) {
   // Atomic: the server's threads read it (a socket is no happens-before

@@ -21,21 +21,13 @@ using testing::TempDir;
 using testing::wait_until;
 
 NodeOptions opts(const std::string& dir, OriginId origin = 0) {
-  NodeOptions o;
-  o.data_dir = dir;
-  o.listen = "127.0.0.1:0";
-  o.sync_interval_ms = 50;
-  o.reconnect_min_ms = 10;
-  o.reconnect_max_ms = 200;
+  NodeOptions o = testing::node_options(dir);
   o.storage.origin = origin;
-  o.log = std::getenv("ATOMIK_TEST_NODE_LOG") != nullptr;
   return o;
 }
 
 std::unique_ptr<Node> start(const NodeOptions& o) {
-  auto n = Node::start(o);
-  EXPECT_TRUE(n.ok()) << n.status().to_string();
-  return n.ok() ? std::move(*n) : nullptr;
+  return testing::start_node(o);
 }
 
 bool converged(Node& a, Node& b) {

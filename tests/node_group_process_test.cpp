@@ -34,39 +34,7 @@ using testing::wait_until;
 
 constexpr auto kWait = std::chrono::milliseconds(30000);
 
-// One `atomik node ARGS...` child process.
-class NodeProcess {
- public:
-  NodeProcess() = default;
-  NodeProcess(const NodeProcess&) = delete;
-  NodeProcess& operator=(const NodeProcess&) = delete;
-  ~NodeProcess() { stop(SIGKILL); }
-
-  // Starts it and reads "listening on HOST:PORT" (20 s deadline).
-  bool start(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<std::string> argv = {ATOMIK_CLI_PATH, "node"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const testing::SpawnedCli c = testing::spawn_listening(argv, log);
-    if (c.pid <= 0) return false;
-    pid_ = c.pid;
-    address_ = c.address;
-    return true;
-  }
-  // Sends `sig` and reaps it; its exit code (-1 if signalled).
-  int stop(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  }
-  const std::string& address() const { return address_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string address_;
-};
+using NodeProcess = testing::CliNode;
 
 Status accum(const NodeProcess& n, Addr a, std::uint64_t d) {
   auto c = NodeClient::connect(n.address(), {}, 5000);

@@ -26,21 +26,14 @@ using testing::wait_until;
 using Model = std::map<Addr, std::uint64_t>;
 
 NodeOptions opts(const std::string& dir) {
-  NodeOptions o;
-  o.data_dir = dir;
-  o.listen = "127.0.0.1:0";
+  NodeOptions o = testing::node_options(dir);
   o.sync_interval_ms = 3'600'000;  // never within a test
   o.idle_timeout_ms = 0;
-  o.reconnect_min_ms = 10;
-  o.reconnect_max_ms = 200;
-  o.log = std::getenv("ATOMIK_TEST_NODE_LOG") != nullptr;
   return o;
 }
 
 std::unique_ptr<Node> start(const NodeOptions& o) {
-  auto n = Node::start(o);
-  EXPECT_TRUE(n.ok()) << n.status().to_string();
-  return n.ok() ? std::move(*n) : nullptr;
+  return testing::start_node(o);
 }
 
 // B's network thread, blocked in its own on_local_batch hook until

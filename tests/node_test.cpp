@@ -28,21 +28,10 @@ using testing::TempDir;
 using testing::wait_until;
 namespace tp = transport;
 
-NodeOptions opts(const std::string& dir) {
-  NodeOptions o;
-  o.data_dir = dir;
-  o.listen = "127.0.0.1:0";
-  o.sync_interval_ms = 50;
-  o.reconnect_min_ms = 10;
-  o.reconnect_max_ms = 200;
-  o.log = std::getenv("ATOMIK_TEST_NODE_LOG") != nullptr;
-  return o;
-}
+NodeOptions opts(const std::string& dir) { return testing::node_options(dir); }
 
 std::unique_ptr<Node> start(const NodeOptions& o) {
-  auto n = Node::start(o);
-  EXPECT_TRUE(n.ok()) << n.status().to_string();
-  return n.ok() ? std::move(*n) : nullptr;
+  return testing::start_node(o);
 }
 
 bool converged(const std::vector<Node*>& nodes) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -23,21 +24,29 @@
 
 #include "atomik/node.hpp"
 #include "transport/packet.hpp"
+#include "wait_until.hpp"
 
 namespace atomik::testing {
 
-// Polls `cond` until it holds or `timeout` passes (no sleeps as
-// synchronisation: the deadline only bounds the wait).
-inline bool wait_until(
-    const std::function<bool()>& cond,
-    std::chrono::milliseconds timeout = std::chrono::milliseconds(20000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  return cond();
+// The options an in-process node test starts from: loopback on a free
+// port, a 50 ms sync period, short reconnect backoff, logs on stderr when
+// ATOMIK_TEST_NODE_LOG is set.
+inline NodeOptions node_options(const std::string& dir) {
+  NodeOptions o;
+  o.data_dir = dir;
+  o.listen = "127.0.0.1:0";
+  o.sync_interval_ms = 50;
+  o.reconnect_min_ms = 10;
+  o.reconnect_max_ms = 200;
+  o.log = std::getenv("ATOMIK_TEST_NODE_LOG") != nullptr;
+  return o;
+}
+
+// Node::start; a failure fails the test (with its status) and gives null.
+inline std::unique_ptr<Node> start_node(const NodeOptions& o) {
+  auto n = Node::start(o);
+  EXPECT_TRUE(n.ok()) << n.status().to_string();
+  return n.ok() ? std::move(*n) : nullptr;
 }
 
 // A fresh directory under the temp dir, removed on destruction.

@@ -26,6 +26,7 @@
 #include "transport/redis_client.hpp"
 #include "transport/redis_format.hpp"
 #include "vector_files.hpp"
+#include "wait_until.hpp"
 
 namespace atomik {
 namespace {
@@ -34,18 +35,7 @@ using testing::digest_of;
 using testing::nonzero;
 using testing::RedisServer;
 using testing::state_of;
-
-// Polls `cond` until it holds or 30 s pass (the deadline only bounds the
-// wait).
-bool wait_until(const std::function<bool()>& cond) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return cond();
-}
+using testing::wait_until;
 
 class RedisEntryTest : public ::testing::Test {
  protected:
@@ -54,14 +44,7 @@ class RedisEntryTest : public ::testing::Test {
     return server_ != nullptr;
   }
   RedisOptions options() const {
-    RedisOptions o;
-    o.url = server_->url();
-    o.block_ms = 50;
-    o.retry_min_ms = 10;
-    o.retry_max_ms = 200;
-    o.state_flush_ms = 50;
-    o.start_timeout_ms = 10000;
-    return o;
+    return testing::fast_redis_options(server_->url());
   }
   std::unique_ptr<RedisReplicator> start(
       const std::string& name, const PersistentOptions& storage = {}) {

@@ -62,14 +62,7 @@ class RedisNodeTest : public ::testing::Test {
     return server_ != nullptr;
   }
   RedisOptions redis_options() const {
-    RedisOptions o;
-    o.url = server_->url();
-    o.block_ms = 50;
-    o.retry_min_ms = 10;
-    o.retry_max_ms = 200;
-    o.state_flush_ms = 50;
-    o.start_timeout_ms = 10000;
-    return o;
+    return testing::fast_redis_options(server_->url());
   }
   NodeOptions node_options(const std::string& name) const {
     NodeOptions o;
@@ -352,38 +345,7 @@ INSTANTIATE_TEST_SUITE_P(NodeAndTable, RedisOutageTest, ::testing::Bool(),
 using testing::run_cli;
 
 // One `atomik node --redis ...` child process.
-class RedisNodeProcess {
- public:
-  explicit RedisNodeProcess(std::vector<std::string> args)
-      : args_(std::move(args)) {}
-  ~RedisNodeProcess() { stop(SIGKILL); }
-
-  // Starts it and reads "listening on HOST:PORT" (20 s deadline).
-  bool start(const std::string& log) {
-    std::vector<std::string> args = {ATOMIK_CLI_PATH, "node"};
-    args.insert(args.end(), args_.begin(), args_.end());
-    const testing::SpawnedCli c = testing::spawn_listening(args, log);
-    if (c.pid <= 0) return false;
-    pid_ = c.pid;
-    address_ = c.address;
-    return true;
-  }
-  // Sends `sig` and reaps the process; its exit code (-1 if signalled).
-  int stop(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  }
-  const std::string& address() const { return address_; }
-
- private:
-  std::vector<std::string> args_;
-  pid_t pid_ = -1;
-  std::string address_;
-};
+using RedisNodeProcess = testing::CliNode;
 
 std::string json_string(const std::string& json, const std::string& key) {
   const std::string tag = "\"" + key + "\":\"";

@@ -210,14 +210,7 @@ class RedisNetTest : public ::testing::Test {
   }
   std::string dir(const std::string& name) const { return root_ + "/" + name; }
   RedisOptions options() const {
-    RedisOptions o;
-    o.url = server_->url();
-    o.block_ms = 50;
-    o.retry_min_ms = 10;
-    o.retry_max_ms = 200;
-    o.state_flush_ms = 50;
-    o.start_timeout_ms = 10000;
-    return o;
+    return testing::fast_redis_options(server_->url());
   }
   std::unique_ptr<RedisReplicator> start(const std::string& name,
                                          const RedisOptions& o) {
