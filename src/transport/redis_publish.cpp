@@ -25,11 +25,14 @@ void RedisReplicator::Impl::publish_loop() {
   }
   std::uint32_t backoff = opt.retry_min_ms;
   bool outage_logged = false;
+  // Reused by every loop: a slice of max_entry_records (up to 2^16) deltas
+  // is megabytes, and fresh buffers of that size would be page-faulted in
+  // again for every entry.
+  std::vector<Pending> slice;
   std::vector<FrameRecord> recs;
   std::vector<std::byte> frame;
+  std::vector<ShardState> st;
   for (;;) {
-    std::vector<Pending> slice;
-    std::vector<ShardState> st;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return stopping || !outbox.empty(); });
@@ -71,15 +74,17 @@ void RedisReplicator::Impl::publish_loop() {
                                   : FrameHeader{.origin = vorigins[k],
                                                 .epoch = 0,
                                                 .base_seq = st[k].pub_vseq + 1};
-        auto enc = encode_frame(
-            h, recs, {}, FrameLimits{.max_frame_bytes = opt.max_frame_bytes});
+        frame.resize(static_cast<std::size_t>(frame_size(recs.size(), 0)));
+        auto enc = encode_frame_into(
+            h, recs, {}, frame,
+            FrameLimits{.max_frame_bytes = opt.max_frame_bytes});
         if (!enc.ok()) {
           // Options are validated so that this cannot happen.
           log("cannot encode a frame: " + std::string(enc.status().message()));
           failed = true;
           break;
         }
-        frame = std::move(*enc);
+        frame.resize(*enc);
         auto r = links[k]->run(
             {"XADD", keys[k], "*", write_v2 ? "r" : "f", as_view(frame)});
         count_connects(*links[k], &seen[k]);
