@@ -140,7 +140,7 @@ void RedisReplicator::Impl::publish_loop() {
       outbox.erase(outbox.begin(), end);
     }
     cv.notify_all();
-    (void)maybe_flush(false);
+    state_cv.notify_one();
   }
 }
 

@@ -134,7 +134,7 @@ void RedisReplicator::Impl::read_loop(std::uint32_t k) {
     apply_lock.unlock();
     pending_n = 0;
     cv.notify_all();
-    (void)maybe_flush(false);
+    state_cv.notify_one();
     return true;
   };
   // Own entries next in the stream are passed without reading them (each
@@ -179,7 +179,7 @@ void RedisReplicator::Impl::read_loop(std::uint32_t k) {
     }
     if (skipped) {
       cv.notify_all();
-      (void)maybe_flush(false);
+      state_cv.notify_one();
     }
   };
   for (;;) {

@@ -279,6 +279,7 @@ Status RedisReplicator::Impl::finish_start() {
   }
   Impl* p = this;
   publisher = std::thread([p] { p->publish_loop(); });
+  state_writer = std::thread([p] { p->state_loop(); });
   for (std::uint32_t k : held) {
     readers.emplace_back([p, k] { p->read_loop(k); });
   }
@@ -678,7 +679,9 @@ Status RedisReplicator::stop() {
     m.bridge->impl.store(nullptr);
   }
   m.cv.notify_all();
+  m.state_cv.notify_all();
   if (m.publisher.joinable()) m.publisher.join();
+  if (m.state_writer.joinable()) m.state_writer.join();
   for (std::thread& t : m.readers) {
     if (t.joinable()) t.join();
   }

@@ -116,7 +116,9 @@ struct RedisReplicator::Impl {
   std::mutex file_mu;
   std::mutex ctl_mu;
   std::unique_ptr<transport::RedisLink> ctl;
+  std::condition_variable state_cv;  // the state writer waits here (on mu)
   std::thread publisher;
+  std::thread state_writer;
   std::vector<std::thread> readers;
   bool stopped = false;
 
@@ -211,6 +213,10 @@ struct RedisReplicator::Impl {
 
   // Writes REDIS_STATE if it changed and (force or state_flush_ms passed).
   Status maybe_flush(bool force);
+  // The state writer thread: maybe_flush(false) whenever the state is dirty
+  // and state_flush_ms has passed, until stop. The publisher and readers
+  // only wake it (state_cv): the file's two fsyncs stay off their path.
+  void state_loop();
 
   void count_connects(const transport::RedisLink& link, std::uint64_t* seen) {
     if (link.connects() != *seen) {
