@@ -12,6 +12,7 @@
 set(ATOMIK_CORE_SOURCES
   src/core/status.cpp
   src/core/log.cpp
+  src/core/huge_pages.cpp
   src/core/concurrent_context.cpp
   src/core/shared_context.cpp
   src/core/fingerprint.cpp

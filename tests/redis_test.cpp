@@ -17,8 +17,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <random>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -261,6 +263,42 @@ TEST_F(RedisNetTest, TwoNodesConvergeExactlyOnce) {
   EXPECT_EQ(b->stats().deltas_applied, 150u);
   EXPECT_EQ(a->stats().deltas_applied, 150u);
   EXPECT_EQ(a->stats().entries_malformed, 0u);
+}
+
+// REDIS_STATE follows the positions while the replicator runs (written by
+// its state writer within state_flush_ms), not only at stop: the file on
+// disk comes to show node b's read position at the entry it applied and
+// node a's own seq published.
+TEST_F(RedisNetTest, TheStateFileFollowsThePositionsWhileRunning) {
+  ATOMIK_START_REDIS();
+  auto a = start("a");
+  auto b = start("b");
+  ASSERT_TRUE(a && b);
+  const std::vector<FrameRecord> batch = {{1, 0x11}, {2, 0x22}};
+  ASSERT_TRUE(a->accum_batch(batch).ok());
+  ASSERT_TRUE(eventually([&] { return b->stats().deltas_applied == 2; }));
+  ASSERT_TRUE(a->wait_published(10000).ok());
+  auto on_disk = [&](const std::string& name) {
+    std::ifstream in(dir(name) + "/" + transport::kStateFileName,
+                     std::ios::binary);
+    const std::string raw((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+    return transport::decode_state(
+        std::span<const std::byte>(
+            reinterpret_cast<const std::byte*>(raw.data()), raw.size()),
+        name);
+  };
+  // b's position moves once the entry is durable there.
+  ASSERT_TRUE(eventually([&] { return b->positions()[0].read_id != "0-0"; }));
+  const std::string b_read = b->positions()[0].read_id;
+  ASSERT_TRUE(eventually([&] {
+    auto sa = on_disk("a");
+    auto sb = on_disk("b");
+    return sa.ok() && sb.ok() && sa->size() == 1 && sb->size() == 1 &&
+           (*sa)[0].pub_seq == 2 && (*sb)[0].read.to_string() == b_read;
+  }));
+  EXPECT_GT(a->stats().state_writes, 0u);
+  EXPECT_GT(b->stats().state_writes, 0u);
 }
 
 TEST_F(RedisNetTest, DuplicateEntryChangesNothing) {

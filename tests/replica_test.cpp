@@ -10,9 +10,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "storage_test_util.hpp"
 #include "test_seed.hpp"
@@ -141,6 +145,88 @@ TEST(ReplicaTest, TheRetainedLogKeepsTheNewestDeltas) {
   EXPECT_TRUE(c.needs_state_transfer);
   EXPECT_THAT(c.reason, HasSubstr("no longer retained"));
   EXPECT_EQ(r->own_since(10).status().code(), Code::kOutOfRange);
+}
+
+// The deltas of `log` (seq i + 1 at index i) a peer lacking all of `origin`
+// beyond `from` gets from `missing`, as StampedDeltas.
+std::vector<StampedDelta> stamped(OriginId origin,
+                                  const std::vector<FrameRecord>& log,
+                                  std::size_t from) {
+  std::vector<StampedDelta> out;
+  for (std::size_t i = from; i < log.size(); ++i) {
+    out.push_back({origin, i + 1, log[i].addr, log[i].delta});
+  }
+  return out;
+}
+
+// Batches of random sizes around the ring's capacity (1024), own and
+// remote (resends overlapping what was applied): the retained log holds
+// exactly the newest 1024 deltas of each origin, as a reference model
+// (every delta logged) says, before and after a restart.
+TEST(ReplicaTest, TheRetainedLogMatchesAModelOverBatchesOfAnySize) {
+  auto g = atomik::testing::rng(41);
+  constexpr OriginId kRemote = 0x77;
+  constexpr std::size_t kCap = 1024;
+  TempDir d;
+  std::vector<FrameRecord> own_log;
+  std::vector<FrameRecord> remote_log;
+  OriginId self = 0;
+  auto check = [&](const Replica& r, const std::string& when) {
+    SCOPED_TRACE(when);
+    const std::size_t own_from =
+        own_log.size() - std::min(own_log.size(), kCap);
+    const std::size_t rem_from =
+        remote_log.size() - std::min(remote_log.size(), kCap);
+    VersionVector vv;
+    vv.set(self, own_from);
+    vv.set(kRemote, rem_from);
+    const CatchUp c = r.missing(vv, own_log.size());
+    EXPECT_FALSE(c.needs_state_transfer) << c.reason;
+    std::vector<StampedDelta> want = stamped(self, own_log, own_from);
+    std::vector<StampedDelta> rem = stamped(kRemote, remote_log, rem_from);
+    want.insert(want.end(), rem.begin(), rem.end());
+    std::vector<StampedDelta> got = c.deltas;
+    auto by_origin_seq = [](const StampedDelta& a, const StampedDelta& b) {
+      return std::tie(a.origin, a.seq) < std::tie(b.origin, b.seq);
+    };
+    std::sort(want.begin(), want.end(), by_origin_seq);
+    std::sort(got.begin(), got.end(), by_origin_seq);
+    EXPECT_TRUE(got == want)
+        << got.size() << " retained, model " << want.size();
+    if (own_from > 0) {
+      vv.set(self, own_from - 1);  // one more than is retained
+      EXPECT_TRUE(r.missing(vv, own_log.size()).needs_state_transfer);
+    }
+  };
+  {
+    auto r = open(d.sub("t"), fast());
+    ASSERT_NE(r, nullptr);
+    self = r->origin();
+    for (int round = 0; round < 40; ++round) {
+      std::vector<FrameRecord> b(1 + g() % 3000);
+      for (FrameRecord& x : b) x = {static_cast<Addr>(g() % 4096), g() | 1};
+      if (g() % 2 == 0) {
+        ASSERT_EQ(r->accum_batch(b).value(), own_log.size() + 1);
+        own_log.insert(own_log.end(), b.begin(), b.end());
+      } else {
+        const std::size_t back =
+            std::min<std::size_t>(remote_log.size(), g() % 100);
+        std::vector<FrameRecord> run(
+            remote_log.end() - static_cast<std::ptrdiff_t>(back),
+            remote_log.end());
+        run.insert(run.end(), b.begin(), b.end());
+        auto a = r->apply_run(kRemote, remote_log.size() - back + 1, run);
+        ASSERT_TRUE(a.ok()) << a.status().to_string();
+        EXPECT_EQ(a->applied, b.size());
+        EXPECT_EQ(a->duplicate, back);
+        remote_log.insert(remote_log.end(), b.begin(), b.end());
+      }
+      check(*r, "round " + std::to_string(round));
+    }
+  }
+  auto r = open(d.sub("t"), fast());
+  ASSERT_NE(r, nullptr);
+  check(*r, "after a restart");
 }
 
 TEST(ReplicaTest, OriginsAboveTheLimitAreRefusedBeforeAnythingIsWritten) {

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
+#include <vector>
 
 #include "test_seed.hpp"
 
@@ -103,6 +106,36 @@ TEST(DeltaTableTest, DenseAndSparseAgreeWithAMapModel) {
     EXPECT_EQ(*sparse.read(a), model[a]);
   }
   EXPECT_EQ(dense->snapshot(), sparse.snapshot());
+}
+
+// A table large enough for the huge-page hint (2^20 contexts, 24 MiB):
+// every context starts clean at 0 and the table agrees with a map model.
+TEST(DeltaTableTest, ALargeDenseTableStartsAtZeroAndAgreesWithAModel) {
+  auto g = testing::rng(12);
+  auto t = DeltaTable<>::dense(std::uint64_t{1} << 20);
+  ASSERT_TRUE(t.ok());
+  std::map<Addr, std::uint64_t> model;
+  for (int i = 0; i < 20000; ++i) {
+    const auto a = static_cast<Addr>(g() >> 44);
+    const std::uint64_t d = g();
+    ASSERT_TRUE(t->accum(a, d).ok());
+    model[a] ^= d;
+  }
+  for (int i = 0; i < 20000; ++i) {
+    const auto a = static_cast<Addr>(g() >> 44);
+    ASSERT_EQ(*t->read(a), model.contains(a) ? model[a] : 0U) << a;
+  }
+  for (const auto& [a, v] : model) ASSERT_EQ(*t->read(a), v) << a;
+  EXPECT_EQ(*t->read((1U << 20) - 1), model[(1U << 20) - 1]);
+}
+
+// The hint itself: ranges too small, unaligned or null change nothing.
+TEST(DeltaTableTest, TheHugePageHintAcceptsAnyRange) {
+  std::vector<std::uint8_t> v((std::size_t{5} << 20) + 3, 7);
+  detail::advise_huge_pages(nullptr, std::size_t{8} << 20);
+  detail::advise_huge_pages(v.data(), 100);
+  detail::advise_huge_pages(v.data() + 1, v.size() - 1);
+  EXPECT_EQ(std::count(v.begin(), v.end(), 7), static_cast<long>(v.size()));
 }
 
 TEST(DeltaTableTest, TooManyDenseContextsIsRefused) {

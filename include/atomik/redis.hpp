@@ -136,7 +136,7 @@ struct RedisStats {
   std::uint64_t deltas_local = 0;       // own deltas acknowledged
   std::uint64_t entries_published = 0;  // XADDs acknowledged by Redis
   std::uint64_t deltas_published = 0;   // records in them
-  std::uint64_t entries_read = 0;       // entries returned by XREAD
+  std::uint64_t entries_read = 0;       // entries read (or own, passed)
   std::uint64_t entries_own = 0;        // own entries (skipped)
   std::uint64_t deltas_applied = 0;     // remote deltas applied (first time)
   std::uint64_t deltas_duplicate = 0;   // remote deltas already applied

@@ -34,6 +34,15 @@
 
 namespace atomik {
 
+namespace detail {
+// Asks the kernel to back [p, p + bytes) with 2 MiB pages (madvise
+// MADV_HUGEPAGE) before the memory is first touched: a dense table of
+// millions of contexts is written at random addresses, and on 4 KiB pages
+// nearly every delta also misses the TLB. A hint only: without huge pages
+// (or below 4 MiB) nothing changes.
+ATOMIK_EXPORT void advise_huge_pages(void* p, std::size_t bytes) noexcept;
+}  // namespace detail
+
 template <DeltaWord W = std::uint64_t, typename G = XorGroup>
 requires DeltaGroup<G, W>
 class DeltaTable {
@@ -53,7 +62,10 @@ class DeltaTable {
     }
     DeltaTable t;
     t.dense_ = true;
-    t.contexts_.resize(static_cast<std::size_t>(num_contexts));
+    const auto n = static_cast<std::size_t>(num_contexts);
+    t.contexts_.reserve(n);
+    detail::advise_huge_pages(t.contexts_.data(), n * sizeof(ContextType));
+    t.contexts_.resize(n);
     return t;
   }
   // Any 32-bit address; memory grows with the addresses used.

@@ -10,7 +10,10 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <span>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "atomik/log.hpp"
 #include "codec/byte_order.hpp"
@@ -66,6 +69,25 @@ struct Retained {
     buf[(head + count) & (buf.size() - 1)] = r;
     ++count;
   }
+  // push() of rs[i] at seq + i for every i, without push()'s checks per
+  // delta once the ring is full and the run continues it: each delta then
+  // takes the oldest one's slot (the steady state of a busy origin).
+  void push_run(Seq seq, std::span<const FrameRecord> rs, std::uint64_t cap) {
+    std::size_t i = 0;
+    for (; i < rs.size(); ++i) {
+      if (count != 0 && count == buf.size() && buf.size() >= cap &&
+          seq + i == first + count) {
+        break;
+      }
+      push(seq + i, rs[i], cap);
+    }
+    const std::size_t mask = buf.size() - 1;
+    for (; i < rs.size(); ++i) {
+      buf[head] = rs[i];  // full: the newest goes where the oldest was
+      head = (head + 1) & mask;
+      ++first;
+    }
+  }
 };
 
 bool power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
@@ -80,7 +102,24 @@ struct Replica::Impl {
   // One entry per known origin (own included): its retained deltas. The
   // marks themselves live in the table.
   std::unordered_map<OriginId, Retained> lanes;
+  // The (addr, delta) pairs of the batch being logged (mu held), kept so
+  // that large batches reuse its memory instead of page-faulting in a new
+  // buffer each time.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> scratch;
   ReplicaStats st;
+
+  // scratch, emptied, with room for n pairs; the memory of an unusually
+  // large earlier batch (over 2 MiB) is given back first.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>>& scratch_for(
+      std::size_t n) {
+    constexpr std::size_t kKeep = std::size_t{1} << 17;
+    if (scratch.capacity() > kKeep && n <= kKeep) {
+      std::vector<std::pair<std::uint32_t, std::uint64_t>>().swap(scratch);
+    }
+    scratch.clear();
+    scratch.reserve(n);
+    return scratch;
+  }
   mutable Digest digest_cache;
   mutable bool digest_valid = false;
   std::atomic<bool> failure_logged{false};
@@ -247,16 +286,13 @@ Result<std::unique_ptr<Replica>> Replica::open(const std::string& dir,
 Result<Seq> Replica::accum_batch(std::span<const FrameRecord> deltas,
                                  bool wait) {
   Impl& m = *impl_;
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
-  v.reserve(deltas.size());
-  for (const FrameRecord& r : deltas) v.emplace_back(r.addr, r.delta);
   std::lock_guard<std::mutex> lk(m.mu);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>>& v =
+      m.scratch_for(deltas.size());
+  for (const FrameRecord& r : deltas) v.emplace_back(r.addr, r.delta);
   auto first = m.table->accum_batch(v, /*wait=*/false);
   if (!first.ok()) return m.note(first.status());
-  Retained& own = m.lanes[m.self];
-  for (std::size_t i = 0; i < deltas.size(); ++i) {
-    own.push(*first + i, deltas[i], m.opt.retain_per_origin);
-  }
+  m.lanes[m.self].push_run(*first, deltas, m.opt.retain_per_origin);
   m.st.local += deltas.size();
   m.digest_valid = false;
   if (wait) ATOMIK_RETURN_IF_ERROR(m.note(m.table->sync()));
@@ -302,8 +338,8 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
   }
   ATOMIK_RETURN_IF_ERROR(m.admit_origin(origin));
   const auto skip = static_cast<std::size_t>(mark + 1 - base_seq);
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
-  v.reserve(deltas.size() - skip);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>>& v =
+      m.scratch_for(deltas.size() - skip);
   for (std::size_t i = skip; i < deltas.size(); ++i) {
     v.emplace_back(deltas[i].addr, deltas[i].delta);
   }
@@ -313,10 +349,8 @@ Result<ReplicaApply> Replica::apply_run(OriginId origin, Seq base_seq,
         .with_context("origin " + codec::hex64(origin) + " seqs " +
                       std::to_string(mark + 1) + "..");
   }
-  Retained& lane = m.lanes[origin];
-  for (std::size_t i = skip; i < deltas.size(); ++i) {
-    lane.push(base_seq + i, deltas[i], m.opt.retain_per_origin);
-  }
+  m.lanes[origin].push_run(base_seq + skip, deltas.subspan(skip),
+                           m.opt.retain_per_origin);
   m.st.duplicates += skip;
   m.st.applied += v.size();
   m.digest_valid = false;

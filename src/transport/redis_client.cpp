@@ -51,6 +51,12 @@ std::string context_error(const redisContext* c) {
   return {c->errstr, ::strnlen(c->errstr, sizeof c->errstr)};
 }
 
+// How much of its reply buffer a link keeps while idle. hiredis frees a
+// buffer with more than 16 KiB unused after every reply, so each entry of a
+// megabyte (a frame of 65536 deltas) was read into a buffer grown from
+// nothing and page-faulted in again; this keeps up to a few such entries.
+constexpr std::size_t kReaderKeepBytes = std::size_t{8} << 20;
+
 timeval to_timeval(std::uint32_t ms) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(ms / 1000);
@@ -116,6 +122,7 @@ Status RedisLink::connect_to(const std::string& host, std::uint16_t port) {
     redisFree(c);
     return Status::unavailable("Redis at " + where(), "connect failed: " + err);
   }
+  if (c->reader != nullptr) c->reader->maxbuf = kReaderKeepBytes;
   ctx_ = c;
   timeout_ms_ = 0;
   ATOMIK_RETURN_IF_ERROR(set_timeout(config_.command_timeout_ms));

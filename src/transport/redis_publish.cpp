@@ -25,11 +25,14 @@ void RedisReplicator::Impl::publish_loop() {
   }
   std::uint32_t backoff = opt.retry_min_ms;
   bool outage_logged = false;
+  // Reused by every loop: a slice of max_entry_records (up to 2^16) deltas
+  // is megabytes, and fresh buffers of that size would be page-faulted in
+  // again for every entry.
+  std::vector<Pending> slice;
   std::vector<FrameRecord> recs;
   std::vector<std::byte> frame;
+  std::vector<ShardState> st;
   for (;;) {
-    std::vector<Pending> slice;
-    std::vector<ShardState> st;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return stopping || !outbox.empty(); });
@@ -39,19 +42,24 @@ void RedisReplicator::Impl::publish_loop() {
       if (outbox.front().origin != origin) {
         switch_origin_locked(outbox.front().origin);
       }
-      std::size_t n = 0;
-      while (n < outbox.size() && n < opt.max_entry_records &&
-             outbox[n].origin == origin) {
-        ++n;
+      // One pass with an iterator (indexing a deque costs a division per
+      // delta).
+      slice.clear();
+      const OriginId cur = origin;
+      for (auto it = outbox.begin();
+           it != outbox.end() && slice.size() < opt.max_entry_records &&
+           it->origin == cur;
+           ++it) {
+        slice.push_back(*it);
       }
-      slice.assign(outbox.begin(),
-                   outbox.begin() + static_cast<std::ptrdiff_t>(n));
       st = state;
     }
     const std::uint64_t slice_end = slice.back().seq;
     bool failed = false;
     for (std::uint32_t k = 0; k < shards && !failed; ++k) {
       if (st[k].pub_seq >= slice_end) continue;
+      std::string_view added_id;  // XADD's reply: the new entry's ID
+      Reply added;
       recs.clear();
       std::uint64_t first_seq = 0;
       for (const Pending& p : slice) {
@@ -71,15 +79,17 @@ void RedisReplicator::Impl::publish_loop() {
                                   : FrameHeader{.origin = vorigins[k],
                                                 .epoch = 0,
                                                 .base_seq = st[k].pub_vseq + 1};
-        auto enc = encode_frame(
-            h, recs, {}, FrameLimits{.max_frame_bytes = opt.max_frame_bytes});
+        frame.resize(static_cast<std::size_t>(frame_size(recs.size(), 0)));
+        auto enc = encode_frame_into(
+            h, recs, {}, frame,
+            FrameLimits{.max_frame_bytes = opt.max_frame_bytes});
         if (!enc.ok()) {
           // Options are validated so that this cannot happen.
           log("cannot encode a frame: " + std::string(enc.status().message()));
           failed = true;
           break;
         }
-        frame = std::move(*enc);
+        frame.resize(*enc);
         auto r = links[k]->run(
             {"XADD", keys[k], "*", write_v2 ? "r" : "f", as_view(frame)});
         count_connects(*links[k], &seen[k]);
@@ -97,9 +107,12 @@ void RedisReplicator::Impl::publish_loop() {
           failed = true;
           break;
         }
+        added = std::move(*r);
+        added_id = transport::reply_str(added.get());
       }
       std::lock_guard<std::mutex> lock(mu);
       pub_ok = true;
+      if (!recs.empty()) note_own_id(k, added_id);
       state[k].pub_seq = slice_end;
       if (!write_v2) state[k].pub_vseq += recs.size();
       if (!recs.empty()) {
@@ -120,14 +133,24 @@ void RedisReplicator::Impl::publish_loop() {
     {
       std::lock_guard<std::mutex> lock(mu);
       const std::uint64_t low = min_pub_seq_locked();
-      while (!outbox.empty() && outbox.front().origin == origin &&
-             outbox.front().seq <= low) {
-        outbox.pop_front();
+      auto end = outbox.begin();
+      while (end != outbox.end() && end->origin == origin && end->seq <= low) {
+        ++end;
       }
+      outbox.erase(outbox.begin(), end);
     }
     cv.notify_all();
-    (void)maybe_flush(false);
+    state_cv.notify_one();
   }
+}
+
+void RedisReplicator::Impl::note_own_id(std::uint32_t k, std::string_view id) {
+  auto sid = transport::parse_stream_id(id);
+  if (!sid.ok()) return;  // not an ID: the reader reads the entry instead
+  std::deque<StreamId>& q = own_ids[k];
+  if (!q.empty() && !(q.back() < *sid)) return;  // IDs only grow
+  q.push_back(*sid);
+  if (q.size() > kOwnIdsKept) q.pop_front();
 }
 
 void RedisReplicator::Impl::switch_origin_locked(OriginId next) {

@@ -4,6 +4,7 @@
 // position only after what it covers is durable. Malformed entries are counted
 // and logged.
 #include <algorithm>
+#include <deque>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -103,17 +104,112 @@ void RedisReplicator::Impl::read_loop(std::uint32_t k) {
   bool outage_logged = false;
   const std::string count = std::to_string(opt.read_count);
   const std::string block = std::to_string(opt.block_ms);
-  for (;;) {
-    std::string from;
+  // Entries applied whose table sync and position move wait until the next
+  // XREAD (sent without BLOCK) has returned: the WAL's fdatasync of one
+  // read overlaps Redis sending the next. apply_lock (shared) is held from
+  // their apply until the position covers them, so a snapshot never sees
+  // the one without the other.
+  std::shared_lock<std::shared_mutex> apply_lock(apply_mu, std::defer_lock);
+  StreamId pending;           // the last applied entry's id
+  std::size_t pending_n = 0;  // entries read and not yet settled
+  // The position moves only after what it covers is durable. False: the
+  // table failed, the reader stops.
+  auto settle = [&]() -> bool {
+    if (!apply_lock.owns_lock()) return true;
+    const Status s = sync_table();
+    if (!s.ok()) {
+      apply_lock.unlock();
+      std::lock_guard<std::mutex> lock(mu);
+      if (fatal.ok()) fatal = s;
+      log("shard " + std::to_string(k) +
+          ": reader stopped: " + std::string(s.message()));
+      return false;
+    }
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (stopping) return;
+      stats.entries_read += pending_n;
+      if (state[k].read < pending) state[k].read = pending;
+      dirty = true;
+    }
+    apply_lock.unlock();
+    pending_n = 0;
+    cv.notify_all();
+    state_cv.notify_one();
+    return true;
+  };
+  // Own entries next in the stream are passed without reading them (each
+  // is as large as the batch it carries): an XRANGE COUNT 1 of the IDs
+  // between the position and the entry proves nothing else comes first (no
+  // entry can be added below an existing ID). They hold this node's own
+  // deltas, durable before they were published, so the position may move
+  // past them at once. Counted as read and own, as if read. Stops at the
+  // first entry of another node, or on any error (XREAD then reads on).
+  auto skip_own_entries = [&] {
+    bool skipped = false;
+    for (;; skipped = true) {
+      StreamId pos;
+      StreamId own;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        pos = state[k].read;
+        std::deque<StreamId>& q = own_ids[k];
+        while (!q.empty() && !(pos < q.front())) q.pop_front();
+        if (q.empty() || stopping) break;
+        own = q.front();
+      }
+      // [lo, hi]: the IDs strictly between pos and own.
+      StreamId lo = pos;
+      if (++lo.seq == 0) ++lo.ms;
+      StreamId hi = own;
+      if (hi.seq-- == 0) --hi.ms;
+      if (!(hi < lo)) {
+        auto r = link.run(
+            {"XRANGE", keys[k], lo.to_string(), hi.to_string(), "COUNT", "1"});
+        count_connects(link, &seen);
+        if (!r.ok() || transport::reply_type(r->get()) != ReplyType::kArray ||
+            transport::reply_size(r->get()) != 0) {
+          break;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (state[k].read < own) state[k].read = own;
+      ++stats.entries_read;
+      ++stats.entries_own;
+      dirty = true;
+    }
+    if (skipped) {
+      cv.notify_all();
+      state_cv.notify_one();
+    }
+  };
+  for (;;) {
+    std::string from;
+    bool stop_now = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop_now = stopping;
       from = state[k].read.to_string();
     }
-    auto r = link.run(
-        {"XREAD", "COUNT", count, "BLOCK", block, "STREAMS", keys[k], from},
-        opt.block_ms);
+    if (stop_now) {
+      (void)settle();
+      return;
+    }
+    // A snapshot waiting for apply_mu: settle now and XREAD without it.
+    if (apply_waiters.load() > 0 && !settle()) return;
+    const bool unsettled = apply_lock.owns_lock();
+    if (!unsettled) {
+      skip_own_entries();
+      std::lock_guard<std::mutex> lock(mu);
+      from = state[k].read.to_string();
+    }
+    if (unsettled && StreamId{} < pending) from = pending.to_string();
+    auto r = unsettled
+                 ? link.run({"XREAD", "COUNT", count, "STREAMS", keys[k], from})
+                 : link.run({"XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
+                             keys[k], from},
+                            opt.block_ms);
     count_connects(link, &seen);
+    if (!settle()) return;
     const std::size_t slot = static_cast<std::size_t>(
         std::lower_bound(held.begin(), held.end(), k) - held.begin());
     {
@@ -141,46 +237,29 @@ void RedisReplicator::Impl::read_loop(std::uint32_t k) {
     const redisReply* top = r->get();
     if (transport::reply_type(top) != ReplyType::kArray ||
         transport::reply_size(top) == 0) {
-      continue;  // BLOCK timed out
+      continue;  // BLOCK timed out, or nothing new
     }
     const redisReply* stream = transport::reply_at(top, 0);
     if (transport::reply_size(stream) != 2) continue;
     const redisReply* entries = transport::reply_at(stream, 1);
     const std::size_t n = transport::reply_size(entries);
     if (n == 0) continue;
-    StreamId last;
-    {
-      std::shared_lock<std::shared_mutex> apply_lock(apply_mu);
-      for (std::size_t i = 0; i < n; ++i) {
-        const redisReply* e = transport::reply_at(entries, i);
-        if (transport::reply_size(e) != 2) continue;
-        const std::string_view id =
-            transport::reply_str(transport::reply_at(e, 0));
-        auto sid = transport::parse_stream_id(id);
-        if (!sid.ok()) continue;  // Redis never sends these
-        if (!apply_entry(k, id, transport::reply_at(e, 1))) {
-          log("shard " + std::to_string(k) +
-              ": reader stopped: " + std::string(fatal.message()));
-          return;
-        }
-        last = *sid;
-      }
-      // The position moves only after what it covers is durable.
-      const Status s = sync_table();
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (fatal.ok()) fatal = s;
+    apply_lock.lock();
+    for (std::size_t i = 0; i < n; ++i) {
+      const redisReply* e = transport::reply_at(entries, i);
+      if (transport::reply_size(e) != 2) continue;
+      const std::string_view id =
+          transport::reply_str(transport::reply_at(e, 0));
+      auto sid = transport::parse_stream_id(id);
+      if (!sid.ok()) continue;  // Redis never sends these
+      if (!apply_entry(k, id, transport::reply_at(e, 1))) {
         log("shard " + std::to_string(k) +
-            ": reader stopped: " + std::string(s.message()));
+            ": reader stopped: " + std::string(fatal.message()));
         return;
       }
-      std::lock_guard<std::mutex> lock(mu);
-      stats.entries_read += n;
-      if (state[k].read < last) state[k].read = last;
-      dirty = true;
+      pending = *sid;
     }
-    cv.notify_all();
-    (void)maybe_flush(false);
+    pending_n = n;
   }
 }
 

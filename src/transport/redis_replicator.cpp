@@ -16,7 +16,7 @@
 // reach this Impl through a Bridge, cleared first by stop(). Lock order:
 // the node's lock -> mu; nothing here calls the Node while holding mu. Locks,
 // in acquisition order: accum_mu (serialises local deltas so the outbox is in
-// seq order), apply_mu (shared by readers around apply + position update;
+// seq order), apply_mu (shared by readers from apply to position update;
 // exclusive for a snapshot), mu (outbox, shard states, stats), file_mu
 // (REDIS_STATE writes), ctl_mu (the control link).
 #include <algorithm>
@@ -247,6 +247,7 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
     }
   }
   impl->read_ok.assign(impl->held.size(), 1);
+  impl->own_ids.resize(options.shards);
   for (std::uint32_t k = 0; k < options.shards; ++k) {
     impl->keys.push_back(redis_stream_key(options.table, k));
   }
@@ -278,6 +279,7 @@ Status RedisReplicator::Impl::finish_start() {
   }
   Impl* p = this;
   publisher = std::thread([p] { p->publish_loop(); });
+  state_writer = std::thread([p] { p->state_loop(); });
   for (std::uint32_t k : held) {
     readers.emplace_back([p, k] { p->read_loop(k); });
   }
@@ -526,7 +528,7 @@ Status RedisReplicator::publish_snapshot(bool trim) {
   if (m.node) {
     // Readers paused; the node's states and version vector at one instant
     // (TCP peers and clients may go on; what is taken is consistent).
-    std::unique_lock<std::shared_mutex> apply_lock(m.apply_mu);
+    std::unique_lock<std::shared_mutex> apply_lock = m.lock_apply();
     NodeTableState ts = m.node->table_state();
     std::lock_guard<std::mutex> lock(m.mu);
     const std::uint64_t own = ts.version_vector.get(m.origin);
@@ -549,7 +551,7 @@ Status RedisReplicator::publish_snapshot(bool trim) {
     }
   } else {
     std::lock_guard<std::mutex> accum_lock(m.accum_mu);
-    std::unique_lock<std::shared_mutex> apply_lock(m.apply_mu);
+    std::unique_lock<std::shared_mutex> apply_lock = m.lock_apply();
     auto st = m.replica->state();
     if (!st.ok()) return st.status().with_context(kWhere);
     std::lock_guard<std::mutex> lock(m.mu);
@@ -677,7 +679,9 @@ Status RedisReplicator::stop() {
     m.bridge->impl.store(nullptr);
   }
   m.cv.notify_all();
+  m.state_cv.notify_all();
   if (m.publisher.joinable()) m.publisher.join();
+  if (m.state_writer.joinable()) m.state_writer.join();
   for (std::thread& t : m.readers) {
     if (t.joinable()) t.join();
   }

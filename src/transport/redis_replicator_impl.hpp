@@ -92,6 +92,10 @@ struct RedisReplicator::Impl {
 
   std::mutex accum_mu;
   std::shared_mutex apply_mu;
+  // Callers waiting for apply_mu exclusively (publish_snapshot): readers
+  // then release it between reads instead of holding it across the next
+  // XREAD, so a snapshot is not starved by a busy stream.
+  std::atomic<int> apply_waiters{0};
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   std::deque<Pending> outbox;
@@ -102,12 +106,19 @@ struct RedisReplicator::Impl {
   bool swapping = false;      // start_node(): a swap is checking/closing
   bool pub_ok = true;         // last XADD succeeded
   std::vector<char> read_ok;  // per held shard: last XREAD succeeded
+  // Per shard: stream IDs of the newest own entries published (at most
+  // kOwnIdsKept), oldest first; the reader skips them without reading
+  // (skip_own_entries in redis_read.cpp).
+  std::vector<std::deque<StreamId>> own_ids;
+  static constexpr std::size_t kOwnIdsKept = 1024;
   bool stopping = false;
   Status fatal;
   std::mutex file_mu;
   std::mutex ctl_mu;
   std::unique_ptr<transport::RedisLink> ctl;
+  std::condition_variable state_cv;  // the state writer waits here (on mu)
   std::thread publisher;
+  std::thread state_writer;
   std::vector<std::thread> readers;
   bool stopped = false;
 
@@ -179,6 +190,15 @@ struct RedisReplicator::Impl {
 
   Status sync_table() { return node ? node->sync() : replica->sync(); }
 
+  // apply_mu, exclusively: readers paused with every applied entry's
+  // position moved (apply_waiters tells them to let go).
+  std::unique_lock<std::shared_mutex> lock_apply() {
+    apply_waiters.fetch_add(1);
+    std::unique_lock<std::shared_mutex> lock(apply_mu);
+    apply_waiters.fetch_sub(1);
+    return lock;
+  }
+
   RedisStatus status() const;
 
   // Waits `ms` or until stop; false if stopping.
@@ -193,6 +213,10 @@ struct RedisReplicator::Impl {
 
   // Writes REDIS_STATE if it changed and (force or state_flush_ms passed).
   Status maybe_flush(bool force);
+  // The state writer thread: maybe_flush(false) whenever the state is dirty
+  // and state_flush_ms has passed, until stop. The publisher and readers
+  // only wake it (state_cv): the file's two fsyncs stay off their path.
+  void state_loop();
 
   void count_connects(const transport::RedisLink& link, std::uint64_t* seen) {
     if (link.connects() != *seen) {
@@ -204,6 +228,10 @@ struct RedisReplicator::Impl {
 
   // --- publisher -----------------------------------------------------------
   void publish_loop();
+
+  // Remembers own entry `id` (XADD's reply) on shard k for its reader; mu
+  // held.
+  void note_own_id(std::uint32_t k, std::string_view id);
 
   // --- readers -------------------------------------------------------------
   // Applies one stream entry; returns false on a fatal table error.

@@ -57,6 +57,25 @@ Status RedisReplicator::Impl::maybe_flush(bool force) {
   return s;
 }
 
+void RedisReplicator::Impl::state_loop() {
+  std::unique_lock<std::mutex> lock(mu);
+  while (!stopping) {
+    const Clock::time_point due =
+        last_flush + std::chrono::milliseconds(opt.state_flush_ms);
+    if (dirty && Clock::now() >= due) {
+      lock.unlock();
+      (void)maybe_flush(false);  // a failure is logged and retried
+      lock.lock();
+      continue;
+    }
+    if (dirty) {
+      state_cv.wait_until(lock, due);
+    } else {
+      state_cv.wait(lock);
+    }
+  }
+}
+
 Status RedisReplicator::Impl::load_state_file() {
   FileSystem& fs = FileSystem::posix();
   const std::string path = dir + "/" + transport::kStateFileName;
