@@ -9,10 +9,11 @@
 // has applied every delta (B's mark for A reaches A's last seq).
 //
 // alternate() compares two setups (say with and without metrics) in one
-// run: node pairs of each are started in turn, x, y, x, y, ..., each times
-// a few rounds after a warm-up round, and each pair gives one rate. Slow
-// spells of a shared machine then fall on both setups alike instead of on
-// whichever benchmark ran during them.
+// run: a node pair of each, rounds taken in turn, and the ratio of each
+// round to its neighbour. On a 2-core machine the rate of a round swings
+// by +-15% in spells of a few hundred milliseconds; neighbouring rounds
+// share the spell, so their ratio keeps the difference between the setups
+// and drops most of the swing.
 #pragma once
 
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -41,8 +43,10 @@ class NodePair {
   explicit NodePair(
       const std::string& tag,
       const std::function<void(atomik::NodeOptions&)>& configure = {}) {
+    static std::atomic<int> serial{0};  // pairs alive at once differ
     dir_ = std::filesystem::temp_directory_path() /
-           ("atomik-" + tag + "-" + std::to_string(::getpid()));
+           ("atomik-" + tag + "-" + std::to_string(::getpid()) + "-" +
+            std::to_string(serial.fetch_add(1)));
     std::filesystem::remove_all(dir_);
     atomik::NodeOptions o;
     o.listen = "127.0.0.1:0";
@@ -126,49 +130,60 @@ inline std::vector<atomik::FrameRecord> workload(std::size_t batch) {
   return recs;
 }
 
+// "a b c" in M/s with two decimals: per-round rates, for the record.
+inline std::string rates_text(const std::vector<double>& v) {
+  std::string out;
+  char buf[32];
+  for (const double r : v) {
+    std::snprintf(buf, sizeof buf, "%s%.2f", out.empty() ? "" : " ", r / 1e6);
+    out += buf;
+  }
+  return out;
+}
+
 inline double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
 
-// Per-pair rates (deltas/s) of the two setups of alternate().
+// Per-round rates (deltas/s) of the two setups of alternate(), and the
+// ratio y / x of each round of y to the round of x next to it.
 struct Alternated {
-  std::vector<double> x, y;
+  std::vector<double> x, y, ratios;
   std::string error;  // empty when every round succeeded
 };
 
-// `pairs` node pairs of each setup, started alternately (x first); each
-// runs one warm-up round, then `rounds` timed rounds, and must end with
-// equal digests.
-inline Alternated alternate(
-    int pairs, int rounds, const std::vector<atomik::FrameRecord>& recs,
-    const std::function<std::unique_ptr<NodePair>()>& make_x,
-    const std::function<std::unique_ptr<NodePair>()>& make_y) {
+// One warm-up round on each pair, then `rounds` rounds on each, taken in
+// turn (x y, y x, x y, ...: each pair of neighbours runs in the same spell
+// of a shared machine, and neither setup always goes first). `active` (if
+// set) is told which pair runs next (true: y), e.g. to pause work that
+// belongs to y only. Both pairs must end with equal digests.
+inline Alternated alternate(NodePair& x, NodePair& y, int rounds,
+                            const std::vector<atomik::FrameRecord>& recs,
+                            const std::function<void(bool)>& active = {}) {
   Alternated out;
-  for (int k = 0; k < 2 * pairs && out.error.empty(); ++k) {
-    std::unique_ptr<NodePair> p = k % 2 == 0 ? make_x() : make_y();
-    if (!p || !p->ok()) {
-      out.error = "Node::start failed";
-      break;
-    }
-    if (p->round(recs, &out.error) < 0) break;  // warm-up
-    double secs = 0;
-    for (int r = 0; r < rounds; ++r) {
-      const double s = p->round(recs, &out.error);
-      if (s < 0) break;
-      secs += s;
-    }
-    if (!out.error.empty()) break;
-    if (!p->converged()) {
-      out.error = "digests differ";
-      break;
-    }
-    const double deltas =
-        static_cast<double>(NodePair::kBatchesPerRound * recs.size() *
-                            static_cast<unsigned>(rounds));
-    (k % 2 == 0 ? out.x : out.y).push_back(deltas / secs);
+  const double deltas =
+      static_cast<double>(NodePair::kBatchesPerRound * recs.size());
+  auto one = [&](bool on_y) {
+    if (active) active(on_y);
+    return (on_y ? y : x).round(recs, &out.error);
+  };
+  if (one(false) < 0 || one(true) < 0) return out;  // warm-up
+  for (int r = 0; r < rounds; ++r) {
+    const bool y_first = r % 2 == 1;
+    const double s1 = one(y_first);
+    if (s1 < 0) return out;
+    const double s2 = one(!y_first);
+    if (s2 < 0) return out;
+    const double sx = y_first ? s2 : s1;
+    const double sy = y_first ? s1 : s2;
+    out.x.push_back(deltas / sx);
+    out.y.push_back(deltas / sy);
+    out.ratios.push_back(sx / sy);  // rate y / rate x
   }
+  if (active) active(false);
+  if (!x.converged() || !y.converged()) out.error = "digests differ";
   return out;
 }
 

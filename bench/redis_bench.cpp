@@ -22,9 +22,11 @@
 //                               Node with its listen port: `atomik node
 //                               --redis`), same counters. Its `add` argument
 //                               (1) makes both tables counters (the add
-//                               group); BM_RedisNodeAddOverXor, registered
-//                               after it, prints the add / xor ratio of the
-//                               medians of this run (target >= 0.9).
+//                               group).
+//   BM_RedisNodeAddOverXor      an add-group and an xor-group `node --redis`
+//                               pair, iterations alternating in one run:
+//                               the median per-iteration ratio (target
+//                               >= 0.9).
 // Tables are dense with kAddresses (2^20) contexts (unless a benchmark's
 // addr_bits says otherwise), the range the random deltas hit (a sparse table's
 // hash map costs ~0.25 us per new address). Run:
@@ -175,24 +177,32 @@ double cpu_seconds(atomik::transport::RedisLink& ctl) {
 // contexts, random addresses over all of them (16: the tables stay in
 // cache; 20: 24 MiB each, so every delta is a cache miss per table).
 // state.range(3), when given: 1 = tables of the add group (counters).
-// Rates of the add/xor Node pairs at 2^20 addresses with fdatasync, for
-// BM_RedisNodeAddOverXor: [0] xor, [1] add.
-std::vector<std::pair<benchmark::IterationCount, double>> g_node_rates[2];
-
-// The median rate of the measured runs: Google Benchmark first calls a
-// benchmark with few iterations to size it, so only the calls with the most
-// iterations (the ones it reports) count.
-double median(
-    const std::vector<std::pair<benchmark::IterationCount, double>>& runs) {
-  benchmark::IterationCount most = 0;
-  for (const auto& r : runs) most = std::max(most, r.first);
-  std::vector<double> v;
-  for (const auto& r : runs) {
-    if (r.first == most) v.push_back(r.second);
+// `iterations` times: 8 batches of batch->size() random deltas (addresses
+// of `bits` bits, from the generator state *x) into p.a, then wait until
+// p.b has applied all *total deltas sent so far (*total grows by what is
+// sent). Returns the wall seconds, or -1 when accum_batch failed.
+double run_iterations(Pair& p, std::vector<atomik::FrameRecord>* batch,
+                      int bits, int iterations, std::uint64_t* x,
+                      std::uint64_t* total) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int it = 0; it < iterations; ++it) {
+    for (int b = 0; b < 8; ++b) {
+      for (auto& r : *batch) {
+        *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+        r = {static_cast<atomik::Addr>(*x >> (64 - bits)), *x | 1};
+      }
+      if (!p.a->accum_batch(*batch).ok()) return -1;
+      *total += batch->size();
+    }
+    // Short sleeps, not a yield spin: with 2 cores a spinning waiter takes
+    // CPU from what is measured (node B's reader, redis-server). The poll
+    // adds at most ~50 us to an iteration of tens of milliseconds.
+    while (p.b->stats().deltas_applied < *total) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
   }
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 void replicate_batched(benchmark::State& state, bool with_node) {
@@ -217,33 +227,16 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   std::vector<atomik::FrameRecord> batch(n);
   std::uint64_t x = 1;
   std::uint64_t total = 0;
-  double secs = 0;  // the iterations' wall time (the rate for the ratio)
-  double cpu = 0;   // their CPU time (cpu_seconds)
+  double cpu = 0;  // the iterations' CPU time (cpu_seconds)
   atomik::transport::LinkConfig cfg;
   cfg.endpoint = *atomik::parse_redis_url(e.server->url());
   atomik::transport::RedisLink ctl(cfg);
   for (auto _ : state) {
     const double c0 = cpu_seconds(ctl);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int b = 0; b < 8; ++b) {
-      for (std::size_t i = 0; i < n; ++i) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        batch[i] = {static_cast<atomik::Addr>(x >> (64 - bits)), x | 1};
-      }
-      if (!p.a->accum_batch(batch).ok()) {
-        state.SkipWithError("accum_batch failed");
-        return;
-      }
-      total += n;
+    if (run_iterations(p, &batch, bits, 1, &x, &total) < 0) {
+      state.SkipWithError("accum_batch failed");
+      return;
     }
-    // Short sleeps, not a yield spin: with 2 cores a spinning waiter takes
-    // CPU from what is measured (node B's reader, redis-server). The poll
-    // adds at most ~50 us to an iteration of tens of milliseconds.
-    while (p.b->stats().deltas_applied < total) {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
-    secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-                .count();
     cpu += cpu_seconds(ctl) - c0;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
@@ -254,10 +247,6 @@ void replicate_batched(benchmark::State& state, bool with_node) {
   state.counters["baseline_xadd_per_s"] = e.baseline_ops;
   state.counters["x_baseline"] = benchmark::Counter(
       static_cast<double>(total) / e.baseline_ops, benchmark::Counter::kIsRate);
-  if (with_node && n == 65536 && !no_sync && bits == 20 && secs > 0) {
-    g_node_rates[add ? 1 : 0].emplace_back(state.iterations(),
-                                           static_cast<double>(total) / secs);
-  }
 }
 
 void BM_RedisReplicateBatched(benchmark::State& state) {
@@ -276,29 +265,77 @@ BENCHMARK(BM_RedisNodeReplicateBatched)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// Registered after BM_RedisNodeReplicateBatched: the add group's median
-// rate over the xor group's, both `node --redis` pairs at 2^20 addresses,
-// batch 65536, fdatasync per batch, measured in this run (target >= 0.9).
+// The add group against the xor group, both `node --redis` pairs at 2^20
+// addresses, batch 65536, fdatasync per batch: one pair of each, one
+// warm-up iteration of BM_RedisNodeReplicateBatched's workload each, then
+// 20 iterations each taken in turn (xor add, add xor, ...: neighbours run
+// in the same spell of a shared machine). Counters: the medians of the
+// rates and of the per-iteration ratios add / xor (the figure of record,
+// target >= 0.9).
 void BM_RedisNodeAddOverXor(benchmark::State& state) {
-  for (auto _ : state) {
-  }
-  const double x = median(g_node_rates[0]);
-  const double a = median(g_node_rates[1]);
-  if (x <= 0 || a <= 0) {
-    state.SkipWithError(
-        "run BM_RedisNodeReplicateBatched (add:0 and add:1 "
-        "at batch 65536, nosync 0, addr_bits 20) first");
+  Env& e = env();
+  if (!e.ok) {
+    state.SkipWithError("redis-server or redis-benchmark unavailable");
     return;
   }
-  state.counters["xor_deltas_per_s"] = x;
-  state.counters["add_deltas_per_s"] = a;
-  state.counters["add_over_xor"] = a / x;
+  std::vector<double> rates[2];  // [0] xor, [1] add, per iteration
+  std::vector<double> ratios;
+  for (auto _ : state) {
+    Pair p[2];
+    std::vector<atomik::FrameRecord> batch(65536);
+    std::uint64_t x[2] = {1, 2};
+    std::uint64_t total[2] = {0, 0};
+    for (int g = 0; g < 2; ++g) {
+      p[g] = start_pair(g == 0 ? "altxor" : "altadd",
+                        atomik::SyncPolicy::kEveryRecord, /*with_node=*/true,
+                        kAddresses, /*add=*/g == 1);
+      if (!p[g].a || !p[g].b ||
+          run_iterations(p[g], &batch, 20, 1, &x[g], &total[g]) < 0) {
+        state.SkipWithError("start or warm-up failed");
+        return;
+      }
+    }
+    for (int it = 0; it < 20; ++it) {
+      double secs[2] = {0, 0};
+      for (int j = 0; j < 2; ++j) {
+        const int g = (it % 2 == 0) ? j : 1 - j;
+        secs[g] = run_iterations(p[g], &batch, 20, 1, &x[g], &total[g]);
+        if (secs[g] <= 0) {
+          state.SkipWithError("accum_batch failed");
+          return;
+        }
+      }
+      const double deltas = 8.0 * static_cast<double>(batch.size());
+      rates[0].push_back(deltas / secs[0]);
+      rates[1].push_back(deltas / secs[1]);
+      ratios.push_back(secs[0] / secs[1]);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double xr = median(rates[0]);
+  const double ar = median(rates[1]);
+  const double ratio = median(ratios);
+  state.counters["xor_deltas_per_s"] = xr;
+  state.counters["add_deltas_per_s"] = ar;
+  state.counters["add_over_xor"] = ratio;
+  for (int g = 0; g < 2; ++g) {
+    std::printf("%s, M deltas/s per iteration:", g == 0 ? "xor" : "add");
+    for (const double r : rates[g]) std::printf(" %.2f", r / 1e6);
+    std::printf("\n");
+  }
   std::printf(
-      "add / xor (node --redis, 2^20 addresses): %.2f M / %.2f M "
-      "deltas/s = %.3f (target >= 0.9)\n",
-      a / 1e6, x / 1e6, a / x);
+      "add / xor (node --redis, 2^20 addresses, alternating iterations): "
+      "medians %.2f M / %.2f M deltas/s; median per-iteration ratio %.3f "
+      "(target >= 0.9)\n",
+      ar / 1e6, xr / 1e6, ratio);
 }
-BENCHMARK(BM_RedisNodeAddOverXor)->Iterations(1)->Repetitions(1);
+BENCHMARK(BM_RedisNodeAddOverXor)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_RedisReplicateBatched)
     ->ArgNames({"batch", "nosync", "addr_bits"})
     ->Args({1, 0, 20})
