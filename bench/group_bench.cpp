@@ -65,7 +65,7 @@ BENCHMARK(BM_GroupThroughput)
     ->UseRealTime();
 
 // An xor pair and an add pair, rounds alternating (atomik_bench::alternate),
-// 20 of each: the medians of the rates and of the per-round ratios (the
+// 30 of each: the medians of the rates and of the per-round ratios (the
 // figure of record).
 void BM_GroupAddOverXor(benchmark::State& state) {
   const auto recs = atomik_bench::workload(65536);
@@ -77,7 +77,7 @@ void BM_GroupAddOverXor(benchmark::State& state) {
       state.SkipWithError("Node::start failed");
       return;
     }
-    r = atomik_bench::alternate(*x, *y, 20, recs);
+    r = atomik_bench::alternate(*x, *y, 30, recs);
   }
   if (!r.error.empty()) {
     state.SkipWithError(r.error.c_str());

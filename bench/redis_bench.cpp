@@ -268,7 +268,7 @@ BENCHMARK(BM_RedisNodeReplicateBatched)
 // The add group against the xor group, both `node --redis` pairs at 2^20
 // addresses, batch 65536, fdatasync per batch: one pair of each, one
 // warm-up iteration of BM_RedisNodeReplicateBatched's workload each, then
-// 20 iterations each taken in turn (xor add, add xor, ...: neighbours run
+// 30 iterations each taken in turn (xor add, add xor, ...: neighbours run
 // in the same spell of a shared machine). Counters: the medians of the
 // rates and of the per-iteration ratios add / xor (the figure of record,
 // target >= 0.9).
@@ -295,7 +295,7 @@ void BM_RedisNodeAddOverXor(benchmark::State& state) {
         return;
       }
     }
-    for (int it = 0; it < 20; ++it) {
+    for (int it = 0; it < 30; ++it) {
       double secs[2] = {0, 0};
       for (int j = 0; j < 2; ++j) {
         const int g = (it % 2 == 0) ? j : 1 - j;

@@ -144,8 +144,8 @@ BENCHMARK(BM_ReplicationThroughput)
     ->UseRealTime();
 
 // The same workload without (x) and with (y) metrics and logging: one
-// pair of each, rounds alternating (atomik_bench::alternate), 30 of each
-// at batch 16,384 and 20 at 65,536. The figure of record is the median of
+// pair of each, rounds alternating (atomik_bench::alternate), 60 of each
+// at batch 16,384 and 30 at 65,536. The figure of record is the median of
 // the per-round ratios; the medians of the rates are given too.
 void BM_MetricsOverhead(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
@@ -160,7 +160,7 @@ void BM_MetricsOverhead(benchmark::State& state) {
       state.SkipWithError("Node::start failed");
       return;
     }
-    r = atomik_bench::alternate(x, y, k == 0 ? 30 : 20, recs,
+    r = atomik_bench::alternate(x, y, k == 0 ? 60 : 30, recs,
                                 [&y](bool on_y) { y.set_active(on_y); });
     scrapes = y.scrapes.load();
   }
