@@ -83,20 +83,7 @@ void BM_GroupAddOverXor(benchmark::State& state) {
     state.SkipWithError(r.error.c_str());
     return;
   }
-  const double x = atomik_bench::median(r.x);
-  const double a = atomik_bench::median(r.y);
-  const double ratio = atomik_bench::median(r.ratios);
-  state.counters["xor_deltas_per_s"] = x;
-  state.counters["add_deltas_per_s"] = a;
-  state.counters["add_over_xor"] = ratio;
-  std::printf("M deltas/s per round, xor: %s; add: %s\n",
-              atomik_bench::rates_text(r.x).c_str(),
-              atomik_bench::rates_text(r.y).c_str());
-  std::printf(
-      "add / xor (two TCP nodes, batch 65536, alternating rounds): medians "
-      "%.2f M / %.2f M deltas/s; median per-round ratio %.3f (target >= "
-      "0.9)\n",
-      a / 1e6, x / 1e6, ratio);
+  atomik_bench::report_add_over_xor(state, r, "two TCP nodes, batch 65536");
 }
 BENCHMARK(BM_GroupAddOverXor)
     ->Iterations(1)

@@ -9,11 +9,7 @@
 // has applied every delta (B's mark for A reaches A's last seq).
 //
 // alternate() compares two setups (say with and without metrics) in one
-// run: a node pair of each, rounds taken in turn, and the ratio of each
-// round to its neighbour. On a 2-core machine the rate of a round swings
-// by +-15% in spells of a few hundred milliseconds; neighbouring rounds
-// share the spell, so their ratio keeps the difference between the setups
-// and drops most of the swing.
+// run: a node pair of each, rounds taken in turn (alternate.hpp).
 #pragma once
 
 #include <unistd.h>
@@ -30,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "alternate.hpp"
 #include "atomik/node.hpp"
 
 namespace atomik_bench {
@@ -130,30 +127,6 @@ inline std::vector<atomik::FrameRecord> workload(std::size_t batch) {
   return recs;
 }
 
-// "a b c" in M/s with two decimals: per-round rates, for the record.
-inline std::string rates_text(const std::vector<double>& v) {
-  std::string out;
-  char buf[32];
-  for (const double r : v) {
-    std::snprintf(buf, sizeof buf, "%s%.2f", out.empty() ? "" : " ", r / 1e6);
-    out += buf;
-  }
-  return out;
-}
-
-inline double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// Per-round rates (deltas/s) of the two setups of alternate(), and the
-// ratio y / x of each round of y to the round of x next to it.
-struct Alternated {
-  std::vector<double> x, y, ratios;
-  std::string error;  // empty when every round succeeded
-};
-
 // One warm-up round on each pair, then `rounds` rounds on each, taken in
 // turn (x y, y x, x y, ...: each pair of neighbours runs in the same spell
 // of a shared machine, and neither setup always goes first). `active` (if
@@ -162,28 +135,21 @@ struct Alternated {
 inline Alternated alternate(NodePair& x, NodePair& y, int rounds,
                             const std::vector<atomik::FrameRecord>& recs,
                             const std::function<void(bool)>& active = {}) {
-  Alternated out;
-  const double deltas =
-      static_cast<double>(NodePair::kBatchesPerRound * recs.size());
-  auto one = [&](bool on_y) {
+  auto one = [&](bool on_y, std::string* error) {
     if (active) active(on_y);
-    return (on_y ? y : x).round(recs, &out.error);
+    return (on_y ? y : x).round(recs, error);
   };
-  if (one(false) < 0 || one(true) < 0) return out;  // warm-up
-  for (int r = 0; r < rounds; ++r) {
-    const bool y_first = r % 2 == 1;
-    const double s1 = one(y_first);
-    if (s1 < 0) return out;
-    const double s2 = one(!y_first);
-    if (s2 < 0) return out;
-    const double sx = y_first ? s2 : s1;
-    const double sy = y_first ? s1 : s2;
-    out.x.push_back(deltas / sx);
-    out.y.push_back(deltas / sy);
-    out.ratios.push_back(sx / sy);  // rate y / rate x
+  Alternated out;
+  if (one(false, &out.error) < 0 || one(true, &out.error) < 0) {
+    return out;  // warm-up
   }
+  out = alternate_rounds(
+      rounds, static_cast<double>(NodePair::kBatchesPerRound * recs.size()),
+      one);
   if (active) active(false);
-  if (!x.converged() || !y.converged()) out.error = "digests differ";
+  if (out.error.empty() && (!x.converged() || !y.converged())) {
+    out.error = "digests differ";
+  }
   return out;
 }
 

@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "alternate.hpp"
 #include "atomik/redis.hpp"
 #include "redis_server.hpp"
 #include "transport/redis_client.hpp"
@@ -268,20 +269,18 @@ BENCHMARK(BM_RedisNodeReplicateBatched)
 // The add group against the xor group, both `node --redis` pairs at 2^20
 // addresses, batch 65536, fdatasync per batch: one pair of each, one
 // warm-up iteration of BM_RedisNodeReplicateBatched's workload each, then
-// 30 iterations each taken in turn (xor add, add xor, ...: neighbours run
-// in the same spell of a shared machine). Counters: the medians of the
-// rates and of the per-iteration ratios add / xor (the figure of record,
-// target >= 0.9).
+// 30 iterations each taken in turn (atomik_bench::alternate_rounds).
+// Counters: the medians of the rates and of the per-iteration ratios
+// add / xor (the figure of record, target >= 0.9).
 void BM_RedisNodeAddOverXor(benchmark::State& state) {
   Env& e = env();
   if (!e.ok) {
     state.SkipWithError("redis-server or redis-benchmark unavailable");
     return;
   }
-  std::vector<double> rates[2];  // [0] xor, [1] add, per iteration
-  std::vector<double> ratios;
+  atomik_bench::Alternated r;
   for (auto _ : state) {
-    Pair p[2];
+    Pair p[2];  // [0] xor, [1] add
     std::vector<atomik::FrameRecord> batch(65536);
     std::uint64_t x[2] = {1, 2};
     std::uint64_t total[2] = {0, 0};
@@ -295,42 +294,21 @@ void BM_RedisNodeAddOverXor(benchmark::State& state) {
         return;
       }
     }
-    for (int it = 0; it < 30; ++it) {
-      double secs[2] = {0, 0};
-      for (int j = 0; j < 2; ++j) {
-        const int g = (it % 2 == 0) ? j : 1 - j;
-        secs[g] = run_iterations(p[g], &batch, 20, 1, &x[g], &total[g]);
-        if (secs[g] <= 0) {
-          state.SkipWithError("accum_batch failed");
-          return;
-        }
-      }
-      const double deltas = 8.0 * static_cast<double>(batch.size());
-      rates[0].push_back(deltas / secs[0]);
-      rates[1].push_back(deltas / secs[1]);
-      ratios.push_back(secs[0] / secs[1]);
-    }
+    r = atomik_bench::alternate_rounds(
+        30, 8.0 * static_cast<double>(batch.size()),
+        [&](bool add, std::string* error) {
+          const int g = add ? 1 : 0;
+          const double s =
+              run_iterations(p[g], &batch, 20, 1, &x[g], &total[g]);
+          if (s < 0) *error = "accum_batch failed";
+          return s;
+        });
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  const double xr = median(rates[0]);
-  const double ar = median(rates[1]);
-  const double ratio = median(ratios);
-  state.counters["xor_deltas_per_s"] = xr;
-  state.counters["add_deltas_per_s"] = ar;
-  state.counters["add_over_xor"] = ratio;
-  for (int g = 0; g < 2; ++g) {
-    std::printf("%s, M deltas/s per iteration:", g == 0 ? "xor" : "add");
-    for (const double r : rates[g]) std::printf(" %.2f", r / 1e6);
-    std::printf("\n");
+  if (!r.error.empty()) {
+    state.SkipWithError(r.error.c_str());
+    return;
   }
-  std::printf(
-      "add / xor (node --redis, 2^20 addresses, alternating iterations): "
-      "medians %.2f M / %.2f M deltas/s; median per-iteration ratio %.3f "
-      "(target >= 0.9)\n",
-      ar / 1e6, xr / 1e6, ratio);
+  atomik_bench::report_add_over_xor(state, r, "node --redis, 2^20 addresses");
 }
 BENCHMARK(BM_RedisNodeAddOverXor)
     ->Iterations(1)
