@@ -107,15 +107,38 @@ Status RedisReplicator::Impl::admit(std::uint64_t last_seq, std::size_t n) {
     return Status::unavailable("Redis publishing",
                                "a swap is in progress; retry");
   }
-  const std::uint64_t low = std::min(min_pub_seq_locked(), last_seq);
-  return check_room_locked(last_seq - low, n);
+  // The node calls this under its lock with its current own seq, which is
+  // of local_origin (NodeHooks::on_incarnation also runs under that lock).
+  return check_room_locked(unpublished_locked({local_origin, last_seq}), n);
+}
+
+std::uint64_t RedisReplicator::Impl::unpublished_locked(
+    const OwnMark& m) const {
+  const std::uint64_t low = min_pub_seq_locked();
+  if (m.origin == origin) return m.seq - std::min(m.seq, low);
+  std::uint64_t waiting = 0;
+  if (m.origin == local_origin) {
+    // Not reached yet: the outbox holds the old origin's deltas first.
+    waiting = m.seq;
+    for (const Pending& p : outbox) {
+      if (p.origin != origin) break;
+      if (p.seq > low) ++waiting;
+    }
+    return waiting;
+  }
+  for (const Pending& p : outbox) {
+    if (p.origin == m.origin && p.seq <= m.seq) ++waiting;
+  }
+  return waiting;
 }
 
 void RedisReplicator::Impl::enqueue(std::uint64_t first,
                                     std::span<const FrameRecord> recs) {
   {
     std::lock_guard<std::mutex> lock(mu);
-    ATOMIK_DCHECK(outbox.empty() || outbox.back().seq + 1 == first);
+    // Consecutive own seqs per origin (a new incarnation starts at 1).
+    ATOMIK_DCHECK(outbox.empty() || outbox.back().origin != local_origin ||
+                  outbox.back().seq + 1 == first);
     for (std::size_t i = 0; i < recs.size(); ++i) {
       outbox.push_back({first + i, recs[i].addr, recs[i].delta, local_origin});
     }
@@ -145,15 +168,15 @@ Status RedisReplicator::Impl::before_swap() {
   }
   // Every admitted delta has its seq by now (admit runs under the node's
   // lock, before the seq is assigned).
-  const std::uint64_t own = own_seq();
+  const OwnMark own = own_mark();
   {
     std::lock_guard<std::mutex> lock(mu);
-    const std::uint64_t low = min_pub_seq_locked();
-    if (own > low) {
+    const std::uint64_t waiting = unpublished_locked(own);
+    if (waiting != 0) {
       swapping = false;
       return Status::unavailable(
           "RedisReplicator::swap",
-          std::to_string(own - low) +
+          std::to_string(waiting) +
               " own deltas are not yet published to Redis; the WAL must "
               "keep them (retry once Redis is reachable)");
     }
@@ -271,7 +294,7 @@ Status RedisReplicator::Impl::finish_start() {
   ATOMIK_RETURN_IF_ERROR(check_not_behind());
   local_origin = origin;
   ATOMIK_RETURN_IF_ERROR(reload_outbox());
-  stats.deltas_local = own_seq();
+  stats.deltas_local = mark_of(origin);
   if (bridge) {
     std::lock_guard<std::mutex> lock(bridge->mu);
     bridge->impl.store(this);
@@ -487,9 +510,9 @@ Result<Digest> RedisReplicator::digest() const {
 std::uint64_t RedisReplicator::unpublished() const {
   if (impl_->node) {
     // Acknowledged deltas not yet handed over by the node count too.
-    const std::uint64_t own = impl_->own_seq();
+    const Impl::OwnMark own = impl_->own_mark();
     std::lock_guard<std::mutex> lock(impl_->mu);
-    return own - std::min(own, impl_->min_pub_seq_locked());
+    return impl_->unpublished_locked(own);
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->outbox.size();
@@ -497,18 +520,19 @@ std::uint64_t RedisReplicator::unpublished() const {
 
 Status RedisReplicator::wait_published(std::uint32_t timeout_ms) const {
   if (impl_->node) {
-    const std::uint64_t own = impl_->own_seq();
+    // The own deltas acknowledged now, also across a new incarnation that
+    // the publisher has not switched to yet.
+    const Impl::OwnMark own = impl_->own_mark();
     std::unique_lock<std::mutex> lock(impl_->mu);
     if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-          return impl_->min_pub_seq_locked() >= own;
+          return impl_->unpublished_locked(own) == 0;
         })) {
       return Status();
     }
-    return Status::unavailable(
-        "RedisReplicator::wait_published",
-        std::to_string(own - std::min(own, impl_->min_pub_seq_locked())) +
-            " deltas still unpublished after " + std::to_string(timeout_ms) +
-            " ms");
+    return Status::unavailable("RedisReplicator::wait_published",
+                               std::to_string(impl_->unpublished_locked(own)) +
+                                   " deltas still unpublished after " +
+                                   std::to_string(timeout_ms) + " ms");
   }
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
@@ -531,12 +555,12 @@ Status RedisReplicator::publish_snapshot(bool trim) {
     std::unique_lock<std::shared_mutex> apply_lock = m.lock_apply();
     NodeTableState ts = m.node->table_state();
     std::lock_guard<std::mutex> lock(m.mu);
-    const std::uint64_t own = ts.version_vector.get(m.origin);
-    const std::uint64_t low = m.min_pub_seq_locked();
-    if (own > low) {
+    const std::uint64_t waiting = m.unpublished_locked(
+        {m.local_origin, ts.version_vector.get(m.local_origin)});
+    if (waiting != 0) {
       return Status::failed_precondition(
           kWhere,
-          std::to_string(own - low) + " own deltas are not yet published");
+          std::to_string(waiting) + " own deltas are not yet published");
     }
     if (m.stats.frames_gap != 0) {
       return Status::failed_precondition(

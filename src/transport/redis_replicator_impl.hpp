@@ -141,12 +141,39 @@ struct RedisReplicator::Impl {
     return m;
   }
 
-  // The own seq last assigned (start_node(): possibly not durable yet).
-  // Never called with mu held.
-  std::uint64_t own_seq() const {
-    if (node) return node->version_vector().get(origin);
-    return replica->mark(origin);
+  // The own seq last assigned under `o` (start_node(): possibly not durable
+  // yet). Never called with mu held: the node's lock comes first.
+  std::uint64_t mark_of(OriginId o) const {
+    if (node) return node->version_vector().get(o);
+    return replica->mark(o);
   }
+
+  // An own origin and the seq last assigned under it.
+  struct OwnMark {
+    OriginId origin = 0;
+    std::uint64_t seq = 0;
+  };
+
+  // The mark of the origin own deltas are enqueued under now
+  // (local_origin). Never called with mu held.
+  OwnMark own_mark() const {
+    OwnMark m;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      m.origin = local_origin;
+    }
+    m.seq = mark_of(m.origin);
+    return m;
+  }
+
+  // Own deltas up to `m` not yet published to every shard. The publish
+  // positions are those of `origin`; between a new incarnation and the
+  // publisher's switch to it (switch_origin_locked) that is still the old
+  // origin, so every delta of the new one waits, behind the old origin's
+  // outbox entries. `m` may be of an origin the publisher has left or not
+  // reached (an incarnation since it was read): then its outbox entries
+  // are what waits.
+  std::uint64_t unpublished_locked(const OwnMark& m) const;
 
   bool connected_locked() const {
     if (!pub_ok) return false;

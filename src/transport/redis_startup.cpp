@@ -105,7 +105,7 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
 }
 
 Status RedisReplicator::Impl::reload_outbox() {
-  const std::uint64_t own_seq = this->own_seq();
+  const std::uint64_t own_seq = mark_of(origin);
   const std::uint64_t low = min_pub_seq_locked();
   if (own_seq <= low) return Status();
   {

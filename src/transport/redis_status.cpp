@@ -12,7 +12,7 @@
 namespace atomik {
 
 RedisStatus RedisReplicator::Impl::status() const {
-  const std::uint64_t own = own_seq();
+  const OwnMark own = own_mark();
   std::lock_guard<std::mutex> lock(mu);
   RedisStatus r;
   r.connected = connected_locked();
@@ -21,8 +21,7 @@ RedisStatus RedisReplicator::Impl::status() const {
                std::to_string(link_cfg.endpoint.db);
   r.table = opt.table;
   r.shards = shards;
-  const std::uint64_t low = std::min(min_pub_seq_locked(), own);
-  r.unpublished = node ? own - low : outbox.size();
+  r.unpublished = node ? unpublished_locked(own) : outbox.size();
   r.max_unpublished = opt.max_unpublished;
   r.stats = stats;
   for (std::uint32_t k = 0; k < shards; ++k) {
