@@ -110,11 +110,38 @@ TEST(RedisFormatTest, SnapshotEncoderRefusesBrokenRules) {
   EXPECT_FALSE(transport::encode_redis_snapshot(s).ok());
 }
 
+// Both versions of REDIS_STATE against vectors from an independent writer
+// (tests/vectors/redis_state_gen.py): version 2 is written and read back,
+// version 1 (no pub_origin) is still read.
+TEST(RedisFormatTest, StateMatchesVersion1And2Vectors) {
+  transport::StateFile want;
+  want.shards.resize(2);
+  want.shards[0] = {.read = {1700000000000, 3}, .pub_seq = 17, .pub_vseq = 0};
+  want.shards[1] = {.read = {5, 0}, .pub_seq = 12, .pub_vseq = 9};
+  want.pub_origin = 0x0123456789ABCDEF;
+  const std::vector<std::byte> v2 = read_hex("redis_state_v2.hex");
+  EXPECT_EQ(transport::encode_state(want), v2);
+  auto back = transport::decode_state(v2, "REDIS_STATE");
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, want);
+  auto old = transport::decode_state(read_hex("redis_state_v1.hex"), "v1");
+  ASSERT_TRUE(old.ok()) << old.status().to_string();
+  EXPECT_EQ(old->pub_origin, 0u);
+  EXPECT_EQ(old->shards, want.shards);
+  std::vector<std::byte> v3 = v2;
+  v3[4] = std::byte{3};
+  auto later = transport::decode_state(v3, "dir/REDIS_STATE");
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.status().code(), Code::kUnimplemented);
+}
+
 TEST(RedisFormatTest, StateRoundTripsAndRejectsDamage) {
-  std::vector<transport::ShardState> st(3);
-  st[1].read = {1700000000000, 3};
-  st[1].pub_seq = 17;
-  st[2].pub_vseq = 9;
+  transport::StateFile st;
+  st.pub_origin = 0x0A;
+  st.shards.resize(3);
+  st.shards[1].read = {1700000000000, 3};
+  st.shards[1].pub_seq = 17;
+  st.shards[2].pub_vseq = 9;
   const std::vector<std::byte> bytes = transport::encode_state(st);
   auto back = transport::decode_state(bytes, "REDIS_STATE");
   ASSERT_TRUE(back.ok());
@@ -294,8 +321,10 @@ TEST_F(RedisNetTest, TheStateFileFollowsThePositionsWhileRunning) {
   ASSERT_TRUE(eventually([&] {
     auto sa = on_disk("a");
     auto sb = on_disk("b");
-    return sa.ok() && sb.ok() && sa->size() == 1 && sb->size() == 1 &&
-           (*sa)[0].pub_seq == 2 && (*sb)[0].read.to_string() == b_read;
+    return sa.ok() && sb.ok() && sa->shards.size() == 1 &&
+           sb->shards.size() == 1 && sa->pub_origin == a->origin() &&
+           sa->shards[0].pub_seq == 2 &&
+           sb->shards[0].read.to_string() == b_read;
   }));
   // Counted once the file is renamed into place and its directory synced,
   // a moment after the new file is visible.

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -109,24 +110,33 @@ enum class Op { kAppend, kSync, kRename, kSyncDir, kOpen, kTruncate };
 
 // Wraps FileSystem::posix(); the `nth` call (1-based, counted from arm())
 // of operation `op` fails with kIoError, and so does every later one of that
-// op while `sticky` is set.
+// op while `sticky` is set. Armed from the test's thread while background
+// threads (the WAL writer) call fail(): the plan is under a lock.
 class FaultyFileSystem final : public ForwardingFileSystem {
  public:
   void arm(Op op, std::uint64_t nth, bool sticky = false) {
+    std::lock_guard<std::mutex> lock(mu_);
     op_ = op;
     nth_ = nth;
     sticky_ = sticky;
     count_ = 0;
     fired_ = false;
   }
-  void disarm() { nth_ = 0; }
+  void disarm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    nth_ = 0;
+  }
   // When set, sync() and sync_dir() succeed without syncing (fast tests that
   // do not simulate power loss).
   void set_no_sync(bool on) { no_sync_ = on; }
   bool no_sync() const { return no_sync_; }
-  bool fired() const { return fired_; }
+  bool fired() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fired_;
+  }
 
   bool fail(Op op) {
+    std::lock_guard<std::mutex> lock(mu_);
     if (nth_ == 0 || op != op_) return false;
     const std::uint64_t c = ++count_;
     if (c == nth_ || (sticky_ && c > nth_)) {
@@ -184,12 +194,13 @@ class FaultyFileSystem final : public ForwardingFileSystem {
   }
 
  private:
+  mutable std::mutex mu_;
   Op op_ = Op::kAppend;
   std::uint64_t nth_ = 0;
   std::uint64_t count_ = 0;
   bool sticky_ = false;
   bool fired_ = false;
-  bool no_sync_ = false;
+  std::atomic<bool> no_sync_{false};
 };
 
 }  // namespace atomik::testing

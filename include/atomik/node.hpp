@@ -329,6 +329,10 @@ class ATOMIK_EXPORT Node {
   // Replica's retained log (Replica::own_since): kOutOfRange when some are
   // no longer retained (read them from the WAL instead).
   Result<std::vector<FrameRecord>> own_deltas_since(Seq after) const;
+  // The same for any origin (Replica::retained_since), e.g. an own origin
+  // of an earlier incarnation.
+  Result<std::vector<FrameRecord>> retained_since(OriginId origin,
+                                                  Seq after) const;
   // The states and version vector at one instant. O(table).
   NodeTableState table_state() const;
   const std::string& data_dir() const;

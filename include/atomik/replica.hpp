@@ -167,6 +167,9 @@ class ATOMIK_EXPORT Replica {
   // Own deltas with seqs after..own seq that are still retained, oldest
   // first; kOutOfRange if some of them are no longer retained.
   Result<std::vector<FrameRecord>> own_since(Seq after) const;
+  // The same for any origin, e.g. an own origin of an earlier incarnation.
+  Result<std::vector<FrameRecord>> retained_since(OriginId origin,
+                                                  Seq after) const;
 
   // Installs a state transfer: `states` (non-zero, ascending address) with
   // their digest `digest` under this replica's key, and `marks`. Own deltas

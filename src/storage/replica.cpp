@@ -473,22 +473,41 @@ CatchUp Replica::missing(const VersionVector& remote, Seq own_limit) const {
   return c;
 }
 
-Result<std::vector<FrameRecord>> Replica::own_since(Seq after) const {
-  const Impl& m = *impl_;
-  std::lock_guard<std::mutex> lk(m.mu);
-  const Seq mark = m.table->mark(m.self);
+namespace {
+
+// Deltas of `origin` after..its mark, from the retained log. m.mu held.
+template <typename ImplT>
+Result<std::vector<FrameRecord>> retained_locked(const ImplT& m,
+                                                 OriginId origin, Seq after) {
+  const Seq mark = m.table->mark(origin);
   std::vector<FrameRecord> out;
   if (after >= mark) return out;
-  const Retained& own = m.lanes.at(m.self);
-  if (!own.has(after + 1)) {
-    return Status::out_of_range("Replica::own_since",
-                                "own seqs " + std::to_string(after + 1) + ".." +
-                                    std::to_string(mark) +
+  auto it = m.lanes.find(origin);
+  if (it == m.lanes.end() || !it->second.has(after + 1)) {
+    return Status::out_of_range("Replica::retained_since",
+                                "seqs " + std::to_string(after + 1) + ".." +
+                                    std::to_string(mark) + " of origin " +
+                                    codec::hex64(origin) +
                                     " are no longer all retained");
   }
   out.reserve(mark - after);
-  for (Seq s = after + 1; s <= mark; ++s) out.push_back(own.at(s));
+  for (Seq s = after + 1; s <= mark; ++s) out.push_back(it->second.at(s));
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<FrameRecord>> Replica::own_since(Seq after) const {
+  const Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.mu);
+  return retained_locked(m, m.self, after);
+}
+
+Result<std::vector<FrameRecord>> Replica::retained_since(OriginId origin,
+                                                         Seq after) const {
+  const Impl& m = *impl_;
+  std::lock_guard<std::mutex> lk(m.mu);
+  return retained_locked(m, origin, after);
 }
 
 Result<bool> Replica::install(

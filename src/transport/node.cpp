@@ -686,6 +686,11 @@ Result<std::vector<FrameRecord>> Node::own_deltas_since(Seq after) const {
   return impl_->replica->own_since(after);
 }
 
+Result<std::vector<FrameRecord>> Node::retained_since(OriginId origin,
+                                                      Seq after) const {
+  return impl_->replica->retained_since(origin, after);
+}
+
 NodeTableState Node::table_state() const {
   NodeTableState t;
   auto s = impl_->replica->state();

@@ -215,12 +215,13 @@ Result<SnapshotData> decode_redis_snapshot(std::span<const std::byte> b) {
   return s;
 }
 
-std::vector<std::byte> encode_state(const std::vector<ShardState>& shards) {
+std::vector<std::byte> encode_state(const StateFile& state) {
   std::vector<std::byte> out;
   put_header(out, kStateMagic, kStateVersion);
-  put32(out, static_cast<std::uint32_t>(shards.size()));
+  put32(out, static_cast<std::uint32_t>(state.shards.size()));
   put32(out, 0);
-  for (const ShardState& s : shards) {
+  put64(out, state.pub_origin);
+  for (const ShardState& s : state.shards) {
     put64(out, s.read.ms);
     put64(out, s.read.seq);
     put64(out, s.pub_seq);
@@ -230,8 +231,8 @@ std::vector<std::byte> encode_state(const std::vector<ShardState>& shards) {
   return out;
 }
 
-Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
-                                             std::string_view name) {
+Result<StateFile> decode_state(std::span<const std::byte> b,
+                               std::string_view name) {
   const std::string what(name);
   if (b.size() < kStateHeaderSize + 8) {
     return bad(what, 0, "too short: " + std::to_string(b.size()) + " bytes");
@@ -239,22 +240,31 @@ Result<std::vector<ShardState>> decode_state(std::span<const std::byte> b,
   if (std::memcmp(b.data(), kStateMagic, 4) != 0) {
     return bad(what, 0, "bad magic (expected \"AKRP\")");
   }
-  if (b[4] != std::byte{kStateVersion}) {
+  const auto version = static_cast<unsigned>(b[4]);
+  if (version != 1 && version != kStateVersion) {
     return Status::unimplemented(
-        what, "offset 4: version " +
-                  std::to_string(static_cast<unsigned>(b[4])) +
-                  " (this build reads version 1)");
+        what, "offset 4: version " + std::to_string(version) +
+                  " (this build reads versions 1 and 2)");
   }
+  // Version 2 records the own origin of the publish positions.
+  const std::size_t head = kStateHeaderSize + (version >= 2 ? 8 : 0);
   const std::uint64_t n = get32(b.data() + 8);
-  if (n == 0 || n > kMaxShards || b.size() != kStateHeaderSize + 32 * n + 8) {
+  if (n == 0 || n > kMaxShards || b.size() != head + 32 * n + 8) {
     return bad(what, 8,
                "shards " + std::to_string(n) + " does not match the size " +
                    std::to_string(b.size()));
   }
   ATOMIK_RETURN_IF_ERROR(check_trailing_checksum(what, b));
-  std::vector<ShardState> out(n);
-  std::size_t at = kStateHeaderSize;
-  for (ShardState& s : out) {
+  StateFile out;
+  if (version >= 2) {
+    out.pub_origin = get64(b.data() + kStateHeaderSize);
+    if (out.pub_origin == 0) {
+      return bad(what, kStateHeaderSize, "pub_origin 0");
+    }
+  }
+  out.shards.resize(n);
+  std::size_t at = head;
+  for (ShardState& s : out.shards) {
     s.read = {get64(b.data() + at), get64(b.data() + at + 8)};
     s.pub_seq = get64(b.data() + at + 16);
     s.pub_vseq = get64(b.data() + at + 24);

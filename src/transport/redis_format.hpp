@@ -17,9 +17,9 @@ namespace atomik::transport {
 
 // Written to Redis / disk; never change. See docs/format/redis.md.
 inline constexpr std::uint8_t kSnapshotVersion = 1;
-inline constexpr std::uint8_t kStateVersion = 1;
+inline constexpr std::uint8_t kStateVersion = 2;  // reads 1 and 2
 inline constexpr std::size_t kSnapshotHeaderSize = 32;
-inline constexpr std::size_t kStateHeaderSize = 16;
+inline constexpr std::size_t kStateHeaderSize = 16;  // + pub_origin in v2
 inline constexpr const char* kStateFileName = "REDIS_STATE";
 inline constexpr const char* kStateTempName = "REDIS_STATE.tmp";
 
@@ -57,8 +57,19 @@ struct ShardState {
   std::uint64_t pub_vseq = 0;
   friend bool operator==(const ShardState&, const ShardState&) = default;
 };
-std::vector<std::byte> encode_state(const std::vector<ShardState>& shards);
-Result<std::vector<ShardState>> decode_state(std::span<const std::byte> bytes,
-                                             std::string_view name);
+// REDIS_STATE: the positions and the own origin the publish positions
+// count (0 when read from a version 1 file, which did not record it: the
+// table's origin at start).
+struct StateFile {
+  std::uint64_t pub_origin = 0;
+  std::vector<ShardState> shards;
+  friend bool operator==(const StateFile&, const StateFile&) = default;
+};
+// Writes version 2; `pub_origin` must not be 0.
+std::vector<std::byte> encode_state(const StateFile& state);
+// Reads version 1 or 2; kCorruption (naming `name` and the offset) on
+// damage, kUnimplemented for a later version.
+Result<StateFile> decode_state(std::span<const std::byte> bytes,
+                               std::string_view name);
 
 }  // namespace atomik::transport

@@ -279,12 +279,20 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
 
 // Once the table (or node) is open: positions, outbox, threads.
 Status RedisReplicator::Impl::finish_start() {
-  for (std::uint32_t k = 0; k < shards; ++k) {
-    vorigins.push_back(redis_stream_origin(origin, k));
-  }
-  own_sorted = vorigins;
-  std::sort(own_sorted.begin(), own_sorted.end());
   ATOMIK_RETURN_IF_ERROR(load_state_file());
+  // The publisher starts on the origin the positions count: an earlier own
+  // origin when a new incarnation started since they were written.
+  const OriginId now = origin;
+  const OriginId pub = state_origin;
+  for (std::uint32_t k = 0; k < shards; ++k) {
+    vorigins.push_back(redis_stream_origin(pub, k));
+    own_sorted.push_back(vorigins.back());
+    // Entries of `now` may be in the streams already, published before
+    // REDIS_STATE recorded the switch to it: own too.
+    if (pub != now) own_sorted.push_back(redis_stream_origin(now, k));
+  }
+  if (pub != now) own_sorted.push_back(now);
+  std::sort(own_sorted.begin(), own_sorted.end());
   // Version 2 entries need one shard and no version 1 history: readers
   // hold this node's earlier deltas under its stream origins.
   write_v2 = shards == 1;
@@ -292,9 +300,33 @@ Status RedisReplicator::Impl::finish_start() {
     if (s.pub_vseq != 0) write_v2 = false;
   }
   ATOMIK_RETURN_IF_ERROR(check_not_behind());
-  local_origin = origin;
-  ATOMIK_RETURN_IF_ERROR(reload_outbox());
-  stats.deltas_local = mark_of(origin);
+  origin = pub;
+  local_origin = now;
+  const std::uint64_t low = min_pub_seq_locked();
+  if (pub != now) {
+    // Deltas of the earlier origin first, under it; the publisher switches
+    // to `now` after them (switch_origin_locked), and every delta of `now`
+    // counts as unpublished until then.
+    auto old = unpublished_of(pub, low);
+    if (old.ok()) {
+      outbox.insert(outbox.end(), old->begin(), old->end());
+    } else {
+      log("own deltas of the earlier origin " + codec::hex64(pub) +
+          " above seq " + std::to_string(low) +
+          " are not republished to Redis (TCP peers and snapshots carry "
+          "them): " +
+          old.status().to_string());
+    }
+    log("REDIS_STATE's publish positions are those of the earlier own "
+        "origin " +
+        codec::hex64(pub) + "; publishing continues under " +
+        codec::hex64(now) + " after its " + std::to_string(outbox.size()) +
+        " unpublished deltas");
+  }
+  auto cur = unpublished_of(now, pub != now ? 0 : low);
+  if (!cur.ok()) return cur.status();
+  outbox.insert(outbox.end(), cur->begin(), cur->end());
+  stats.deltas_local = mark_of(now);
   if (bridge) {
     std::lock_guard<std::mutex> lock(bridge->mu);
     bridge->impl.store(this);
@@ -310,10 +342,13 @@ Status RedisReplicator::Impl::finish_start() {
 }
 
 // The node started a new incarnation before this replicator ran (in
-// Node::start: no peer configured; or while finish_start() ran). Own
-// deltas of the old origin that REDIS_STATE shows unpublished are not in
-// the outbox (the Node hands out only the current origin's): logged, and
-// still in the table, its snapshots and its TCP catch-up. bridge->mu held.
+// Node::start: no peer configured; or while finish_start() ran). When the
+// publisher starts on the old origin (REDIS_STATE counts it, or the
+// incarnation came after finish_start() read the node's origin), its
+// unpublished deltas are in the outbox and go first. Otherwise (no
+// REDIS_STATE) the old origin's unpublished deltas are not republished:
+// logged, and still in the table, its snapshots and its TCP catch-up.
+// bridge->mu held.
 void RedisReplicator::Impl::take_start_incarnation() {
   const OriginId old = bridge->incarnated_from;
   const OriginId next = bridge->incarnated_to;
@@ -321,15 +356,27 @@ void RedisReplicator::Impl::take_start_incarnation() {
   const std::uint64_t old_mark = node->version_vector().get(old);
   std::lock_guard<std::mutex> lock(mu);
   if (origin == old) {
-    // Read before the incarnation: positions and outbox are the old
-    // origin's; the publisher switches after them.
+    // Positions and outbox are the old origin's; the publisher switches
+    // after them.
     local_origin = next;
     log("own origin " + codec::hex64(old) + " -> " + codec::hex64(next) +
         " while starting: later own deltas are published under it");
     return;
   }
-  // Read after it: REDIS_STATE's publish positions are the old origin's.
   const std::uint64_t low = min_pub_seq_locked();
+  if (origin != next) {
+    // The positions are those of an origin before `old` (two incarnations
+    // before REDIS_STATE recorded a switch): the publisher goes on with it.
+    if (old_mark != 0) {
+      log(std::to_string(old_mark) + " own deltas of the origin " +
+          codec::hex64(old) +
+          " may not have been published to Redis and are not republished "
+          "(TCP peers and snapshots carry them)");
+    }
+    local_origin = next;
+    return;
+  }
+  // No REDIS_STATE: nothing of the old origin was published from here.
   if (old_mark > low) {
     log(std::to_string(old_mark - low) + " own deltas of the old origin " +
         codec::hex64(old) + " (seqs " + std::to_string(low + 1) + ".." +

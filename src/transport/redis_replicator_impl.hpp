@@ -80,6 +80,9 @@ struct RedisReplicator::Impl {
   // The own origin of the deltas enqueue() receives next: the node's,
   // updated by NodeHooks::on_incarnation. Guarded by mu.
   OriginId local_origin = 0;
+  // The own origin REDIS_STATE's publish positions count, as read at start
+  // (0: no file, or a version 1 file, which did not record it).
+  OriginId state_origin = 0;
   std::uint32_t shards = 1;
   std::vector<std::uint32_t> held;
   // Entry version written (docs/format/redis.md section 2): 2 = field "r",
@@ -236,7 +239,7 @@ struct RedisReplicator::Impl {
     return !stopping;
   }
 
-  Status write_state_file(const std::vector<ShardState>& s);
+  Status write_state_file(const transport::StateFile& s);
 
   // Writes REDIS_STATE if it changed and (force or state_flush_ms passed).
   Status maybe_flush(bool force);
@@ -286,10 +289,14 @@ struct RedisReplicator::Impl {
   Status check_shape(const PersistentOptions& storage);
   Status bootstrap_if_empty(const PersistentOptions& storage);
 
+  // Reads REDIS_STATE (positions and state_origin); none: all zero.
   Status load_state_file();
 
-  // Reloads own deltas not yet published to every shard from the WAL.
-  Status reload_outbox();
+  // Own deltas of `o` with seqs low+1..its mark, from the retained log or
+  // else the WAL: what was acknowledged and not yet published to every
+  // shard. kFailedPrecondition if some are in neither. Never with mu held.
+  Result<std::vector<Pending>> unpublished_of(OriginId o,
+                                              std::uint64_t low) const;
 
   // Fails if a held shard was trimmed past this node's position: entries
   // were removed (entries-added > length), our position is below the first

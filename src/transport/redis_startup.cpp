@@ -11,6 +11,7 @@
 #include "atomik/checkpoint.hpp"
 #include "atomik/file.hpp"
 #include "atomik/wal.hpp"
+#include "codec/hex.hpp"
 #include "sync/origin.hpp"
 #include "transport/redis_replicator_impl.hpp"
 
@@ -86,11 +87,14 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
                          std::to_string(storage.num_contexts));
   }
   ATOMIK_RETURN_IF_ERROR(fs.create_dirs(dir));
-  std::vector<ShardState> st(shards);
-  for (std::uint32_t k = 0; k < shards; ++k) st[k].read = snap->positions[k];
-  ATOMIK_RETURN_IF_ERROR(write_state_file(st));
   CheckpointData cp;
   cp.self_origin = storage.origin != 0 ? storage.origin : sync::random_origin();
+  transport::StateFile st{.pub_origin = cp.self_origin,
+                          .shards = std::vector<ShardState>(shards)};
+  for (std::uint32_t k = 0; k < shards; ++k) {
+    st.shards[k].read = snap->positions[k];
+  }
+  ATOMIK_RETURN_IF_ERROR(write_state_file(st));
   cp.num_contexts = storage.num_contexts;
   cp.shape = storage.shape();
   cp.states = snap->states;
@@ -104,23 +108,25 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   return Status();
 }
 
-Status RedisReplicator::Impl::reload_outbox() {
-  const std::uint64_t own_seq = mark_of(origin);
-  const std::uint64_t low = min_pub_seq_locked();
-  if (own_seq <= low) return Status();
+Result<std::vector<RedisReplicator::Impl::Pending>>
+RedisReplicator::Impl::unpublished_of(OriginId o, std::uint64_t low) const {
+  const std::uint64_t own_seq = mark_of(o);
+  std::vector<Pending> out;
+  if (own_seq <= low) return out;
   {
-    // The Replica retains recent own deltas: no WAL read. The WAL is read
-    // again only when more than ReplicaOptions::retain_per_origin own
-    // deltas wait (a long Redis outage before a restart).
-    auto kept = node ? node->own_deltas_since(low) : replica->own_since(low);
+    // The Replica retains recent deltas of every origin: no WAL read. The
+    // WAL is read again only when more than
+    // ReplicaOptions::retain_per_origin own deltas wait (a long Redis
+    // outage before a restart).
+    auto kept =
+        node ? node->retained_since(o, low) : replica->retained_since(o, low);
     if (kept.ok() && kept->size() == own_seq - low) {
       for (std::size_t i = 0; i < kept->size(); ++i) {
-        outbox.push_back(
-            {low + 1 + i, (*kept)[i].addr, (*kept)[i].delta, origin});
+        out.push_back({low + 1 + i, (*kept)[i].addr, (*kept)[i].delta, o});
       }
-      log("republishing " + std::to_string(outbox.size()) +
-          " own deltas from the retained log");
-      return Status();
+      log("republishing " + std::to_string(out.size()) + " own deltas of " +
+          codec::hex64(o) + " from the retained log");
+      return out;
     }
   }
   FileSystem& fs = FileSystem::posix();
@@ -129,7 +135,7 @@ Status RedisReplicator::Impl::reload_outbox() {
   std::uint64_t next = low + 1;
   Status gap;
   const WalVisitor visit = [&](const WalRecord& r, const WalPlace&) {
-    if (r.origin != origin || r.seq < next) return Status();
+    if (r.origin != o || r.seq < next) return Status();
     if (r.seq != next || r.type != WalRecordType::kDelta) {
       return Status::failed_precondition(
           "RedisReplicator::start",
@@ -138,7 +144,7 @@ Status RedisReplicator::Impl::reload_outbox() {
               std::to_string(next) +
               " (only accum() through the replicator is replicated)");
     }
-    outbox.push_back({r.seq, r.addr, r.value, origin});
+    out.push_back({r.seq, r.addr, r.value, o});
     ++next;
     return Status();
   };
@@ -149,13 +155,13 @@ Status RedisReplicator::Impl::reload_outbox() {
     return Status::failed_precondition(
         "RedisReplicator::start",
         "own deltas " + std::to_string(next) + ".." + std::to_string(own_seq) +
-            " of '" + dir +
+            " of origin " + codec::hex64(o) + " in '" + dir +
             "' are acknowledged but neither published (REDIS_STATE says " +
             std::to_string(low) + ") nor in the WAL");
   }
-  log("republishing " + std::to_string(outbox.size()) +
-      " own deltas from the WAL");
-  return Status();
+  log("republishing " + std::to_string(out.size()) + " own deltas of " +
+      codec::hex64(o) + " from the WAL");
+  return out;
 }
 
 Status RedisReplicator::Impl::check_not_behind() {

@@ -12,8 +12,7 @@
 
 namespace atomik {
 
-Status RedisReplicator::Impl::write_state_file(
-    const std::vector<ShardState>& s) {
+Status RedisReplicator::Impl::write_state_file(const transport::StateFile& s) {
   std::lock_guard<std::mutex> lock(file_mu);
   FileSystem& fs = FileSystem::posix();
   const std::string tmp = dir + "/" + transport::kStateTempName;
@@ -34,7 +33,7 @@ Status RedisReplicator::Impl::write_state_file(
 }
 
 Status RedisReplicator::Impl::maybe_flush(bool force) {
-  std::vector<ShardState> copy;
+  transport::StateFile copy;
   {
     std::lock_guard<std::mutex> lock(mu);
     if (!dirty) return Status();
@@ -42,7 +41,10 @@ Status RedisReplicator::Impl::maybe_flush(bool force) {
                       std::chrono::milliseconds(opt.state_flush_ms)) {
       return Status();
     }
-    copy = state;
+    // The positions and the origin they count, at one instant (both change
+    // together in switch_origin_locked).
+    copy.pub_origin = origin;
+    copy.shards = state;
     dirty = false;
     last_flush = Clock::now();
   }
@@ -80,6 +82,7 @@ Status RedisReplicator::Impl::load_state_file() {
   FileSystem& fs = FileSystem::posix();
   const std::string path = dir + "/" + transport::kStateFileName;
   state.assign(shards, ShardState{});
+  state_origin = origin;  // none: nothing was published from here
   auto bytes = fs.read_file(path);
   if (!bytes.ok()) {
     if (bytes.status().is_not_found()) return Status();
@@ -87,13 +90,23 @@ Status RedisReplicator::Impl::load_state_file() {
   }
   auto st = transport::decode_state(*bytes, path);
   if (!st.ok()) return st.status();
-  if (st->size() != shards) {
+  if (st->shards.size() != shards) {
     return Status::invalid_argument(
         "RedisReplicator::start",
-        "'" + path + "' holds " + std::to_string(st->size()) +
+        "'" + path + "' holds " + std::to_string(st->shards.size()) +
             " shards, options say " + std::to_string(shards));
   }
-  state = std::move(*st);
+  state = std::move(st->shards);
+  if (st->pub_origin != 0) {
+    state_origin = st->pub_origin;
+  } else if (bridge) {
+    // Version 1: the positions are the table's own origin's before any
+    // incarnation at this start.
+    std::lock_guard<std::mutex> lock(bridge->mu);
+    if (bridge->incarnated_to == origin && bridge->incarnated_from != 0) {
+      state_origin = bridge->incarnated_from;
+    }
+  }
   return Status();
 }
 
