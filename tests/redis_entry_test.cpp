@@ -167,7 +167,7 @@ TEST_F(RedisEntryTest, DirectoryWithVersion1HistoryKeepsWritingVersion1) {
   st.pub_vseq = 3;  // stream seqs 1..3 were published by an older atomik
   testing::write_bytes(
       dir_.sub("old") + "/" + transport::kStateFileName,
-      transport::encode_state({.pub_origin = 0x0A, .shards = {st}}));
+      transport::encode_state({.origins = {0x0A}, .shards = {st}}));
   PersistentOptions storage;
   storage.origin = 0x0A;
   auto r = RedisReplicator::start(dir_.sub("old"), storage, options());

@@ -130,14 +130,18 @@ class RedisIncarnationTest : public ::testing::Test {
     EXPECT_EQ(bs.frames_gap, 0u);
   }
 
-  // a's REDIS_STATE (one shard) as version 1 wrote it: no pub_origin.
+  // a's REDIS_STATE (one shard) as version 1 wrote it: no origins.
   void rewrite_state_as_version1() {
     const std::string path = dir_.sub("a") + "/" + transport::kStateFileName;
     std::vector<std::byte> bytes = testing::read_bytes(path);
-    ASSERT_EQ(bytes.size(), 16u + 8 + 32 + 8);
+    ASSERT_GE(bytes.size(), 24u);
     ASSERT_EQ(bytes[4], std::byte{2});
+    const auto n = static_cast<std::size_t>(bytes[12]);  // < 256 here
+    ASSERT_EQ(bytes.size(), 16 + 8 * n + 32 + 8);
     bytes[4] = std::byte{1};
-    bytes.erase(bytes.begin() + 16, bytes.begin() + 24);  // pub_origin
+    bytes[12] = std::byte{0};
+    bytes.erase(bytes.begin() + 16,
+                bytes.begin() + 16 + static_cast<std::ptrdiff_t>(8 * n));
     bytes.resize(bytes.size() - 8);
     const std::uint64_t sum = codec::checksum64(bytes);
     for (int i = 0; i < 8; ++i) {
@@ -197,6 +201,54 @@ TEST_F(RedisIncarnationTest,
 TEST_F(RedisIncarnationTest, Version1StateFileCountsTheOriginBeforeTheRestart) {
   ATOMIK_START_REDIS();
   run(/*with_peer=*/false, Held::kBlockedV1);
+}
+
+// Redis stays unreachable for publishing across two restarts of a node
+// without peers, each a new origin with deltas of its own. REDIS_STATE
+// lists the origins whose deltas are not all published, so the middle
+// origin's wait behind the first's and reach b once Redis takes them. The
+// first origin's two waiting deltas are gone from the WAL by then (each new
+// incarnation writes a checkpoint): logged as not republished, a documented
+// limit (docs/redis.md); the table still holds them.
+TEST_F(RedisIncarnationTest,
+       DeltasOfTheMiddleOriginInAChainOfRestartsArePublished) {
+  ATOMIK_START_REDIS();
+  auto b = RedisReplicator::start(dir_.sub("b"), {}, options());
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  std::map<Addr, std::uint64_t> want;
+  std::vector<OriginId> origins;
+  Addr next = 1;
+  for (int run = 0; run < 3; ++run) {
+    auto a = start_a(/*with_peer=*/false);
+    ASSERT_TRUE(a);
+    for (int i = 0; i < (run == 0 ? 5 : 2); ++i, ++next) {
+      if (run == 0 && i == 3) {
+        ASSERT_TRUE(a->wait_published(10000).ok());
+        ASSERT_EQ(redis("ACL SETUSER default -xadd"), "+OK\r\n");
+      }
+      ASSERT_TRUE(a->accum(next, 0x100 + next).ok());
+      if (next != 4 && next != 5) want[next] ^= 0x100 + next;
+    }
+    origins.push_back(a->origin());
+    EXPECT_EQ(a->unpublished(), run == 0 ? 2u : 4u);
+    if (run < 2) {
+      ASSERT_TRUE(a->stop().ok());
+      continue;
+    }
+    ASSERT_EQ(redis("ACL SETUSER default +xadd"), "+OK\r\n");
+    ASSERT_TRUE(a->wait_published(10000).ok());
+    EXPECT_EQ(a->stats().deltas_published, 4u);
+  }
+  EXPECT_TRUE(wait_until([&] {
+    return state_of(**b) == want && (*b)->stats().deltas_applied >= 7;
+  }));
+  EXPECT_EQ((*b)->version_vector().get(origins[0]), 3u);
+  EXPECT_EQ((*b)->version_vector().get(origins[1]), 2u);
+  EXPECT_EQ((*b)->version_vector().get(origins[2]), 2u);
+  const RedisStats bs = (*b)->stats();
+  EXPECT_EQ(bs.deltas_applied, 7u);
+  EXPECT_EQ(bs.deltas_duplicate, 0u);
+  EXPECT_EQ(bs.frames_gap, 0u);
 }
 
 }  // namespace

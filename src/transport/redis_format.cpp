@@ -219,8 +219,8 @@ std::vector<std::byte> encode_state(const StateFile& state) {
   std::vector<std::byte> out;
   put_header(out, kStateMagic, kStateVersion);
   put32(out, static_cast<std::uint32_t>(state.shards.size()));
-  put32(out, 0);
-  put64(out, state.pub_origin);
+  put32(out, static_cast<std::uint32_t>(state.origins.size()));
+  for (std::uint64_t o : state.origins) put64(out, o);
   for (const ShardState& s : state.shards) {
     put64(out, s.read.ms);
     put64(out, s.read.seq);
@@ -246,8 +246,14 @@ Result<StateFile> decode_state(std::span<const std::byte> b,
         what, "offset 4: version " + std::to_string(version) +
                   " (this build reads versions 1 and 2)");
   }
-  // Version 2 records the own origin of the publish positions.
-  const std::size_t head = kStateHeaderSize + (version >= 2 ? 8 : 0);
+  // Version 2 lists the own origins with deltas not all published (the
+  // count is a reserved 0 in version 1).
+  const std::uint64_t n_origins = get32(b.data() + 12);
+  if (version >= 2 ? n_origins == 0 || n_origins > kMaxStateOrigins
+                   : n_origins != 0) {
+    return bad(what, 12, "origins " + std::to_string(n_origins));
+  }
+  const std::size_t head = kStateHeaderSize + 8 * n_origins;
   const std::uint64_t n = get32(b.data() + 8);
   if (n == 0 || n > kMaxShards || b.size() != head + 32 * n + 8) {
     return bad(what, 8,
@@ -256,11 +262,10 @@ Result<StateFile> decode_state(std::span<const std::byte> b,
   }
   ATOMIK_RETURN_IF_ERROR(check_trailing_checksum(what, b));
   StateFile out;
-  if (version >= 2) {
-    out.pub_origin = get64(b.data() + kStateHeaderSize);
-    if (out.pub_origin == 0) {
-      return bad(what, kStateHeaderSize, "pub_origin 0");
-    }
+  for (std::size_t i = 0; i < n_origins; ++i) {
+    const std::size_t at = kStateHeaderSize + 8 * i;
+    out.origins.push_back(get64(b.data() + at));
+    if (out.origins.back() == 0) return bad(what, at, "origin 0");
   }
   out.shards.resize(n);
   std::size_t at = head;

@@ -19,7 +19,9 @@ namespace atomik::transport {
 inline constexpr std::uint8_t kSnapshotVersion = 1;
 inline constexpr std::uint8_t kStateVersion = 2;  // reads 1 and 2
 inline constexpr std::size_t kSnapshotHeaderSize = 32;
-inline constexpr std::size_t kStateHeaderSize = 16;  // + pub_origin in v2
+inline constexpr std::size_t kStateHeaderSize = 16;  // + origins in v2
+// At most this many own origins in REDIS_STATE (docs/format/redis.md).
+inline constexpr std::uint32_t kMaxStateOrigins = 4096;
 inline constexpr const char* kStateFileName = "REDIS_STATE";
 inline constexpr const char* kStateTempName = "REDIS_STATE.tmp";
 
@@ -57,15 +59,16 @@ struct ShardState {
   std::uint64_t pub_vseq = 0;
   friend bool operator==(const ShardState&, const ShardState&) = default;
 };
-// REDIS_STATE: the positions and the own origin the publish positions
-// count (0 when read from a version 1 file, which did not record it: the
+// REDIS_STATE: the positions, and the own origins whose deltas are not
+// all published, oldest first: the publish positions count origins[0]
+// (empty when read from a version 1 file, which did not record them: the
 // table's origin at start).
 struct StateFile {
-  std::uint64_t pub_origin = 0;
+  std::vector<std::uint64_t> origins;
   std::vector<ShardState> shards;
   friend bool operator==(const StateFile&, const StateFile&) = default;
 };
-// Writes version 2; `pub_origin` must not be 0.
+// Writes version 2; `origins` must hold 1..kMaxStateOrigins non-zero ids.
 std::vector<std::byte> encode_state(const StateFile& state);
 // Reads version 1 or 2; kCorruption (naming `name` and the offset) on
 // damage, kUnimplemented for a later version.

@@ -137,6 +137,9 @@ void RedisReplicator::Impl::publish_loop() {
       while (end != outbox.end() && end->origin == origin && end->seq <= low) {
         ++end;
       }
+      if (origin != local_origin) {
+        queued_other -= static_cast<std::uint64_t>(end - outbox.begin());
+      }
       outbox.erase(outbox.begin(), end);
     }
     cv.notify_all();
@@ -162,6 +165,11 @@ void RedisReplicator::Impl::switch_origin_locked(OriginId next) {
     own_sorted.push_back(vorigins.back());
   }
   std::sort(own_sorted.begin(), own_sorted.end());
+  // Origins before `next` in the list had no delta waiting: passed over.
+  auto it = std::find(later_origins.begin(), later_origins.end(), next);
+  if (it != later_origins.end()) {
+    later_origins.erase(later_origins.begin(), it + 1);
+  }
   for (ShardState& s : state) {
     s.pub_seq = 0;
     s.pub_vseq = 0;

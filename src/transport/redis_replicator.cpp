@@ -108,28 +108,24 @@ Status RedisReplicator::Impl::admit(std::uint64_t last_seq, std::size_t n) {
                                "a swap is in progress; retry");
   }
   // The node calls this under its lock with its current own seq, which is
-  // of local_origin (NodeHooks::on_incarnation also runs under that lock).
+  // of local_origin: after a new incarnation local writes are held until
+  // NodeHooks::on_incarnation has run.
   return check_room_locked(unpublished_locked({local_origin, last_seq}), n);
 }
 
 std::uint64_t RedisReplicator::Impl::unpublished_locked(
     const OwnMark& m) const {
+  if (m.origin != local_origin) return outbox.size();
   const std::uint64_t low = min_pub_seq_locked();
-  if (m.origin == origin) return m.seq - std::min(m.seq, low);
-  std::uint64_t waiting = 0;
-  if (m.origin == local_origin) {
-    // Not reached yet: the outbox holds the old origin's deltas first.
-    waiting = m.seq;
-    for (const Pending& p : outbox) {
-      if (p.origin != origin) break;
-      if (p.seq > low) ++waiting;
-    }
-    return waiting;
+  if (origin == local_origin) return m.seq - std::min(m.seq, low);
+  // Entries of `origin` published to every shard leave the outbox a moment
+  // later (they are consecutive seqs at its front).
+  std::uint64_t done = 0;
+  if (!outbox.empty() && outbox.front().origin == origin &&
+      outbox.front().seq <= low) {
+    done = low - outbox.front().seq + 1;
   }
-  for (const Pending& p : outbox) {
-    if (p.origin == m.origin && p.seq <= m.seq) ++waiting;
-  }
-  return waiting;
+  return m.seq + queued_other - std::min(done, queued_other);
 }
 
 void RedisReplicator::Impl::enqueue(std::uint64_t first,
@@ -151,7 +147,13 @@ void RedisReplicator::Impl::incarnate(OriginId old, OriginId next) {
   {
     std::lock_guard<std::mutex> lock(mu);
     local_origin = next;
+    later_origins.push_back(next);
+    queued_other = outbox.size();
+    // REDIS_STATE lists it, so a restart before the publisher reaches it
+    // still publishes the deltas of every origin in between.
+    dirty = true;
   }
+  state_cv.notify_one();
   log("own origin " + codec::hex64(old) + " -> " + codec::hex64(next) +
       ": later own deltas are published under it from seq 1");
   cv.notify_all();
@@ -278,21 +280,49 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
 }
 
 // Once the table (or node) is open: positions, outbox, threads.
+//
+// The publisher starts on the origin the positions count. When a new
+// incarnation started since REDIS_STATE was written (at this start, or in
+// an earlier run before the publisher reached it), the own origins with
+// deltas not all published form a chain, oldest first: REDIS_STATE's list,
+// then the origin the table opened with, then its origin now. Each one's
+// waiting deltas are queued in that order (the first's above its publish
+// positions, the others' from seq 1) and published under it. Without a
+// list (no REDIS_STATE, or version 1) the positions count the origin the
+// table opened with.
+//
+// In a node the bridge's lock is held throughout: an incarnation the node
+// starts meanwhile is either recorded in the bridge and taken here, or
+// reaches incarnate() once `impl` is set.
 Status RedisReplicator::Impl::finish_start() {
   ATOMIK_RETURN_IF_ERROR(load_state_file());
-  // The publisher starts on the origin the positions count: an earlier own
-  // origin when a new incarnation started since they were written.
-  const OriginId now = origin;
-  const OriginId pub = state_origin;
-  for (std::uint32_t k = 0; k < shards; ++k) {
-    vorigins.push_back(redis_stream_origin(pub, k));
-    own_sorted.push_back(vorigins.back());
-    // Entries of `now` may be in the streams already, published before
-    // REDIS_STATE recorded the switch to it: own too.
-    if (pub != now) own_sorted.push_back(redis_stream_origin(now, k));
+  std::unique_lock<std::mutex> bridge_lock;
+  OriginId now = origin;
+  OriginId opened = now;
+  if (bridge) {
+    bridge_lock = std::unique_lock<std::mutex>(bridge->mu);
+    now = node->origin();
+    if (bridge->incarnated_to != 0) opened = bridge->incarnated_from;
+    bridge->incarnated_from = bridge->incarnated_to = 0;
   }
-  if (pub != now) own_sorted.push_back(now);
+  std::vector<OriginId> chain = state_origins;
+  for (OriginId o : {opened, now}) {
+    if (std::find(chain.begin(), chain.end(), o) == chain.end()) {
+      chain.push_back(o);
+    }
+  }
+  for (OriginId o : chain) {
+    // Entries of every origin in the chain may be in the streams already
+    // (published before REDIS_STATE recorded it): own.
+    own_sorted.push_back(o);
+    for (std::uint32_t k = 0; k < shards; ++k) {
+      own_sorted.push_back(redis_stream_origin(o, k));
+    }
+  }
   std::sort(own_sorted.begin(), own_sorted.end());
+  for (std::uint32_t k = 0; k < shards; ++k) {
+    vorigins.push_back(redis_stream_origin(chain.front(), k));
+  }
   // Version 2 entries need one shard and no version 1 history: readers
   // hold this node's earlier deltas under its stream origins.
   write_v2 = shards == 1;
@@ -300,38 +330,46 @@ Status RedisReplicator::Impl::finish_start() {
     if (s.pub_vseq != 0) write_v2 = false;
   }
   ATOMIK_RETURN_IF_ERROR(check_not_behind());
-  origin = pub;
+  origin = chain.front();
   local_origin = now;
   const std::uint64_t low = min_pub_seq_locked();
-  if (pub != now) {
-    // Deltas of the earlier origin first, under it; the publisher switches
-    // to `now` after them (switch_origin_locked), and every delta of `now`
-    // counts as unpublished until then.
-    auto old = unpublished_of(pub, low);
-    if (old.ok()) {
-      outbox.insert(outbox.end(), old->begin(), old->end());
-    } else {
-      log("own deltas of the earlier origin " + codec::hex64(pub) +
-          " above seq " + std::to_string(low) +
-          " are not republished to Redis (TCP peers and snapshots carry "
-          "them): " +
-          old.status().to_string());
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    auto got = unpublished_of(chain[i], i == 0 ? low : 0);
+    if (!got.ok()) {
+      // The current origin's are still in the WAL unless it was damaged:
+      // refuse to start. An earlier origin's may be gone (checkpointed
+      // before this version named them): logged, and still in the table,
+      // its snapshots and its TCP catch-up.
+      if (chain[i] == now) return got.status();
+      log("own deltas of the earlier origin " + codec::hex64(chain[i]) +
+          " are not republished to Redis: " + got.status().to_string());
+      continue;
     }
-    log("REDIS_STATE's publish positions are those of the earlier own "
-        "origin " +
-        codec::hex64(pub) + "; publishing continues under " +
-        codec::hex64(now) + " after its " + std::to_string(outbox.size()) +
-        " unpublished deltas");
+    outbox.insert(outbox.end(), got->begin(), got->end());
   }
-  auto cur = unpublished_of(now, pub != now ? 0 : low);
-  if (!cur.ok()) return cur.status();
-  outbox.insert(outbox.end(), cur->begin(), cur->end());
+  // Later origins: those with deltas waiting, then `now` (an origin with
+  // none is passed over, so REDIS_STATE's list does not grow with restarts
+  // that wrote nothing).
+  queued_other = 0;
+  later_origins.clear();
+  for (const Pending& p : outbox) {
+    if (p.origin != now) ++queued_other;
+    if (p.origin != origin &&
+        (later_origins.empty() || later_origins.back() != p.origin)) {
+      later_origins.push_back(p.origin);
+    }
+  }
+  if (now != origin && (later_origins.empty() || later_origins.back() != now)) {
+    later_origins.push_back(now);
+  }
+  if (queued_other != 0 && now != origin) {
+    log("publishing continues under own origin " + codec::hex64(now) +
+        " after " + std::to_string(queued_other) +
+        " waiting deltas of earlier origins");
+  }
   stats.deltas_local = mark_of(now);
-  if (bridge) {
-    std::lock_guard<std::mutex> lock(bridge->mu);
-    bridge->impl.store(this);
-    if (bridge->incarnated_to != 0) take_start_incarnation();
-  }
+  if (bridge) bridge->impl.store(this);
+  bridge_lock = {};
   Impl* p = this;
   publisher = std::thread([p] { p->publish_loop(); });
   state_writer = std::thread([p] { p->state_loop(); });
@@ -339,55 +377,6 @@ Status RedisReplicator::Impl::finish_start() {
     readers.emplace_back([p, k] { p->read_loop(k); });
   }
   return Status();
-}
-
-// The node started a new incarnation before this replicator ran (in
-// Node::start: no peer configured; or while finish_start() ran). When the
-// publisher starts on the old origin (REDIS_STATE counts it, or the
-// incarnation came after finish_start() read the node's origin), its
-// unpublished deltas are in the outbox and go first. Otherwise (no
-// REDIS_STATE) the old origin's unpublished deltas are not republished:
-// logged, and still in the table, its snapshots and its TCP catch-up.
-// bridge->mu held.
-void RedisReplicator::Impl::take_start_incarnation() {
-  const OriginId old = bridge->incarnated_from;
-  const OriginId next = bridge->incarnated_to;
-  bridge->incarnated_from = bridge->incarnated_to = 0;
-  const std::uint64_t old_mark = node->version_vector().get(old);
-  std::lock_guard<std::mutex> lock(mu);
-  if (origin == old) {
-    // Positions and outbox are the old origin's; the publisher switches
-    // after them.
-    local_origin = next;
-    log("own origin " + codec::hex64(old) + " -> " + codec::hex64(next) +
-        " while starting: later own deltas are published under it");
-    return;
-  }
-  const std::uint64_t low = min_pub_seq_locked();
-  if (origin != next) {
-    // The positions are those of an origin before `old` (two incarnations
-    // before REDIS_STATE recorded a switch): the publisher goes on with it.
-    if (old_mark != 0) {
-      log(std::to_string(old_mark) + " own deltas of the origin " +
-          codec::hex64(old) +
-          " may not have been published to Redis and are not republished "
-          "(TCP peers and snapshots carry them)");
-    }
-    local_origin = next;
-    return;
-  }
-  // No REDIS_STATE: nothing of the old origin was published from here.
-  if (old_mark > low) {
-    log(std::to_string(old_mark - low) + " own deltas of the old origin " +
-        codec::hex64(old) + " (seqs " + std::to_string(low + 1) + ".." +
-        std::to_string(old_mark) +
-        ") were acknowledged but never published to Redis; they are not "
-        "republished after the new incarnation (TCP peers and snapshots "
-        "carry them)");
-  }
-  const OriginId now = origin;
-  origin = old;
-  switch_origin_locked(now);
 }
 
 Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start(
@@ -518,7 +507,7 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
     std::lock_guard<std::mutex> lock(m.mu);
     for (std::size_t i = 0; i < deltas.size(); ++i) {
       m.outbox.push_back(
-          {*first + i, deltas[i].addr, deltas[i].delta, m.origin.load()});
+          {*first + i, deltas[i].addr, deltas[i].delta, m.local_origin});
     }
     m.stats.deltas_local += deltas.size();
   }
@@ -729,8 +718,9 @@ std::string RedisReplicator::status_json() const {
 Node* RedisReplicator::node() const { return impl_->node.get(); }
 
 OriginId RedisReplicator::origin() const {
-  // start_node(): the node's (a new incarnation changes it).
-  return impl_->node ? impl_->node->origin() : impl_->origin.load();
+  // start_node(): the node's (a new incarnation changes it). Not the
+  // publisher's, which may still be an earlier own origin's.
+  return impl_->node ? impl_->node->origin() : impl_->replica->origin();
 }
 
 const std::string& RedisReplicator::data_dir() const { return impl_->dir; }

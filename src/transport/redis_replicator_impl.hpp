@@ -48,8 +48,9 @@ struct RedisReplicator::Impl {
   struct Bridge {
     std::atomic<Impl*> impl{nullptr};
     // A new incarnation the node started while `impl` was null (in
-    // Node::start, or before finish_start() ended): (old, new), taken by
-    // finish_start(). Guarded by mu.
+    // Node::start, or before finish_start() took this lock): (the origin
+    // the table opened with, the newest), taken by finish_start(), which
+    // holds mu until `impl` is set. Guarded by mu.
     std::mutex mu;
     OriginId incarnated_from = 0;
     OriginId incarnated_to = 0;
@@ -80,9 +81,15 @@ struct RedisReplicator::Impl {
   // The own origin of the deltas enqueue() receives next: the node's,
   // updated by NodeHooks::on_incarnation. Guarded by mu.
   OriginId local_origin = 0;
-  // The own origin REDIS_STATE's publish positions count, as read at start
-  // (0: no file, or a version 1 file, which did not record it).
-  OriginId state_origin = 0;
+  // Own origins after `origin` whose deltas wait, oldest first (the last
+  // is local_origin). The publisher reaches them in this order; those with
+  // no delta in the outbox are passed over. Written to REDIS_STATE after
+  // `origin`. Guarded by mu.
+  std::vector<OriginId> later_origins;
+  // Outbox entries not of local_origin. Guarded by mu.
+  std::uint64_t queued_other = 0;
+  // REDIS_STATE's origins as read at start (empty: no file, or version 1).
+  std::vector<OriginId> state_origins;
   std::uint32_t shards = 1;
   std::vector<std::uint32_t> held;
   // Entry version written (docs/format/redis.md section 2): 2 = field "r",
@@ -169,13 +176,12 @@ struct RedisReplicator::Impl {
     return m;
   }
 
-  // Own deltas up to `m` not yet published to every shard. The publish
-  // positions are those of `origin`; between a new incarnation and the
-  // publisher's switch to it (switch_origin_locked) that is still the old
-  // origin, so every delta of the new one waits, behind the old origin's
-  // outbox entries. `m` may be of an origin the publisher has left or not
-  // reached (an incarnation since it was read): then its outbox entries
-  // are what waits.
+  // Own deltas up to `m` (of local_origin) and before it not yet published
+  // to every shard. O(1). The publish positions are those of `origin`;
+  // until the publisher reaches local_origin (switch_origin_locked) every
+  // delta of it waits, behind the outbox entries of earlier origins. When
+  // `m` is stale (an incarnation since it was read) the whole outbox is
+  // counted: callers that wait read `m` again.
   std::uint64_t unpublished_locked(const OwnMark& m) const;
 
   bool connected_locked() const {
@@ -275,8 +281,6 @@ struct RedisReplicator::Impl {
   void read_loop(std::uint32_t k);
 
   // --- startup --------------------------------------------------------------
-  // Applies an incarnation recorded in the bridge before it pointed here.
-  void take_start_incarnation();
   static Result<std::unique_ptr<Impl>> create(const std::string& data_dir,
                                               const RedisOptions& options);
   Status finish_start();
@@ -289,7 +293,7 @@ struct RedisReplicator::Impl {
   Status check_shape(const PersistentOptions& storage);
   Status bootstrap_if_empty(const PersistentOptions& storage);
 
-  // Reads REDIS_STATE (positions and state_origin); none: all zero.
+  // Reads REDIS_STATE (positions and state_origins); none: all zero.
   Status load_state_file();
 
   // Own deltas of `o` with seqs low+1..its mark, from the retained log or

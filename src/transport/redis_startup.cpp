@@ -89,7 +89,7 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   ATOMIK_RETURN_IF_ERROR(fs.create_dirs(dir));
   CheckpointData cp;
   cp.self_origin = storage.origin != 0 ? storage.origin : sync::random_origin();
-  transport::StateFile st{.pub_origin = cp.self_origin,
+  transport::StateFile st{.origins = {cp.self_origin},
                           .shards = std::vector<ShardState>(shards)};
   for (std::uint32_t k = 0; k < shards; ++k) {
     st.shards[k].read = snap->positions[k];

@@ -41,9 +41,11 @@ Status RedisReplicator::Impl::maybe_flush(bool force) {
                       std::chrono::milliseconds(opt.state_flush_ms)) {
       return Status();
     }
-    // The positions and the origin they count, at one instant (both change
-    // together in switch_origin_locked).
-    copy.pub_origin = origin;
+    // The positions and the origins, at one instant (they change together
+    // in switch_origin_locked).
+    copy.origins.push_back(origin);
+    copy.origins.insert(copy.origins.end(), later_origins.begin(),
+                        later_origins.end());
     copy.shards = state;
     dirty = false;
     last_flush = Clock::now();
@@ -82,7 +84,7 @@ Status RedisReplicator::Impl::load_state_file() {
   FileSystem& fs = FileSystem::posix();
   const std::string path = dir + "/" + transport::kStateFileName;
   state.assign(shards, ShardState{});
-  state_origin = origin;  // none: nothing was published from here
+  state_origins.clear();
   auto bytes = fs.read_file(path);
   if (!bytes.ok()) {
     if (bytes.status().is_not_found()) return Status();
@@ -97,16 +99,7 @@ Status RedisReplicator::Impl::load_state_file() {
             " shards, options say " + std::to_string(shards));
   }
   state = std::move(st->shards);
-  if (st->pub_origin != 0) {
-    state_origin = st->pub_origin;
-  } else if (bridge) {
-    // Version 1: the positions are the table's own origin's before any
-    // incarnation at this start.
-    std::lock_guard<std::mutex> lock(bridge->mu);
-    if (bridge->incarnated_to == origin && bridge->incarnated_from != 0) {
-      state_origin = bridge->incarnated_from;
-    }
-  }
+  state_origins = std::move(st->origins);
   return Status();
 }
 
