@@ -128,6 +128,12 @@ TEST(RedisFormatTest, StateMatchesVersion1And2Vectors) {
   ASSERT_TRUE(old.ok()) << old.status().to_string();
   EXPECT_TRUE(old->origins.empty());
   EXPECT_EQ(old->shards, want.shards);
+  transport::StateFile twice = want;
+  twice.origins = {7, 7};
+  auto dup = transport::decode_state(transport::encode_state(twice), "d");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), Code::kCorruption);
+  EXPECT_THAT(std::string(dup.status().message()), HasSubstr("listed twice"));
   std::vector<std::byte> v3 = v2;
   v3[4] = std::byte{3};
   auto later = transport::decode_state(v3, "dir/REDIS_STATE");

@@ -345,6 +345,9 @@ class ATOMIK_EXPORT Node {
   // The own origin: constant, except that a new incarnation after a
   // restart replaces it once (NodeHooks::on_incarnation).
   OriginId origin() const;
+  // The own origin the table had when this node opened it: origin() until
+  // a new incarnation.
+  OriginId opened_origin() const;
   // "127.0.0.1:41234": the bound address (the chosen port when 0 was asked).
   std::string listen_address() const;
   std::uint16_t port() const;

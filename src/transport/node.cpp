@@ -204,6 +204,7 @@ Status Node::Impl::open_storage() {
   if (!r.ok()) return r.status();
   replica = std::move(*r);
   self_origin = replica->origin();
+  opened_origin = self_origin;
   durable_seq = replica->mark(self_origin);
   unsent_base = durable_seq + 1;
   writes_held = existed;
@@ -711,6 +712,7 @@ NodeStats Node::stats() const {
 }
 
 OriginId Node::origin() const { return impl_->self_origin; }
+OriginId Node::opened_origin() const { return impl_->opened_origin; }
 std::string Node::listen_address() const { return impl_->listen_addr; }
 std::uint16_t Node::port() const { return impl_->port; }
 

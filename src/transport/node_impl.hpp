@@ -55,6 +55,9 @@ struct Node::Impl {
   // Set before the network thread starts; changed by a new incarnation
   // (network thread, under mu).
   std::atomic<OriginId> self_origin{0};
+  // The own origin the table had when this node opened it (set once in
+  // start, before any incarnation).
+  OriginId opened_origin = 0;
 
   // --- guarded by mu ---------------------------------------------------------
   mutable std::mutex mu;

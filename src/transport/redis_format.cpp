@@ -2,6 +2,7 @@
 // The Redis snapshot and REDIS_STATE layouts: docs/format/redis.md.
 #include "transport/redis_format.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "codec/byte_order.hpp"
@@ -264,8 +265,12 @@ Result<StateFile> decode_state(std::span<const std::byte> b,
   StateFile out;
   for (std::size_t i = 0; i < n_origins; ++i) {
     const std::size_t at = kStateHeaderSize + 8 * i;
-    out.origins.push_back(get64(b.data() + at));
-    if (out.origins.back() == 0) return bad(what, at, "origin 0");
+    const std::uint64_t o = get64(b.data() + at);
+    if (o == 0 || std::find(out.origins.begin(), out.origins.end(), o) !=
+                      out.origins.end()) {
+      return bad(what, at, "origin 0 or listed twice");
+    }
+    out.origins.push_back(o);
   }
   out.shards.resize(n);
   std::size_t at = head;

@@ -14,7 +14,9 @@
 // admission (max_unpublished) is NodeHooks::admit_local under the node's
 // lock, and remote entries go through Node::apply_frame; the node's hooks
 // reach this Impl through a Bridge, cleared first by stop(). Lock order:
-// the node's lock -> mu; nothing here calls the Node while holding mu. Locks,
+// the node's lock -> mu; the bridge's lock -> the node's, the Replica's
+// and mu (the node takes the bridge's lock only outside its own, in
+// on_incarnation); nothing here calls the Node while holding mu. Locks,
 // in acquisition order: accum_mu (serialises local deltas so the outbox is in
 // seq order), apply_mu (shared by readers from apply to position update;
 // exclusive for a snapshot), mu (outbox, shard states, stats), file_mu
@@ -146,6 +148,9 @@ void RedisReplicator::Impl::enqueue(std::uint64_t first,
 void RedisReplicator::Impl::incarnate(OriginId old, OriginId next) {
   {
     std::lock_guard<std::mutex> lock(mu);
+    // finish_start() already read the node's new origin (the hook came
+    // after it took the bridge's lock): in the chain already.
+    if (next == local_origin) return;
     local_origin = next;
     later_origins.push_back(next);
     queued_other = outbox.size();
@@ -291,21 +296,30 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
 // list (no REDIS_STATE, or version 1) the positions count the origin the
 // table opened with.
 //
-// In a node the bridge's lock is held throughout: an incarnation the node
-// starts meanwhile is either recorded in the bridge and taken here, or
-// reaches incarnate() once `impl` is set.
+// In a node the bridge's lock is held from reading the node's origins
+// until `impl` is set: an incarnation the node starts meanwhile is either
+// seen here or reaches incarnate() afterwards (which ignores one seen
+// here). At most one incarnation happens per start.
 Status RedisReplicator::Impl::finish_start() {
   ATOMIK_RETURN_IF_ERROR(load_state_file());
+  // Version 2 entries need one shard and no version 1 history: readers
+  // hold this node's earlier deltas under its stream origins.
+  write_v2 = shards == 1;
+  for (const ShardState& s : state) {
+    if (s.pub_vseq != 0) write_v2 = false;
+  }
+  // Redis calls, before the bridge's lock (the node's network thread may
+  // wait for it in on_incarnation).
+  ATOMIK_RETURN_IF_ERROR(check_not_behind());
   std::unique_lock<std::mutex> bridge_lock;
   OriginId now = origin;
   OriginId opened = now;
   if (bridge) {
     bridge_lock = std::unique_lock<std::mutex>(bridge->mu);
+    opened = node->opened_origin();
     now = node->origin();
-    if (bridge->incarnated_to != 0) opened = bridge->incarnated_from;
-    bridge->incarnated_from = bridge->incarnated_to = 0;
   }
-  std::vector<OriginId> chain = state_origins;
+  std::vector<OriginId> chain = state_origins;  // distinct (decode_state)
   for (OriginId o : {opened, now}) {
     if (std::find(chain.begin(), chain.end(), o) == chain.end()) {
       chain.push_back(o);
@@ -323,13 +337,6 @@ Status RedisReplicator::Impl::finish_start() {
   for (std::uint32_t k = 0; k < shards; ++k) {
     vorigins.push_back(redis_stream_origin(chain.front(), k));
   }
-  // Version 2 entries need one shard and no version 1 history: readers
-  // hold this node's earlier deltas under its stream origins.
-  write_v2 = shards == 1;
-  for (const ShardState& s : state) {
-    if (s.pub_vseq != 0) write_v2 = false;
-  }
-  ATOMIK_RETURN_IF_ERROR(check_not_behind());
   origin = chain.front();
   local_origin = now;
   const std::uint64_t low = min_pub_seq_locked();
@@ -457,12 +464,8 @@ Result<std::unique_ptr<RedisReplicator>> RedisReplicator::start_node(
   };
   no.hooks.on_incarnation = [bridge](OriginId old, OriginId next) {
     std::lock_guard<std::mutex> lock(bridge->mu);
-    if (Impl* m = bridge->impl.load()) {
-      m->incarnate(old, next);
-    } else {  // not running yet: finish_start() takes it
-      if (bridge->incarnated_from == 0) bridge->incarnated_from = old;
-      bridge->incarnated_to = next;
-    }
+    // Not running yet: finish_start() reads the node's origins.
+    if (Impl* m = bridge->impl.load()) m->incarnate(old, next);
   };
   no.hooks.status = [bridge] {
     std::vector<std::pair<std::string, std::string>> out;

@@ -47,13 +47,10 @@ struct RedisReplicator::Impl {
   // is running and from the start of stop().
   struct Bridge {
     std::atomic<Impl*> impl{nullptr};
-    // A new incarnation the node started while `impl` was null (in
-    // Node::start, or before finish_start() took this lock): (the origin
-    // the table opened with, the newest), taken by finish_start(), which
-    // holds mu until `impl` is set. Guarded by mu.
+    // Held by on_incarnation, and by finish_start() from reading the
+    // node's origins until `impl` is set: an incarnation is either seen
+    // there (Node::origin) or reaches incarnate().
     std::mutex mu;
-    OriginId incarnated_from = 0;
-    OriginId incarnated_to = 0;
   };
   // An own delta waiting to be published, under own origin `origin` (a
   // new incarnation changes it; the outbox keeps them in order).
@@ -181,7 +178,7 @@ struct RedisReplicator::Impl {
   // until the publisher reaches local_origin (switch_origin_locked) every
   // delta of it waits, behind the outbox entries of earlier origins. When
   // `m` is stale (an incarnation since it was read) the whole outbox is
-  // counted: callers that wait read `m` again.
+  // counted (an overcount that ends once it is published).
   std::uint64_t unpublished_locked(const OwnMark& m) const;
 
   bool connected_locked() const {

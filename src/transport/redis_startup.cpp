@@ -156,7 +156,7 @@ RedisReplicator::Impl::unpublished_of(OriginId o, std::uint64_t low) const {
         "RedisReplicator::start",
         "own deltas " + std::to_string(next) + ".." + std::to_string(own_seq) +
             " of origin " + codec::hex64(o) + " in '" + dir +
-            "' are acknowledged but neither published (REDIS_STATE says " +
+            "' are acknowledged but neither published (up to seq " +
             std::to_string(low) + ") nor in the WAL");
   }
   log("republishing " + std::to_string(out.size()) + " own deltas of " +
