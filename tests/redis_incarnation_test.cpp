@@ -62,7 +62,7 @@ class RedisIncarnationTest : public ::testing::Test {
     kBlocked,    // Redis refuses XADD (an ACL) from before a stops until
                  // after it restarted as a new origin
     kBlockedV1,  // as kBlocked, and REDIS_STATE is rewritten as version 1
-                 // (no pub_origin, as an earlier atomik wrote it)
+                 // (no origins, as an earlier atomik wrote it)
   };
 
   // Runs the scenario: a publishes 3 deltas (and with `held` 2 more that

@@ -112,7 +112,7 @@ TEST(RedisFormatTest, SnapshotEncoderRefusesBrokenRules) {
 
 // Both versions of REDIS_STATE against vectors from an independent writer
 // (tests/vectors/redis_state_gen.py): version 2 is written and read back,
-// version 1 (no pub_origin) is still read.
+// version 1 (no origins) is still read.
 TEST(RedisFormatTest, StateMatchesVersion1And2Vectors) {
   transport::StateFile want;
   want.shards.resize(2);
