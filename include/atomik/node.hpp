@@ -325,12 +325,10 @@ class ATOMIK_EXPORT Node {
   // Makes every delta applied or acknowledged so far durable (the table's
   // sync()). The table's error otherwise.
   Status sync();
-  // This node's own deltas with seqs after+1..its last seq, from the
-  // Replica's retained log (Replica::own_since): kOutOfRange when some are
-  // no longer retained (read them from the WAL instead).
-  Result<std::vector<FrameRecord>> own_deltas_since(Seq after) const;
-  // The same for any origin (Replica::retained_since), e.g. an own origin
-  // of an earlier incarnation.
+  // The deltas of `origin` (this node's, or an own origin of an earlier
+  // incarnation) with seqs after+1..its mark, from the Replica's retained
+  // log (Replica::retained_since): kOutOfRange when some are no longer
+  // retained (read them from the WAL instead).
   Result<std::vector<FrameRecord>> retained_since(OriginId origin,
                                                   Seq after) const;
   // The states and version vector at one instant. O(table).

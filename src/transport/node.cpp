@@ -683,10 +683,6 @@ Status Node::sync() {
   return impl_->replica->sync();
 }
 
-Result<std::vector<FrameRecord>> Node::own_deltas_since(Seq after) const {
-  return impl_->replica->own_since(after);
-}
-
 Result<std::vector<FrameRecord>> Node::retained_since(OriginId origin,
                                                       Seq after) const {
   return impl_->replica->retained_since(origin, after);

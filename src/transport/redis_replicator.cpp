@@ -301,7 +301,8 @@ Result<std::unique_ptr<RedisReplicator::Impl>> RedisReplicator::Impl::create(
 // seen here or reaches incarnate() afterwards (which ignores one seen
 // here). At most one incarnation happens per start.
 Status RedisReplicator::Impl::finish_start() {
-  ATOMIK_RETURN_IF_ERROR(load_state_file());
+  auto state_origins = load_state_file();
+  if (!state_origins.ok()) return state_origins.status();
   // Version 2 entries need one shard and no version 1 history: readers
   // hold this node's earlier deltas under its stream origins.
   write_v2 = shards == 1;
@@ -319,7 +320,7 @@ Status RedisReplicator::Impl::finish_start() {
     opened = node->opened_origin();
     now = node->origin();
   }
-  std::vector<OriginId> chain = state_origins;  // distinct (decode_state)
+  std::vector<OriginId> chain = std::move(*state_origins);  // distinct
   for (OriginId o : {opened, now}) {
     if (std::find(chain.begin(), chain.end(), o) == chain.end()) {
       chain.push_back(o);

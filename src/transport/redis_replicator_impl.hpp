@@ -85,8 +85,6 @@ struct RedisReplicator::Impl {
   std::vector<OriginId> later_origins;
   // Outbox entries not of local_origin. Guarded by mu.
   std::uint64_t queued_other = 0;
-  // REDIS_STATE's origins as read at start (empty: no file, or version 1).
-  std::vector<OriginId> state_origins;
   std::uint32_t shards = 1;
   std::vector<std::uint32_t> held;
   // Entry version written (docs/format/redis.md section 2): 2 = field "r",
@@ -290,8 +288,9 @@ struct RedisReplicator::Impl {
   Status check_shape(const PersistentOptions& storage);
   Status bootstrap_if_empty(const PersistentOptions& storage);
 
-  // Reads REDIS_STATE (positions and state_origins); none: all zero.
-  Status load_state_file();
+  // Reads REDIS_STATE into `state` and returns its origins (empty: no
+  // file, or version 1); no file: positions all zero.
+  Result<std::vector<OriginId>> load_state_file();
 
   // Own deltas of `o` with seqs low+1..its mark, from the retained log or
   // else the WAL: what was acknowledged and not yet published to every

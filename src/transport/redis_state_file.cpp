@@ -80,14 +80,13 @@ void RedisReplicator::Impl::state_loop() {
   }
 }
 
-Status RedisReplicator::Impl::load_state_file() {
+Result<std::vector<OriginId>> RedisReplicator::Impl::load_state_file() {
   FileSystem& fs = FileSystem::posix();
   const std::string path = dir + "/" + transport::kStateFileName;
   state.assign(shards, ShardState{});
-  state_origins.clear();
   auto bytes = fs.read_file(path);
   if (!bytes.ok()) {
-    if (bytes.status().is_not_found()) return Status();
+    if (bytes.status().is_not_found()) return std::vector<OriginId>{};
     return bytes.status();
   }
   auto st = transport::decode_state(*bytes, path);
@@ -99,8 +98,7 @@ Status RedisReplicator::Impl::load_state_file() {
             " shards, options say " + std::to_string(shards));
   }
   state = std::move(st->shards);
-  state_origins = std::move(st->origins);
-  return Status();
+  return std::move(st->origins);
 }
 
 }  // namespace atomik
