@@ -98,6 +98,7 @@ set(ATOMIK_REDIS_SOURCES
   src/transport/redis_format.cpp
   src/transport/redis_replicator.cpp
   src/transport/redis_startup.cpp
+  src/transport/redis_outbox.cpp
   src/transport/redis_publish.cpp
   src/transport/redis_read.cpp
   src/transport/redis_state_file.cpp
@@ -106,7 +107,8 @@ set(ATOMIK_REDIS_SOURCES
 )
 set(ATOMIK_REDIS_HEADERS redis.hpp)
 set(ATOMIK_REDIS_PRIVATE_HEADERS transport/redis_client.hpp transport/redis_format.hpp
-                                 transport/redis_replicator_impl.hpp)
+                                 transport/redis_replicator_impl.hpp
+                                 transport/redis_outbox.hpp)
 
 # The C API (include/atomik/atomik.h): the top layer, over all the others
 # but Redis.

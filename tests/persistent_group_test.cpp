@@ -155,6 +155,8 @@ TEST(PersistentGroupTest, ValuesWiderThanTheWordsAreRefused) {
   const std::vector<std::pair<std::uint32_t, std::uint64_t>> b = {{1, 1},
                                                                   {2, 256}};
   EXPECT_EQ(t->accum_batch(b).status().code(), Code::kOutOfRange);
+  EXPECT_THAT(t->accum_batch(b).status().to_string(),
+              HasSubstr("value 0x0000000000000100 does not fit"));
   EXPECT_EQ(t->apply_batch(99, 1, b).status().code(), Code::kOutOfRange);
   EXPECT_EQ(*t->read(1), 0u);  // nothing of the batch applied
   EXPECT_EQ(t->wal_stats().records, 0u);

@@ -320,6 +320,45 @@ TEST(PersistentTableTest, RemoteApplyIsExactlyOnceAndInOrder) {
   EXPECT_TRUE(*t->apply(77, 3, 3, 0x0F));
 }
 
+// A batch is checked whole before anything is logged: one bad delta
+// anywhere in it (here at a random place, among a dense table's
+// prefetched run) refuses all of it, naming that delta; the same batch
+// without it then applies, agreeing with a model.
+TEST(PersistentTableTest, ABatchWithOneBadDeltaIsRefusedWholeNamingIt) {
+  TempDir dir;
+  auto g = testing::rng(11);
+  auto t = open_ok(dir.path(), {.num_contexts = 4096});
+  ASSERT_TRUE(t);
+  auto model = DeltaTable<>::sparse();
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> b(1 + g() % 300);
+    for (auto& [a, d] : b) {
+      a = static_cast<std::uint32_t>(g() % 4096);
+      d = g() | 1;
+    }
+    const std::size_t bad = g() % b.size();
+    const std::uint32_t good_addr = b[bad].first;
+    // Every other round the first address out of range.
+    b[bad].first =
+        static_cast<std::uint32_t>(4096 + (round % 2 == 0 ? 0 : g() % 1000));
+    const std::string want =
+        "address " + std::to_string(b[bad].first) + " >= num_contexts 4096";
+    const State before = snap(*t);
+    const std::uint64_t records = t->wal_stats().records;
+    auto r = t->accum_batch(b);
+    ASSERT_EQ(r.status().code(), Code::kOutOfRange) << "round " << round;
+    EXPECT_THAT(r.status().to_string(), HasSubstr(want));
+    auto r2 = t->apply_batch(77, 1, b);
+    EXPECT_EQ(r2.status().code(), Code::kOutOfRange);
+    EXPECT_EQ(snap(*t), before);
+    EXPECT_EQ(t->wal_stats().records, records);
+    b[bad].first = good_addr;
+    ASSERT_TRUE(t->accum_batch(b).ok());
+    for (const auto& [a, d] : b) ASSERT_TRUE(model.accum(a, d).ok());
+    ASSERT_EQ(snap(*t), model.snapshot()) << "round " << round;
+  }
+}
+
 TEST(PersistentTableTest, DenseTableRejectsOutOfRangeAndLogsNothing) {
   TempDir dir;
   {

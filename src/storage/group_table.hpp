@@ -13,7 +13,9 @@
 // range is ignored here, as DeltaTable reports it and callers check first).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -89,18 +91,37 @@ class GroupTable {
     }
     return s;
   }
-  // Hints that addr's context will be written soon (dense tables only).
-  void prefetch(Addr a) const {
+  // Folds a run of checked deltas in order, as accum() of each. A dense
+  // table's contexts are prefetched kPrefetchAhead deltas ahead: random
+  // addresses over a table larger than the cache miss to DRAM (~100 ns),
+  // and 32 in flight measured 1.5x faster than 8 on tables of 2^20
+  // contexts (docs/performance.md).
+  void accum_run(
+      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) {
     if (add_) {
-      if (add_table_.is_dense()) {
-        __builtin_prefetch(add_table_.dense_data() + a, 1, 3);
-      }
-    } else if (xor_table_.is_dense()) {
-      __builtin_prefetch(xor_table_.dense_data() + a, 1, 3);
+      accum_run_in(add_table_, deltas);
+    } else {
+      accum_run_in(xor_table_, deltas);
     }
   }
 
  private:
+  static constexpr std::size_t kPrefetchAhead = 32;
+
+  template <class Table>
+  static void accum_run_in(
+      Table& t,
+      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) {
+    const auto* base = t.dense_data();
+    const std::size_t n = deltas.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (base != nullptr && i + kPrefetchAhead < n) {
+        __builtin_prefetch(base + deltas[i + kPrefetchAhead].first, 1, 3);
+      }
+      (void)t.accum(deltas[i].first, deltas[i].second);
+    }
+  }
+
   TableShape shape_;
   bool add_ = false;
   std::uint64_t mask_ = ~std::uint64_t{0};

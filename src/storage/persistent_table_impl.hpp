@@ -7,6 +7,7 @@
 // in order, so no out-of-order window is needed here.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -99,6 +100,18 @@ struct PersistentTable::Impl {
   Status check_batch(
       const char* op,
       std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) const {
+    // One branch-free pass (it vectorizes) finds whether any delta is out
+    // of range; only then is the first one looked for, to name it.
+    std::uint32_t max_addr = 0;
+    std::uint64_t all_values = 0;
+    for (const auto& [a, d] : deltas) {
+      max_addr = std::max(max_addr, a);
+      all_values |= d;
+    }
+    if ((opt.num_contexts == 0 || max_addr < opt.num_contexts) &&
+        table.fits(all_values)) {
+      return Status();
+    }
     for (const auto& [a, d] : deltas) {
       ATOMIK_RETURN_IF_ERROR(check_addr(op, a));
       if (!table.fits(d)) return check_value(op, d);
@@ -289,17 +302,6 @@ struct PersistentTable::Impl {
   // Validates every option (nothing on disk is touched before this).
   Status check_options() const;
 
-  // Folds checked deltas into the table, prefetching a dense table's
-  // contexts a few deltas ahead (random addresses: a cache miss each).
-  void apply_deltas(
-      std::span<const std::pair<std::uint32_t, std::uint64_t>> deltas) {
-    constexpr std::size_t kAhead = 8;
-    for (std::size_t i = 0; i < deltas.size(); ++i) {
-      if (i + kAhead < deltas.size()) table.prefetch(deltas[i + kAhead].first);
-      table.accum(deltas[i].first, deltas[i].second);
-    }
-  }
-
   // Logs `deltas` of `origin` (seqs first, first + 1, ...) as one batch and
   // applies them; returns the batch's Lsn. mu must be held, the addresses
   // checked and the seqs new. A failed append fails the table.
@@ -312,7 +314,7 @@ struct PersistentTable::Impl {
       failed = lsn.status();
       return lsn;
     }
-    apply_deltas(deltas);
+    table.accum_run(deltas);
     const std::uint64_t last = first + (deltas.size() - 1);
     set_mark(origin, last);
     if (origin == self_origin) self_seq = last;

@@ -81,11 +81,22 @@ struct Retained {
       }
       push(seq + i, rs[i], cap);
     }
-    const std::size_t mask = buf.size() - 1;
-    for (; i < rs.size(); ++i) {
-      buf[head] = rs[i];  // full: the newest goes where the oldest was
-      head = (head + 1) & mask;
-      ++first;
+    // Full: the newest go where the oldest were, in at most two copies.
+    if (i == rs.size()) return;
+    const std::size_t n = rs.size() - i;
+    first += n;
+    if (n >= buf.size()) {  // all overwritten: the newest, oldest at 0
+      std::copy(rs.end() - static_cast<long>(buf.size()), rs.end(),
+                buf.begin());
+      head = 0;
+      return;
+    }
+    while (i < rs.size()) {
+      const std::size_t m = std::min(rs.size() - i, buf.size() - head);
+      std::copy_n(rs.begin() + static_cast<long>(i), m,
+                  buf.begin() + static_cast<long>(head));
+      head = (head + m) & (buf.size() - 1);
+      i += m;
     }
   }
 };

@@ -266,11 +266,12 @@ bool Node::Impl::apply_frame(const FrameView& f, std::uint64_t* conflicts) {
 Result<NodeApplyResult> Node::Impl::apply_frame_checked(const FrameView& f) {
   const OriginId origin = f.header().origin;
   NodeApplyResult out;
-  std::vector<FrameRecord> recs(f.count());
-  for (std::size_t i = 0; i < f.count(); ++i) recs[i] = f.record(i);
   // Under mu, so the counters change with the state they describe.
   std::lock_guard<std::mutex> lk(mu);
   if (stopped) return Status::failed_precondition("Node", "stopped");
+  std::vector<FrameRecord>& recs = frame_scratch;
+  recs.resize(f.count());
+  for (std::size_t i = 0; i < f.count(); ++i) recs[i] = f.record(i);
   auto r = replica->apply_run(origin, f.header().base_seq, recs);
   if (!r.ok()) return r.status();
   if (origin == self_origin && r->applied != 0) {
@@ -439,16 +440,21 @@ bool Node::Impl::install_snapshot(const tp::SnapshotBody& body, bool repair) {
 }
 
 void Node::Impl::flush_local() {
-  std::vector<FrameRecord> recs;  // own deltas now durable, seqs first..
-  Seq first = 0;
+  std::vector<FrameRecord>& recs = flushing;  // own deltas now durable
+  Seq first = 0;                              // recs' first seq
   {
     std::lock_guard<std::mutex> lk(mu);
     if (unsent.empty() || durable_seq < unsent_base) return;
     const std::size_t n = static_cast<std::size_t>(
         std::min<Seq>(durable_seq - unsent_base + 1, unsent.size()));
-    recs.assign(unsent.begin(), unsent.begin() + static_cast<long>(n));
+    if (n == unsent.size()) {
+      recs.swap(unsent);  // the usual case: both buffers keep their pages
+      unsent.clear();
+    } else {
+      recs.assign(unsent.begin(), unsent.begin() + static_cast<long>(n));
+      unsent.erase(unsent.begin(), unsent.begin() + static_cast<long>(n));
+    }
     first = unsent_base;
-    unsent.erase(unsent.begin(), unsent.begin() + static_cast<long>(n));
     unsent_base += n;
   }
   // On this thread only, so the runs arrive in seq order.

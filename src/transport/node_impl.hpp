@@ -65,6 +65,9 @@ struct Node::Impl {
   Seq durable_seq = 0;               // own seqs acknowledged
   Seq unsent_base = 1;               // seq of unsent.front()
   std::vector<FrameRecord> unsent;   // own deltas not yet sent
+  // A received frame's records, decoded for the Replica (kept: a frame of
+  // 2^16 records is 1 MiB, which a fresh vector would page-fault in again).
+  std::vector<FrameRecord> frame_scratch;
   NodeStats st;
   bool stopped = false;
   // Local writes wait (Node::accum) or are deferred (client requests) while
@@ -89,6 +92,8 @@ struct Node::Impl {
   std::vector<std::function<void()>> held_requests;
   std::set<std::shared_ptr<NodeConnection>> conns;
   std::vector<std::unique_ptr<PeerSlot>> peers;
+  // flush_local()'s own deltas of one flush (swapped with unsent).
+  std::vector<FrameRecord> flushing;
   // Starts at the wall clock in microseconds, so a restarted node's
   // datagram counters stay above its previous incarnation's.
   std::uint64_t udp_counter = static_cast<std::uint64_t>(

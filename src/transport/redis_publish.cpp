@@ -28,50 +28,49 @@ void RedisReplicator::Impl::publish_loop() {
   // Reused by every loop: a slice of max_entry_records (up to 2^16) deltas
   // is megabytes, and fresh buffers of that size would be page-faulted in
   // again for every entry.
-  std::vector<Pending> slice;
-  std::vector<FrameRecord> recs;
+  std::vector<FrameRecord> slice;  // of `origin`, seqs slice_first..
+  std::vector<FrameRecord> recs;   // one shard's part of the slice
   std::vector<std::byte> frame;
   std::vector<ShardState> st;
   for (;;) {
+    Seq slice_first = 0;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return stopping || !outbox.empty(); });
       if (stopping) break;
       // Deltas of one own origin at a time: those of an old incarnation
       // are all published (popped) before the first of the new one.
-      if (outbox.front().origin != origin) {
-        switch_origin_locked(outbox.front().origin);
+      if (outbox.front_origin() != origin) {
+        switch_origin_locked(outbox.front_origin());
       }
-      // One pass with an iterator (indexing a deque costs a division per
-      // delta).
-      slice.clear();
-      const OriginId cur = origin;
-      for (auto it = outbox.begin();
-           it != outbox.end() && slice.size() < opt.max_entry_records &&
-           it->origin == cur;
-           ++it) {
-        slice.push_back(*it);
-      }
+      slice_first = outbox.copy_front(opt.max_entry_records, &slice);
       st = state;
     }
-    const std::uint64_t slice_end = slice.back().seq;
+    const std::uint64_t slice_end = slice_first + slice.size() - 1;
     bool failed = false;
     for (std::uint32_t k = 0; k < shards && !failed; ++k) {
       if (st[k].pub_seq >= slice_end) continue;
       std::string_view added_id;  // XADD's reply: the new entry's ID
       Reply added;
-      recs.clear();
-      std::uint64_t first_seq = 0;
-      for (const Pending& p : slice) {
-        if (p.seq > st[k].pub_seq && redis_shard_of(p.addr, shards) == k) {
-          if (recs.empty()) first_seq = p.seq;
-          recs.push_back({p.addr, p.delta});
+      // The slice's deltas above the shard's publish position (all of
+      // them, unless an earlier XADD to another shard failed) in that
+      // shard: with one shard, a span of the slice itself.
+      const auto from = static_cast<std::size_t>(
+          st[k].pub_seq >= slice_first ? st[k].pub_seq + 1 - slice_first : 0);
+      std::span<const FrameRecord> part =
+          std::span<const FrameRecord>(slice).subspan(from);
+      const std::uint64_t first_seq = slice_first + from;
+      if (shards > 1) {
+        recs.clear();
+        for (const FrameRecord& r : part) {
+          if (redis_shard_of(r.addr, shards) == k) recs.push_back(r);
         }
+        part = recs;
       }
-      if (!recs.empty()) {
-        // Version 2 (one shard): every own seq first_seq.. is in `recs`,
+      if (!part.empty()) {
+        // Version 2 (one shard): every own seq first_seq.. is in `part`,
         // since the outbox holds consecutive own seqs.
-        ATOMIK_DCHECK(!write_v2 || first_seq + recs.size() - 1 == slice_end);
+        ATOMIK_DCHECK(!write_v2 || first_seq + part.size() - 1 == slice_end);
         const FrameHeader h = write_v2
                                   ? FrameHeader{.origin = origin,
                                                 .epoch = 0,
@@ -79,9 +78,9 @@ void RedisReplicator::Impl::publish_loop() {
                                   : FrameHeader{.origin = vorigins[k],
                                                 .epoch = 0,
                                                 .base_seq = st[k].pub_vseq + 1};
-        frame.resize(static_cast<std::size_t>(frame_size(recs.size(), 0)));
+        frame.resize(static_cast<std::size_t>(frame_size(part.size(), 0)));
         auto enc = encode_frame_into(
-            h, recs, {}, frame,
+            h, part, {}, frame,
             FrameLimits{.max_frame_bytes = opt.max_frame_bytes});
         if (!enc.ok()) {
           // Options are validated so that this cannot happen.
@@ -112,12 +111,12 @@ void RedisReplicator::Impl::publish_loop() {
       }
       std::lock_guard<std::mutex> lock(mu);
       pub_ok = true;
-      if (!recs.empty()) note_own_id(k, added_id);
+      if (!part.empty()) note_own_id(k, added_id);
       state[k].pub_seq = slice_end;
-      if (!write_v2) state[k].pub_vseq += recs.size();
-      if (!recs.empty()) {
+      if (!write_v2) state[k].pub_vseq += part.size();
+      if (!part.empty()) {
         ++stats.entries_published;
-        stats.deltas_published += recs.size();
+        stats.deltas_published += part.size();
       }
       dirty = true;
     }
@@ -132,15 +131,9 @@ void RedisReplicator::Impl::publish_loop() {
     backoff = opt.retry_min_ms;
     {
       std::lock_guard<std::mutex> lock(mu);
-      const std::uint64_t low = min_pub_seq_locked();
-      auto end = outbox.begin();
-      while (end != outbox.end() && end->origin == origin && end->seq <= low) {
-        ++end;
-      }
-      if (origin != local_origin) {
-        queued_other -= static_cast<std::uint64_t>(end - outbox.begin());
-      }
-      outbox.erase(outbox.begin(), end);
+      const std::uint64_t dropped =
+          outbox.pop_through(origin, min_pub_seq_locked());
+      if (origin != local_origin) queued_other -= dropped;
     }
     cv.notify_all();
     state_cv.notify_one();

@@ -123,9 +123,9 @@ std::uint64_t RedisReplicator::Impl::unpublished_locked(
   // Entries of `origin` published to every shard leave the outbox a moment
   // later (they are consecutive seqs at its front).
   std::uint64_t done = 0;
-  if (!outbox.empty() && outbox.front().origin == origin &&
-      outbox.front().seq <= low) {
-    done = low - outbox.front().seq + 1;
+  if (!outbox.empty() && outbox.front_origin() == origin &&
+      outbox.front_seq() <= low) {
+    done = low - outbox.front_seq() + 1;
   }
   return m.seq + queued_other - std::min(done, queued_other);
 }
@@ -135,11 +135,9 @@ void RedisReplicator::Impl::enqueue(std::uint64_t first,
   {
     std::lock_guard<std::mutex> lock(mu);
     // Consecutive own seqs per origin (a new incarnation starts at 1).
-    ATOMIK_DCHECK(outbox.empty() || outbox.back().origin != local_origin ||
-                  outbox.back().seq + 1 == first);
-    for (std::size_t i = 0; i < recs.size(); ++i) {
-      outbox.push_back({first + i, recs[i].addr, recs[i].delta, local_origin});
-    }
+    ATOMIK_DCHECK(outbox.empty() || outbox.back_origin() != local_origin ||
+                  outbox.back_seq() + 1 == first);
+    outbox.push(local_origin, first, recs);
     stats.deltas_local += recs.size();
   }
   cv.notify_all();
@@ -341,8 +339,14 @@ Status RedisReplicator::Impl::finish_start() {
   origin = chain.front();
   local_origin = now;
   const std::uint64_t low = min_pub_seq_locked();
+  // Later origins: those with deltas waiting, then `now` (an origin with
+  // none is passed over, so REDIS_STATE's list does not grow with restarts
+  // that wrote nothing).
+  queued_other = 0;
+  later_origins.clear();
   for (std::size_t i = 0; i < chain.size(); ++i) {
-    auto got = unpublished_of(chain[i], i == 0 ? low : 0);
+    const std::uint64_t after = i == 0 ? low : 0;
+    auto got = unpublished_of(chain[i], after);
     if (!got.ok()) {
       // The current origin's are still in the WAL unless it was damaged:
       // refuse to start. An earlier origin's may be gone (checkpointed
@@ -353,18 +357,12 @@ Status RedisReplicator::Impl::finish_start() {
           " are not republished to Redis: " + got.status().to_string());
       continue;
     }
-    outbox.insert(outbox.end(), got->begin(), got->end());
-  }
-  // Later origins: those with deltas waiting, then `now` (an origin with
-  // none is passed over, so REDIS_STATE's list does not grow with restarts
-  // that wrote nothing).
-  queued_other = 0;
-  later_origins.clear();
-  for (const Pending& p : outbox) {
-    if (p.origin != now) ++queued_other;
-    if (p.origin != origin &&
-        (later_origins.empty() || later_origins.back() != p.origin)) {
-      later_origins.push_back(p.origin);
+    if (got->empty()) continue;
+    outbox.push(chain[i], after + 1, *got);
+    if (chain[i] != now) queued_other += got->size();
+    if (chain[i] != origin &&
+        (later_origins.empty() || later_origins.back() != chain[i])) {
+      later_origins.push_back(chain[i]);
     }
   }
   if (now != origin && (later_origins.empty() || later_origins.back() != now)) {
@@ -509,10 +507,7 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
   if (!first.ok()) return first.status();
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    for (std::size_t i = 0; i < deltas.size(); ++i) {
-      m.outbox.push_back(
-          {*first + i, deltas[i].addr, deltas[i].delta, m.local_origin});
-    }
+    m.outbox.push(m.local_origin, *first, deltas);
     m.stats.deltas_local += deltas.size();
   }
   m.cv.notify_all();

@@ -27,6 +27,7 @@
 #include "atomik/replica.hpp"
 #include "transport/redis_client.hpp"
 #include "transport/redis_format.hpp"
+#include "transport/redis_outbox.hpp"
 
 namespace atomik {
 
@@ -52,15 +53,6 @@ struct RedisReplicator::Impl {
     // there (Node::origin) or reaches incarnate().
     std::mutex mu;
   };
-  // An own delta waiting to be published, under own origin `origin` (a
-  // new incarnation changes it; the outbox keeps them in order).
-  struct Pending {
-    std::uint64_t seq;
-    Addr addr;
-    std::uint64_t delta;
-    OriginId origin;
-  };
-
   std::string dir;
   RedisOptions opt;
   transport::LinkConfig link_cfg;
@@ -103,7 +95,9 @@ struct RedisReplicator::Impl {
   std::atomic<int> apply_waiters{0};
   mutable std::mutex mu;
   mutable std::condition_variable cv;
-  std::deque<Pending> outbox;
+  // Own deltas acknowledged and not yet published to every shard, under
+  // their own origin (a new incarnation changes it), in order.
+  transport::RedisOutbox outbox;
   std::vector<ShardState> state;
   bool dirty = false;
   Clock::time_point last_flush = Clock::now();
@@ -295,8 +289,8 @@ struct RedisReplicator::Impl {
   // Own deltas of `o` with seqs low+1..its mark, from the retained log or
   // else the WAL: what was acknowledged and not yet published to every
   // shard. kFailedPrecondition if some are in neither. Never with mu held.
-  Result<std::vector<Pending>> unpublished_of(OriginId o,
-                                              std::uint64_t low) const;
+  Result<std::vector<FrameRecord>> unpublished_of(OriginId o,
+                                                  std::uint64_t low) const;
 
   // Fails if a held shard was trimmed past this node's position: entries
   // were removed (entries-added > length), our position is below the first

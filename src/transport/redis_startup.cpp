@@ -108,10 +108,10 @@ Status RedisReplicator::Impl::bootstrap_if_empty(
   return Status();
 }
 
-Result<std::vector<RedisReplicator::Impl::Pending>>
-RedisReplicator::Impl::unpublished_of(OriginId o, std::uint64_t low) const {
+Result<std::vector<FrameRecord>> RedisReplicator::Impl::unpublished_of(
+    OriginId o, std::uint64_t low) const {
   const std::uint64_t own_seq = mark_of(o);
-  std::vector<Pending> out;
+  std::vector<FrameRecord> out;
   if (own_seq <= low) return out;
   {
     // The Replica retains recent deltas of every origin: no WAL read. The
@@ -121,9 +121,7 @@ RedisReplicator::Impl::unpublished_of(OriginId o, std::uint64_t low) const {
     auto kept =
         node ? node->retained_since(o, low) : replica->retained_since(o, low);
     if (kept.ok() && kept->size() == own_seq - low) {
-      for (std::size_t i = 0; i < kept->size(); ++i) {
-        out.push_back({low + 1 + i, (*kept)[i].addr, (*kept)[i].delta, o});
-      }
+      out = std::move(*kept);
       log("republishing " + std::to_string(out.size()) + " own deltas of " +
           codec::hex64(o) + " from the retained log");
       return out;
@@ -144,7 +142,7 @@ RedisReplicator::Impl::unpublished_of(OriginId o, std::uint64_t low) const {
               std::to_string(next) +
               " (only accum() through the replicator is replicated)");
     }
-    out.push_back({r.seq, r.addr, r.value, o});
+    out.push_back({r.addr, r.value});
     ++next;
     return Status();
   };
