@@ -67,6 +67,7 @@ struct Node::Impl {
   std::vector<FrameRecord> unsent;   // own deltas not yet sent
   // A received frame's records, decoded for the Replica (kept: a frame of
   // 2^16 records is 1 MiB, which a fresh vector would page-fault in again).
+  // Guarded by mu like the rest of this block.
   std::vector<FrameRecord> frame_scratch;
   NodeStats st;
   bool stopped = false;
@@ -92,7 +93,8 @@ struct Node::Impl {
   std::vector<std::function<void()>> held_requests;
   std::set<std::shared_ptr<NodeConnection>> conns;
   std::vector<std::unique_ptr<PeerSlot>> peers;
-  // flush_local()'s own deltas of one flush (swapped with unsent).
+  // flush_local()'s own deltas of one flush, swapped with unsent under mu
+  // and read outside it (this thread only).
   std::vector<FrameRecord> flushing;
   // Starts at the wall clock in microseconds, so a restarted node's
   // datagram counters stay above its previous incarnation's.

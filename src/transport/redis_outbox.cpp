@@ -40,15 +40,20 @@ void RedisOutbox::push(OriginId origin, Seq first,
 
 Seq RedisOutbox::copy_front(std::size_t max,
                             std::vector<FrameRecord>* out) const {
+  ATOMIK_DCHECK(!runs_.empty() && max > 0);
   out->clear();
   const OriginId o = runs_.front().origin;
+  const Seq first = front_seq();
   for (const Run& r : runs_) {
-    if (r.origin != o || out->size() >= max) break;
+    if (r.origin != o || out->size() >= max ||
+        r.first + r.head != first + out->size()) {
+      break;
+    }
     const std::size_t n = std::min(r.recs.size() - r.head, max - out->size());
     const auto from = r.recs.begin() + static_cast<long>(r.head);
     out->insert(out->end(), from, from + static_cast<long>(n));
   }
-  return front_seq();
+  return first;
 }
 
 std::uint64_t RedisOutbox::pop_through(OriginId origin, Seq last) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "atomik/frame.hpp"
+#include "atomik/status.hpp"
 #include "atomik/types.hpp"
 
 namespace atomik::transport {
@@ -26,24 +27,34 @@ class RedisOutbox {
   bool empty() const noexcept { return size_ == 0; }
   // Deltas waiting, of every origin.
   std::uint64_t size() const noexcept { return size_; }
-  // The origin and seq of the oldest delta waiting (not empty()).
-  OriginId front_origin() const { return runs_.front().origin; }
+  // The origin and seq of the oldest delta waiting (DCHECK: not empty()).
+  OriginId front_origin() const {
+    ATOMIK_DCHECK(!runs_.empty());
+    return runs_.front().origin;
+  }
   Seq front_seq() const {
+    ATOMIK_DCHECK(!runs_.empty());
     const Run& r = runs_.front();
     return r.first + r.head;
   }
-  // The origin and seq of the newest delta waiting (not empty()).
-  OriginId back_origin() const { return runs_.back().origin; }
+  // The origin and seq of the newest delta waiting (DCHECK: not empty()).
+  OriginId back_origin() const {
+    ATOMIK_DCHECK(!runs_.empty());
+    return runs_.back().origin;
+  }
   Seq back_seq() const {
+    ATOMIK_DCHECK(!runs_.empty());
     const Run& r = runs_.back();
     return r.first + r.recs.size() - 1;
   }
 
-  // Appends `recs` of `origin`, seqs first, first + 1, ... The caller
-  // keeps each origin's seqs consecutive (own seqs are).
+  // Appends `recs` of `origin`, seqs first, first + 1, ... (own seqs of
+  // one origin only grow). A seq that does not follow the newest delta
+  // waiting starts a new run, so each delta keeps its own seq.
   void push(OriginId origin, Seq first, std::span<const FrameRecord> recs);
-  // Replaces *out with the oldest deltas waiting, up to `max` of them, all
-  // of front_origin(); returns the seq of (*out)[0]. Not empty(), max > 0.
+  // Replaces *out with the oldest deltas waiting, up to `max` of them, of
+  // front_origin() and consecutive seqs (a slice stops where seqs skip);
+  // returns the seq of (*out)[0]. DCHECK: not empty(), max > 0.
   Seq copy_front(std::size_t max, std::vector<FrameRecord>* out) const;
   // Drops the oldest deltas while they are of `origin` with seqs up to
   // `last`; returns how many were dropped.

@@ -68,9 +68,8 @@ void RedisReplicator::Impl::publish_loop() {
         part = recs;
       }
       if (!part.empty()) {
-        // Version 2 (one shard): every own seq first_seq.. is in `part`,
-        // since the outbox holds consecutive own seqs.
-        ATOMIK_DCHECK(!write_v2 || first_seq + part.size() - 1 == slice_end);
+        // Version 2 (one shard): `part` holds own seqs first_seq..
+        // slice_end, consecutive (RedisOutbox::copy_front).
         const FrameHeader h = write_v2
                                   ? FrameHeader{.origin = origin,
                                                 .epoch = 0,
