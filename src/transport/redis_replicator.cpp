@@ -505,12 +505,7 @@ Status RedisReplicator::accum_batch(std::span<const FrameRecord> deltas) {
   }
   auto first = m.replica->accum_batch(deltas, /*wait=*/true);
   if (!first.ok()) return first.status();
-  {
-    std::lock_guard<std::mutex> lock(m.mu);
-    m.outbox.push(m.local_origin, *first, deltas);
-    m.stats.deltas_local += deltas.size();
-  }
-  m.cv.notify_all();
+  m.enqueue(*first, deltas);  // durable now, in seq order (accum_mu)
   return Status();
 }
 

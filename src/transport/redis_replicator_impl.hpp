@@ -188,7 +188,9 @@ struct RedisReplicator::Impl {
   // NodeHooks::admit_local (under the node's lock).
   Status admit(std::uint64_t last_seq, std::size_t n);
 
-  // NodeHooks::on_local_batch (network thread, seq order, durable).
+  // Queues own deltas, seqs first.., durable and in seq order, for the
+  // publisher: NodeHooks::on_local_batch (the node's network thread), or
+  // the standalone accum_batch (under accum_mu).
   void enqueue(std::uint64_t first, std::span<const FrameRecord> recs);
 
   // NodeHooks::on_incarnation (network thread, before any own delta under
